@@ -1,0 +1,205 @@
+package transforms
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+
+	useragent "github.com/medama-io/go-useragent"
+)
+
+// Anonymizer holds the validated policy and the opened databases. It is
+// immutable and shared; each goroutine processes lines through its own Worker.
+type Anonymizer struct {
+	cfg       Config
+	format    *Format // nil: auto-detect per line
+	trustedPx []netip.Prefix
+	routes    []route
+	precision int64
+	country   *GeoDB
+	asnDB     *GeoDB
+	ua        *useragent.Parser
+}
+
+// New validates cfg and opens its databases.
+func New(cfg Config) (*Anonymizer, error) {
+	cfg, err := cfg.Validate()
+	if err != nil {
+		return nil, err
+	}
+	a := &Anonymizer{
+		cfg:       cfg,
+		routes:    compileRoutes(cfg.RouteTemplates),
+		precision: precisions[cfg.TimePrecision],
+		ua:        useragent.NewParser(),
+	}
+	if cfg.InputFormat != "auto" {
+		a.format, _ = NewFormat(cfg.InputFormat) // checked by Validate
+	}
+	for _, p := range cfg.TrustedProxies {
+		px, _ := parsePrefix(p) // checked by Validate
+		a.trustedPx = append(a.trustedPx, px)
+	}
+	if cfg.CountryDB != "" {
+		if a.country, err = OpenCountryDB(cfg.CountryDB); err != nil {
+			return nil, fmt.Errorf("country_db: %w", err)
+		}
+	}
+	if cfg.ASNDB != "" {
+		if a.asnDB, err = OpenASNDB(cfg.ASNDB); err != nil {
+			a.country.Close()
+			return nil, fmt.Errorf("asn_db: %w", err)
+		}
+	}
+	return a, nil
+}
+
+// Config returns the effective configuration, defaults applied.
+func (a *Anonymizer) Config() Config { return a.cfg }
+
+// Close releases the databases. Workers must not be used afterwards.
+func (a *Anonymizer) Close() error {
+	return errors.Join(a.country.Close(), a.asnDB.Close())
+}
+
+func (a *Anonymizer) trusted(ip netip.Addr) bool {
+	for _, p := range a.trustedPx {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *Anonymizer) truncate(ip netip.Addr) netip.Prefix {
+	bits := a.cfg.IPv6Prefix
+	if ip.Is4() {
+		bits = a.cfg.IPv4Prefix
+	}
+	p, err := ip.Prefix(bits)
+	if err != nil {
+		panic("BUG: prefix length validated but rejected: " + err.Error())
+	}
+	return p
+}
+
+// Worker processes one record at a time with its own buffers and caches.
+// It is not safe for concurrent use.
+type Worker struct {
+	a            *Anonymizer
+	Rec          Record
+	countryCache map[uintptr]countryInfo
+	asnCache     map[uintptr]asnInfo
+	uaCache      map[string]uaInfo
+}
+
+// NewWorker returns a Worker for one goroutine.
+func (a *Anonymizer) NewWorker() *Worker {
+	return &Worker{
+		a:            a,
+		countryCache: make(map[uintptr]countryInfo),
+		asnCache:     make(map[uintptr]asnInfo),
+		uaCache:      make(map[string]uaInfo),
+	}
+}
+
+// Process parses line into w.Rec and anonymizes it. On error the line is to
+// be rejected (see AppendRedactedLine); the error is one of the Err values,
+// safe to use as a metric label. w.Rec aliases line until the next call.
+func (w *Worker) Process(line []byte) error {
+	var err error
+	if w.a.format == nil {
+		err = parseAuto(line, &w.Rec)
+	} else {
+		err = Parse(w.a.format, line, &w.Rec)
+	}
+	if err != nil {
+		return err
+	}
+	w.Anonymize(&w.Rec)
+	return nil
+}
+
+// Anonymize enriches r from its full address, truncates the address and
+// forgets it, and scrubs every other field. Afterwards r holds nothing the
+// policy does not keep: raw path, query, user, ident, X-Forwarded-For and
+// user agent are cleared.
+func (w *Worker) Anonymize(r *Record) {
+	w.resolveClient(r)
+	if a := r.addr; a.IsValid() {
+		switch {
+		case isPrivate(a):
+			r.Country = CountryPrivate
+		case w.a.country != nil:
+			ci := w.a.country.country(a, w.countryCache)
+			r.Country, r.Continent = ci.country, ci.continent
+		default:
+			r.Country = CountryUnknown
+		}
+		if w.a.asnDB != nil && !isPrivate(a) {
+			ai := w.a.asnDB.asn(a, w.asnCache)
+			r.ASN, r.ASOrg = ai.asn, ai.org
+		}
+		r.Network = w.a.truncate(a)
+	} else {
+		r.Country = CountryUnknown
+	}
+	r.addr = netip.Addr{}
+
+	if p := w.a.precision; p > 1 {
+		local := r.Time + int64(r.TZOffset)
+		r.Time -= local % p
+	}
+
+	if !r.BadRequest {
+		start := len(r.scratch)
+		r.scratch, r.tmp = appendScrubbedPath(r.scratch, r.RawPath, w.a.routes, r.tmp)
+		r.Path = r.scratch[start:len(r.scratch):len(r.scratch)]
+		w.scrubQuery(r)
+	} else {
+		r.Method, r.Proto = nil, nil
+	}
+	if !isMethod(r.Method) {
+		r.Method = nil
+	}
+	if len(r.Proto) > 16 || !isProto(r.Proto) {
+		r.Proto = nil
+	}
+	r.Host = cleanHost(r.Host)
+	w.scrubReferrer(r)
+
+	ua := w.userAgent(r.UserAgent)
+	r.Browser, r.BrowserMajor, r.OS, r.Device, r.Bot = ua.browser, ua.major, ua.os, ua.device, ua.bot
+
+	r.Client, r.Ident, r.User, r.XFF = nil, nil, nil, nil
+	r.RawPath, r.RawQuery, r.Referer, r.UserAgent = nil, nil, nil, nil
+}
+
+func isProto(p []byte) bool {
+	if len(p) < 6 || string(p[:5]) != "HTTP/" {
+		return false
+	}
+	for _, c := range p[5:] {
+		if (c < '0' || c > '9') && c != '.' {
+			return false
+		}
+	}
+	return true
+}
+
+// cleanHost keeps a logged Host (client-controlled) only when it is a plain
+// host name, with an optional port, that hides no identifier.
+func cleanHost(h []byte) []byte {
+	if len(h) == 0 || len(h) > 253 {
+		return nil
+	}
+	for _, c := range h {
+		if !isAlnum(c) && c != '.' && c != '-' && c != '_' && c != ':' {
+			return nil
+		}
+	}
+	if sensitive(h) {
+		return nil
+	}
+	return h
+}

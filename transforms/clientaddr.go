@@ -1,0 +1,94 @@
+package transforms
+
+import (
+	"bytes"
+	"net/netip"
+	"unsafe"
+
+	"golang.org/x/net/publicsuffix"
+)
+
+// parseClientAddr reads the client field: IPv4, IPv6 (zone dropped),
+// "[v6]:port" and "v4:port". IPv4-mapped IPv6 becomes IPv4.
+func parseClientAddr(b []byte) (netip.Addr, bool) {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '[' {
+		j := bytes.IndexByte(b, ']')
+		if j < 0 {
+			return netip.Addr{}, false
+		}
+		b = b[1:j]
+	} else if c := bytes.IndexByte(b, ':'); c >= 0 && bytes.IndexByte(b[c+1:], ':') < 0 {
+		b = b[:c] // v4:port
+	}
+	if z := bytes.IndexByte(b, '%'); z >= 0 {
+		b = b[:z]
+	}
+	a, ok := parseAddrBytes(b)
+	if !ok {
+		return netip.Addr{}, false
+	}
+	return a.Unmap(), true
+}
+
+// resolveClient sets r.addr from the client field, or from X-Forwarded-For
+// when the connection comes from a trusted proxy: walking right to left, the
+// first address that is not a trusted proxy is the client.
+func (w *Worker) resolveClient(r *Record) {
+	a, ok := parseClientAddr(r.Client)
+	if !ok {
+		if len(r.Client) > 0 {
+			r.ClientDomain = w.registrableDomain(r, r.Client)
+		}
+		return
+	}
+	if len(r.XFF) > 0 && w.a.trusted(a) {
+		xff := r.XFF
+		for len(xff) > 0 {
+			i := bytes.LastIndexByte(xff, ',')
+			hop := xff[i+1:]
+			if i < 0 {
+				xff = nil
+			} else {
+				xff = xff[:i]
+			}
+			h, ok := parseClientAddr(hop)
+			if !ok {
+				break // garbage in the chain: trust nothing left of it
+			}
+			a = h
+			if !w.a.trusted(h) {
+				break
+			}
+		}
+	}
+	r.addr = a
+}
+
+// registrableDomain returns the client host name's registrable domain
+// ("c-73-12-34-56.hsd1.ca.comcast.net" → "comcast.net"), never the labels
+// below it, which often spell out the address. nil when the name is not a
+// plausible host name or is itself a public suffix.
+func (w *Worker) registrableDomain(r *Record, host []byte) []byte {
+	if len(host) > 253 || bytes.IndexByte(host, '.') < 0 {
+		return nil
+	}
+	start := len(r.scratch)
+	for _, c := range bytes.TrimSuffix(host, []byte(".")) {
+		if !isAlnum(c) && c != '.' && c != '-' && c != '_' {
+			r.scratch = r.scratch[:start]
+			return nil
+		}
+		r.scratch = append(r.scratch, lower(c))
+	}
+	name := r.scratch[start:]
+	d, err := publicsuffix.EffectiveTLDPlusOne(unsafe.String(&name[0], len(name)))
+	if err != nil {
+		r.scratch = r.scratch[:start]
+		return nil
+	}
+	// d is a suffix of name; keep just it.
+	n := copy(r.scratch[start:], name[len(name)-len(d):])
+	r.scratch = r.scratch[:start+n]
+	return r.scratch[start : start+n : start+n]
+}

@@ -1,0 +1,71 @@
+package transforms
+
+import "net/netip"
+
+// Record is one access-log line split into fields, then enriched and scrubbed
+// in place. Byte slices alias the input line or the record's own scratch
+// buffers: they stay valid until the record is reset by the next Parse.
+type Record struct {
+	// Format is the compiled format that parsed the line; Encode uses it to
+	// rewrite the line in its own format.
+	Format *Format
+
+	// Raw fields, as parsed. Empty means absent or "-". Ident, User and XFF are
+	// cleared by Anonymize, never encoded.
+	Client    []byte
+	Ident     []byte
+	User      []byte
+	XFF       []byte
+	Method    []byte
+	RawPath   []byte // request path before scrubbing; cleared by Anonymize
+	RawQuery  []byte // query string without "?" before scrubbing; cleared by Anonymize
+	Proto     []byte
+	Referer   []byte
+	UserAgent []byte
+	Host      []byte
+	// RequestTimeUS is the request duration in microseconds, -1 when absent.
+	RequestTimeUS int64
+	Status        int
+	// Bytes is the response size; -1 when logged as "-".
+	Bytes int64
+	// Time is the event time in Unix seconds (UTC); TZOffset is the offset in
+	// seconds east of UTC the line was written in, used to rewrite it.
+	Time     int64
+	TZOffset int32
+	// BadRequest is set when the request line was not "METHOD target [proto]"
+	// (TLS probes, binary junk): the event keeps status and time, not the text.
+	BadRequest bool
+
+	// Enriched and anonymized fields.
+	addr         netip.Addr // full client address, zero after Anonymize
+	Network      netip.Prefix
+	ClientDomain []byte // registrable domain when the client field was a host name
+	Country      string
+	Continent    string
+	ASN          uint32
+	ASOrg        string
+	Path         []byte
+	Query        []byte
+	SearchTerms  []byte
+	ReferrerSite []byte
+	ReferrerType string
+	Browser      string
+	BrowserMajor string
+	OS           string
+	Device       string
+	Bot          bool
+
+	unesc   []byte // unescaped field values
+	scratch []byte // scrubbed field values
+	tmp     []byte // short-lived decode buffer
+}
+
+// reset clears the record for the next line, keeping buffer capacity.
+func (r *Record) reset() {
+	unesc, scratch, tmp := r.unesc[:0], r.scratch[:0], r.tmp[:0]
+	*r = Record{unesc: unesc, scratch: scratch, tmp: tmp, RequestTimeUS: -1, Bytes: -1}
+}
+
+// Addr returns the full client address. It is valid only between Parse and
+// Anonymize; afterwards it is the zero Addr.
+func (r *Record) Addr() netip.Addr { return r.addr }

@@ -1,0 +1,78 @@
+package transforms
+
+import (
+	"strings"
+	"unsafe"
+
+	useragent "github.com/medama-io/go-useragent"
+)
+
+// uaInfo is all that is kept of a user agent: browser family and major
+// version, OS family, device class and whether it is a bot.
+type uaInfo struct {
+	browser, major, os, device string
+	bot                        bool
+}
+
+// uaCacheMax bounds a worker's user-agent cache; real traffic has few
+// distinct agents, so after warm-up almost every lookup is a map hit.
+const uaCacheMax = 1 << 14
+
+// botMarkers catch crawlers and scripts the trie parser files under a
+// browser or leaves blank.
+var botMarkers = []string{"bot", "crawl", "spider", "slurp", "curl/", "wget/", "python", "go-http-client",
+	"java/", "okhttp", "headless", "httpclient", "libwww", "scrapy", "axios/", "node-fetch", "facebookexternalhit",
+	"monitor", "preview", "lighthouse", "pingdom"}
+
+func (w *Worker) userAgent(ua []byte) uaInfo {
+	if len(ua) == 0 {
+		return uaInfo{browser: "Other", os: "Other", device: "Unknown"}
+	}
+	if info, ok := w.uaCache[string(ua)]; ok {
+		return info
+	}
+	info := parseUserAgent(w.a.ua, unsafe.String(&ua[0], len(ua)))
+	if len(w.uaCache) >= uaCacheMax {
+		clear(w.uaCache)
+	}
+	w.uaCache[string(ua)] = info
+	return info
+}
+
+func parseUserAgent(p *useragent.Parser, s string) uaInfo {
+	a := p.Parse(s)
+	info := uaInfo{
+		browser: string(a.Browser()),
+		os:      string(a.OS()),
+		device:  string(a.Device()),
+		bot:     a.IsBot(),
+	}
+	if v := a.BrowserVersion(); v != "" {
+		if i := strings.IndexByte(v, '.'); i >= 0 {
+			v = v[:i]
+		}
+		info.major = v
+	}
+	if !info.bot {
+		low := strings.ToLower(s)
+		for _, m := range botMarkers {
+			if strings.Contains(low, m) {
+				info.bot = true
+				break
+			}
+		}
+	}
+	if info.bot {
+		info.device = "Bot"
+	}
+	if info.browser == "" {
+		info.browser, info.major = "Other", ""
+	}
+	if info.os == "" {
+		info.os = "Other"
+	}
+	if info.device == "" {
+		info.device = "Unknown"
+	}
+	return info
+}
