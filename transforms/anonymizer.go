@@ -91,6 +91,7 @@ type Worker struct {
 	countryCache map[uintptr]countryInfo
 	asnCache     map[uintptr]asnInfo
 	uaCache      map[string]uaInfo
+	redactBuf    []byte
 }
 
 // NewWorker returns a Worker for one goroutine.

@@ -2,6 +2,7 @@ package transforms
 
 import (
 	"fmt"
+	"strings"
 	"net/netip"
 
 	geoip2 "github.com/oschwald/geoip2-golang/v2"
@@ -72,13 +73,11 @@ func OpenASNDB(path string) (*GeoDB, error) {
 	return g, nil
 }
 
+// isASNType: "GeoLite2-ASN", "DBIP-ASN-Lite", ip-location-db's "...-asn",
+// but not "geo-whois-asn-country", a country database.
 func isASNType(t string) bool {
-	for i := 0; i+3 <= len(t); i++ {
-		if t[i] == 'A' && t[i+1] == 'S' && t[i+2] == 'N' || t[i] == 'a' && t[i+1] == 's' && t[i+2] == 'n' {
-			return true
-		}
-	}
-	return false
+	t = strings.ToLower(t)
+	return strings.Contains(t, "asn") && !strings.Contains(t, "country") && !strings.Contains(t, "city")
 }
 
 func openGeo(path string) (*GeoDB, error) {

@@ -8,10 +8,10 @@ import (
 func TestParseFormats(t *testing.T) {
 	type want struct {
 		client, method, path, query, proto, ref, ua, host, user, xff string
-		status                                                      int
-		bytes, rtUS                                                 int64
-		time                                                        int64
-		bad                                                         bool
+		status                                                       int
+		bytes, rtUS                                                  int64
+		time                                                         int64
+		bad                                                          bool
 	}
 	f := func(format, line string, w want) {
 		t.Helper()

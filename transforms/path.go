@@ -77,14 +77,12 @@ func appendScrubbedPath(dst, path []byte, routes []route, tmp []byte) ([]byte, [
 		}
 		dec := seg
 		if hasPercent(seg) {
-			tmp = appendPercentDecoded(tmp[:0], seg, false)
+			tmp = appendFullyDecoded(tmp[:0], seg, false)
 			dec = tmp
 		}
-		if ph := classifySegment(dec); ph != "" {
+		if ph, ext := classifySegment(dec); ph != "" {
 			dst = append(dst, ph...)
-			if ext := extension(dec); ext != nil && ph != phEmail && ph != phIP {
-				dst = append(dst, ext...)
-			}
+			dst = append(dst, ext...)
 		} else {
 			dst = append(dst, seg...)
 		}
@@ -94,23 +92,24 @@ func appendScrubbedPath(dst, path []byte, routes []route, tmp []byte) ([]byte, [
 }
 
 // classifySegment returns the placeholder for a path segment that is an id,
-// or "". A file extension is ignored when judging the name before it.
-func classifySegment(s []byte) string {
+// or "". A file extension is ignored when judging the name before it, and
+// returned to be kept after the placeholder.
+func classifySegment(s []byte) (string, []byte) {
 	if ph := classifyWord(s, false); ph != "" {
 		if ph == phToken && isUUID(s) {
-			return phID
+			return phID, nil
 		}
-		return ph
+		return ph, nil
 	}
-	base := s
-	if ext := extension(s); ext != nil {
+	base, ext := s, extension(s)
+	if ext != nil {
 		base = s[:len(s)-len(ext)]
 	}
 	if len(base) == 0 {
-		return ""
+		return "", nil
 	}
 	if isUUID(base) {
-		return phID
+		return phID, ext
 	}
 	digits, run, maxRun := 0, 0, 0
 	for _, c := range base {
@@ -123,10 +122,10 @@ func classifySegment(s []byte) string {
 		}
 	}
 	if digits == len(base) || maxRun >= 6 {
-		return phID
+		return phID, ext
 	}
 	if isOpaqueToken(base) {
-		return phToken
+		return phToken, ext
 	}
 	// Words joined by non-word bytes ("john@x.com" inside "unsub-john@x.com!")
 	// were judged by classifyWord above; check each word too.
@@ -141,12 +140,12 @@ func classifySegment(s []byte) string {
 		}
 		if j-i < len(s) {
 			if ph := classifyWord(s[i:j], false); ph != "" {
-				return ph
+				return ph, nil
 			}
 		}
 		i = j
 	}
-	return ""
+	return "", nil
 }
 
 // extension returns ".ext" when s ends in a short alphanumeric extension.

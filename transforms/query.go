@@ -44,7 +44,7 @@ func (w *Worker) scrubQuery(r *Record) {
 			continue
 		}
 		r.scratch = append(r.scratch, '=')
-		r.tmp = appendPercentDecoded(r.tmp[:0], val, true)
+		r.tmp = appendFullyDecoded(r.tmp[:0], val, true)
 		if sensitive(r.tmp) {
 			r.scratch = append(r.scratch, "{redacted}"...)
 		} else {
@@ -71,7 +71,7 @@ const maxSearchTerms = 200
 // numbers, lower-cases ASCII and collapses white space onto r.scratch, whose
 // search terms began at start.
 func (r *Record) appendSearchTerms(val []byte, start int) {
-	r.tmp = appendPercentDecoded(r.tmp[:0], val, true)
+	r.tmp = appendFullyDecoded(r.tmp[:0], val, true)
 	mark := len(r.tmp)
 	r.tmp = appendRedacted(r.tmp, r.tmp[:mark], true)
 	space := len(r.scratch) > start

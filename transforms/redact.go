@@ -210,15 +210,17 @@ func isOpaqueToken(w []byte) bool {
 		}
 		runStart = i + 1
 	}
-	b64 := 0
+	// Long base64url runs; a slug of lower-case words and dashes is not one.
+	b64, mixed := 0, false
 	for _, c := range w {
 		if isAlnum(c) || c == '-' || c == '_' || c == '+' || c == '=' || c == '~' {
 			b64++
-			if b64 >= 32 {
+			mixed = mixed || c >= '0' && c <= '9' || c >= 'A' && c <= 'Z'
+			if b64 >= 32 && mixed {
 				return true
 			}
 		} else {
-			b64 = 0
+			b64, mixed = 0, false
 		}
 	}
 	return false
@@ -281,6 +283,18 @@ func appendPercentDecoded(dst, s []byte, plus bool) []byte {
 	return dst
 }
 
+// appendFullyDecoded percent-decodes s twice (in place the second time, as
+// decoding never grows), so double-encoded identifiers are seen too.
+func appendFullyDecoded(dst, s []byte, plus bool) []byte {
+	start := len(dst)
+	dst = appendPercentDecoded(dst, s, plus)
+	if hasPercent(dst[start:]) {
+		dec := appendPercentDecoded(dst[start:start], dst[start:], false)
+		dst = dst[:start+len(dec)]
+	}
+	return dst
+}
+
 func hasPercent(s []byte) bool {
 	for _, c := range s {
 		if c == '%' {
@@ -295,13 +309,22 @@ func hasPercent(s []byte) bool {
 // first, which also catches double encoding). Control bytes become spaces so
 // a rejects file keeps one line per input line.
 func AppendRedactedLine(dst, line []byte) []byte {
-	var buf1, buf2 [512]byte
+	dst, _ = appendRedactedLine(dst, line, nil)
+	return dst
+}
+
+// AppendRedactedLine is the package function with the worker's scratch
+// buffer, so rejecting a line does not allocate.
+func (w *Worker) AppendRedactedLine(dst, line []byte) []byte {
+	dst, w.redactBuf = appendRedactedLine(dst, line, w.redactBuf)
+	return dst
+}
+
+func appendRedactedLine(dst, line, buf []byte) ([]byte, []byte) {
 	dec := line
 	if hasPercent(dec) {
-		dec = appendPercentDecoded(buf1[:0], dec, false)
-		if hasPercent(dec) {
-			dec = appendPercentDecoded(buf2[:0], dec, false)
-		}
+		buf = appendFullyDecoded(buf[:0], dec, false)
+		dec = buf
 	}
 	start := len(dst)
 	dst = appendRedacted(dst, dec, false)
@@ -310,5 +333,5 @@ func AppendRedactedLine(dst, line []byte) []byte {
 			dst[i] = ' '
 		}
 	}
-	return dst
+	return dst, buf
 }

@@ -27,9 +27,10 @@ var searchEngines = []string{
 func isSearchEngine(host []byte) bool {
 	for _, e := range searchEngines {
 		if strings.HasSuffix(e, ".") {
-			// google. → "google.com", "www.google.de", "google.co.uk"
+			// google. → "google.com", "www.google.de", "google.co.uk", not
+			// "com.google.android.gm".
 			for i := 0; i+len(e) <= len(host); i++ {
-				if (i == 0 || host[i-1] == '.') && string(host[i:i+len(e)]) == e {
+				if (i == 0 || host[i-1] == '.') && string(host[i:i+len(e)]) == e && isTLDLike(host[i+len(e):]) {
 					return true
 				}
 			}
@@ -175,4 +176,19 @@ func parseAddrBytes(b []byte) (netip.Addr, bool) {
 	}
 	a, err := netip.ParseAddr(unsafe.String(&b[0], len(b)))
 	return a, err == nil
+}
+
+// isTLDLike: one or two short labels ("com", "co.uk", "com.br").
+func isTLDLike(s []byte) bool {
+	labels, n := 1, 0
+	for _, c := range s {
+		if c == '.' {
+			labels, n = labels+1, 0
+			continue
+		}
+		if n++; n > 3 {
+			return false
+		}
+	}
+	return len(s) > 0 && labels <= 2 && s[len(s)-1] != '.'
 }

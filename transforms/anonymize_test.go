@@ -1,0 +1,326 @@
+package transforms
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// process runs one line through a worker and returns the JSON event.
+func process(t *testing.T, w *Worker, line string) map[string]any {
+	t.Helper()
+	if err := w.Process([]byte(line)); err != nil {
+		t.Fatalf("Process(%q): %v", line, err)
+	}
+	out := w.AppendJSON(nil, &w.Rec, nil)
+	var m map[string]any
+	if err := json.Unmarshal(out, &m); err != nil {
+		t.Fatalf("invalid JSON %s: %v", out, err)
+	}
+	return m
+}
+
+const tsPart = `[10/Oct/2000:13:55:36 -0700]`
+
+func combined(client, target, ref, ua string) string {
+	return client + ` - user@example.com ` + tsPart + ` "GET ` + target + ` HTTP/1.1" 200 512 "` + ref + `" "` + ua + `"`
+}
+
+func TestCountryUsesFullAddress(t *testing.T) {
+	for name, db := range map[string]string{"geoip2": geoip2CountryDB(t), "country_code": countryCodeDB(t)} {
+		t.Run(name, func(t *testing.T) {
+			a := newTestAnonymizer(t, Config{CountryDB: db, ASNDB: asnDB(t)})
+			w := a.NewWorker()
+			f := func(client, country string, asn float64, network string) {
+				t.Helper()
+				m := process(t, w, combined(client, "/", "-", "-"))
+				if m["country"] != country || m["client_network"] != network {
+					t.Errorf("%s: country %v network %v, want %s %s", client, m["country"], m["client_network"], country, network)
+				}
+				if asn != 0 && m["asn"] != asn {
+					t.Errorf("%s: asn %v, want %v", client, m["asn"], asn)
+				}
+			}
+			// 81.2.69.200 is FR; its /24 network address 81.2.69.0 would say GB.
+			f("81.2.69.200", "FR", 3215, "81.2.69.0/24")
+			f("81.2.69.5", "GB", 20712, "81.2.69.0/24")
+			f("[2a02:cf40::1234]:443", "NO", 29695, "2a02:cf40::/32")
+			f("::ffff:89.160.20.7", "SE", 29518, "89.160.20.0/24")
+			f("192.168.1.20", CountryPrivate, 0, "192.168.1.0/24")
+			f("100.64.3.4", CountryPrivate, 0, "100.64.3.0/24")
+			f("8.8.8.8", CountryUnknown, 0, "8.8.8.0/24")
+			f("216.160.83.56:8080", "US", 209, "216.160.83.0/24")
+			if name == "geoip2" {
+				if m := process(t, w, combined("81.2.69.5", "/", "-", "-")); m["continent"] != "EU" {
+					t.Errorf("continent %v, want EU", m["continent"])
+				}
+			}
+		})
+	}
+}
+
+func TestOpenDBErrors(t *testing.T) {
+	if _, err := New(Config{CountryDB: asnDB(t)}); err == nil || !strings.Contains(err.Error(), "country_db") {
+		t.Errorf("ASN database as country_db: err = %v", err)
+	}
+	if _, err := New(Config{ASNDB: geoip2CountryDB(t)}); err == nil || !strings.Contains(err.Error(), "asn_db") {
+		t.Errorf("country database as asn_db: err = %v", err)
+	}
+	if _, err := New(Config{CountryDB: "/nonexistent.mmdb"}); err == nil {
+		t.Error("missing database accepted")
+	}
+}
+
+func TestConfigErrorsNameFieldAndValue(t *testing.T) {
+	f := func(c Config, want string) {
+		t.Helper()
+		_, err := New(c)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("New(%+v) = %v, want error containing %q", c, err, want)
+		}
+	}
+	f(Config{IPv4Prefix: 33}, "ipv4_prefix: 33")
+	f(Config{IPv4Prefix: 32}, "ipv4_prefix: 32")
+	f(Config{IPv6Prefix: 129}, "ipv6_prefix: 129")
+	f(Config{TimePrecision: "day"}, `time_precision: "day"`)
+	f(Config{InputFormat: "bogus"}, `input_format: unknown input format "bogus"`)
+	f(Config{TrustedProxies: []string{"10.0.0.0/33"}}, `trusted_proxies: "10.0.0.0/33"`)
+	f(Config{RouteTemplates: []string{"blog/{x}"}}, `route_templates: "blog/{x}"`)
+}
+
+func TestPrefixesConfigurable(t *testing.T) {
+	w := newTestAnonymizer(t, Config{IPv4Prefix: 16, IPv6Prefix: 48}).NewWorker()
+	if m := process(t, w, combined("203.0.113.77", "/", "-", "-")); m["client_network"] != "203.0.0.0/16" {
+		t.Errorf("v4 network %v", m["client_network"])
+	}
+	if m := process(t, w, combined("2001:db8:aaaa:bbbb::1", "/", "-", "-")); m["client_network"] != "2001:db8:aaaa::/48" {
+		t.Errorf("v6 network %v", m["client_network"])
+	}
+}
+
+func TestXFFTrustedProxies(t *testing.T) {
+	w := newTestAnonymizer(t, Config{
+		InputFormat:    `%h %t "%r" %>s %b "%{X-Forwarded-For}i"`,
+		TrustedProxies: []string{"10.0.0.0/8", "2001:db8::1"},
+	}).NewWorker()
+	f := func(client, xff, want string) {
+		t.Helper()
+		m := process(t, w, client+` `+tsPart+` "GET / HTTP/1.1" 200 1 "`+xff+`"`)
+		if m["client_network"] != want {
+			t.Errorf("client %s xff %q: network %v, want %s", client, xff, m["client_network"], want)
+		}
+	}
+	f("10.1.1.1", "198.51.100.7, 10.2.2.2", "198.51.100.0/24")           // right-most untrusted
+	f("10.1.1.1", "1.1.1.1, 198.51.100.7", "198.51.100.0/24")            // spoofed left entries ignored
+	f("203.0.113.9", "198.51.100.7", "203.0.113.0/24")                   // untrusted peer: XFF ignored
+	f("2001:db8::1", "[2001:db8:1::5]:1234", "2001:db8::/32")            // bracketed v6 with port
+	f("10.1.1.1", "-", "10.1.1.0/24")                                    // no XFF
+	f("10.1.1.1", "junk, 10.3.3.3", "10.3.3.0/24")                       // garbage stops the walk
+	f("10.1.1.1", "198.51.100.7,10.2.2.2,  10.9.9.9 ", "198.51.100.0/24") // spacing
+}
+
+func TestHostnameClientKeepsRegistrableDomain(t *testing.T) {
+	w := newTestAnonymizer(t, Config{}).NewWorker()
+	f := func(client, want string) {
+		t.Helper()
+		m := process(t, w, combined(client, "/", "-", "-"))
+		got, _ := m["client_domain"].(string)
+		if got != want || m["client_network"] != nil {
+			t.Errorf("%s: client_domain %q network %v, want %q", client, got, m["client_network"], want)
+		}
+		if line := string(w.AppendLine(nil, &w.Rec)); strings.Contains(line, "73-12") {
+			t.Errorf("host part survived: %s", line)
+		}
+	}
+	f("c-73-12-34-56.hsd1.ca.comcast.net", "comcast.net")
+	f("host86-1-2-3.range86-1.btcentralplus.co.uk", "btcentralplus.co.uk")
+	f("localhost", "")
+	f("co.uk", "")
+	f("evil\x01name.example.com", "")
+}
+
+func TestPathScrub(t *testing.T) {
+	w := newTestAnonymizer(t, Config{RouteTemplates: []string{"/blog/{slug}", "/files/*/raw"}}).NewWorker()
+	f := func(target, want string) {
+		t.Helper()
+		m := process(t, w, combined("1.2.3.4", target, "-", "-"))
+		if m["path"] != want {
+			t.Errorf("path of %q = %v, want %q", target, m["path"], want)
+		}
+	}
+	f("/", "/")
+	f("/about/team", "/about/team")
+	f("/users/12345/orders/987", "/users/{id}/orders/{id}")
+	f("/account/reset/9f86d081884c7d659a2feaa0c55ad015", "/account/reset/{token}")
+	f("/o/123e4567-e89b-12d3-a456-426614174000/view", "/o/{id}/view")
+	f("/unsubscribe/jane.doe@example.com", "/unsubscribe/{email}")
+	f("/unsubscribe/jane.doe%40example.com", "/unsubscribe/{email}")
+	f("/u/jane.doe%2540example.com", "/u/{email}")
+	f("/debug/192.168.10.23/ping", "/debug/{ip}/ping")
+	f("/debug/2001:db8::7/ping", "/debug/{ip}/ping")
+	f("/debug/2001%3Adb8%3A%3A7/ping", "/debug/{ip}/ping")
+	f("/cart;jsessionid=ABC123DEF456GHI789", "/cart")
+	f("/img/12345.jpg", "/img/{id}.jpg")
+	f("/api/v1/keys/sk_live_4eC39HqLyjWDarjtT1zdp7dc", "/api/v1/keys/{token}")
+	f("/t/eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.abc", "/t/{token}")
+	f("/how-to-anonymize-access-logs-in-kafka", "/how-to-anonymize-access-logs-in-kafka")
+	f("/blog/my-first-post", "/blog/{slug}")
+	f("/files/abc/raw", "/files/*/raw")
+	f("/files/abc/raw/more", "/files/abc/raw/more")
+	f("/invoice-2024-000123.pdf", "/{id}.pdf")
+	f("/2024/11/hello", "/{id}/{id}/hello")
+}
+
+func TestQueryAndSearchTerms(t *testing.T) {
+	w := newTestAnonymizer(t, Config{}).NewWorker()
+	f := func(target, query, terms string) {
+		t.Helper()
+		m := process(t, w, combined("1.2.3.4", target, "-", "-"))
+		gq, _ := m["query"].(string)
+		gt, _ := m["search_terms"].(string)
+		if gq != query || gt != terms {
+			t.Errorf("%q: query %q terms %q, want %q %q", target, gq, gt, query, terms)
+		}
+	}
+	f("/p?utm_source=news&session=abc&utm_medium=email", "utm_source=news&utm_medium=email", "")
+	f("/p?ref=a%40b.com&token=x", "ref={redacted}", "")
+	f("/p?utm_campaign=10.1.2.3", "utm_campaign={redacted}", "")
+	f("/search?q=Red+Shoes&page=2", "", "red shoes")
+	f("/search?q=call+me+0612345678+or+me%40x.org", "", "call me {number} or {email}")
+	f("/search?q=%20%20Mixed%20%20Case%20&s=second", "", "mixed case second")
+	f("/search?query=from+2001:db8::1", "", "from {ip}")
+	f("/search?q=", "", "")
+}
+
+func TestReferrer(t *testing.T) {
+	w := newTestAnonymizer(t, Config{InternalHosts: []string{"shop.example"}}).NewWorker()
+	f := func(ref, site, typ string) {
+		t.Helper()
+		m := process(t, w, combined("1.2.3.4", "/", ref, "-"))
+		gs, _ := m["referrer_site"].(string)
+		if gs != site || m["referrer_type"] != typ {
+			t.Errorf("%q: site %q type %v, want %q %q", ref, gs, m["referrer_type"], site, typ)
+		}
+	}
+	f("-", "", RefDirect)
+	f("https://www.google.com/search?q=secret", "https://www.google.com", RefSearch)
+	f("https://www.google.co.uk/", "https://www.google.co.uk", RefSearch)
+	f("https://duckduckgo.com/?q=x", "https://duckduckgo.com", RefSearch)
+	f("https://user:pass@Blog.Example.ORG:8443/post/1?email=a@b.c", "https://blog.example.org", RefExternal)
+	f("https://www.shop.example/cart", "https://www.shop.example", RefInternal)
+	f("http://192.168.7.99:8080/admin", "http://192.168.7.0", RefExternal)
+	f("http://[2001:db8:1:2::9]/x", "http://[2001:db8::]", RefExternal)
+	f("android-app://com.google.android.gm/", "android-app://com.google.android.gm", RefExternal)
+	f("not a url", "", RefUnknown)
+	f("https://exa mple.com/", "", RefUnknown)
+}
+
+func TestUserAgent(t *testing.T) {
+	w := newTestAnonymizer(t, Config{}).NewWorker()
+	f := func(ua, browser, major, os, device string, bot bool) {
+		t.Helper()
+		for range 2 { // second pass comes from the cache
+			m := process(t, w, combined("1.2.3.4", "/", "-", ua))
+			gv, _ := m["browser_version"].(string)
+			if m["browser"] != browser || gv != major || m["os"] != os || m["device"] != device || m["bot"] != bot {
+				t.Errorf("%q: %v %v %v %v %v", ua, m["browser"], gv, m["os"], m["device"], m["bot"])
+			}
+		}
+	}
+	f("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/118.0.0.0 Safari/537.36", "Chrome", "118", "Windows", "Desktop", false)
+	f("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1", "Safari", "17", "iOS", "Mobile", false)
+	f("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", "Other", "", "Other", "Bot", true)
+	f("curl/8.4.0", "Other", "", "Other", "Bot", true)
+	f("-", "Other", "", "Other", "Unknown", false)
+}
+
+func TestTimePrecision(t *testing.T) {
+	f := func(p, want string) {
+		t.Helper()
+		w := newTestAnonymizer(t, Config{TimePrecision: p}).NewWorker()
+		m := process(t, w, `1.2.3.4 - - [10/Oct/2000:13:55:36 +0530] "GET / HTTP/1.1" 200 1 "-" "-"`)
+		if m["time"] != want {
+			t.Errorf("precision %s: time %v, want %s", p, m["time"], want)
+		}
+		// The rewritten line keeps the zone and shows the truncated local time.
+		line := string(w.AppendLine(nil, &w.Rec))
+		if p == "hour" && !strings.Contains(line, "[10/Oct/2000:13:00:00 +0530]") {
+			t.Errorf("hour precision line: %s", line)
+		}
+	}
+	f("second", "2000-10-10T08:25:36Z")
+	f("minute", "2000-10-10T08:25:00Z")
+	f("hour", "2000-10-10T07:30:00Z")
+}
+
+func TestAppendLineRewritesInOwnFormat(t *testing.T) {
+	w := newTestAnonymizer(t, Config{}).NewWorker()
+	f := func(format, in, want string) {
+		t.Helper()
+		w.a.format, _ = NewFormat(format)
+		if format == "auto" {
+			w.a.format = nil
+		}
+		if err := w.Process([]byte(in)); err != nil {
+			t.Fatal(err)
+		}
+		if got := string(w.AppendLine(nil, &w.Rec)); got != want {
+			t.Errorf("AppendLine(%q)\n got %s\nwant %s", in, got, want)
+		}
+	}
+	f("combined",
+		`203.0.113.77 - frank [10/Oct/2000:13:55:36 -0700] "GET /users/42?utm_source=x&sid=9 HTTP/1.1" 200 2326 "https://a.example/p?x=1" "Mozilla/5.0 (X11; Linux x86_64; rv:109.0) Gecko/20100101 Firefox/119.0" 0.123`,
+		`203.0.113.0 - - [10/Oct/2000:13:55:36 -0700] "GET /users/{id}?utm_source=x HTTP/1.1" 200 2326 "https://a.example" "Firefox/119 (Linux; Desktop)"`)
+	f("common",
+		`2001:db8:1234::5 - - [10/Oct/2000:13:55:36 -0700] "\x16\x03" 400 -`,
+		`2001:db8:: - - [10/Oct/2000:13:55:36 -0700] "-" 400 -`)
+	f(`$remote_addr [$time_local] "$request" $status "$http_x_forwarded_for" $request_time`,
+		`198.51.100.3 [10/Oct/2000:13:55:36 -0700] "GET /a\x22b HTTP/1.1" 200 "9.9.9.9" 0.5`,
+		`198.51.100.0 [10/Oct/2000:13:55:36 -0700] "GET /a\x22b HTTP/1.1" 200 "-" 0.500`)
+	f("auto",
+		`{"remote_addr":"198.51.100.3","time_iso8601":"2000-10-10T13:55:36-07:00","request":"GET /s?q=hi HTTP/1.1","status":200,"body_bytes_sent":5,"http_user_agent":"curl/8.0","http_x_forwarded_for":"9.9.9.9"}`,
+		`{"remote_addr":"198.51.100.0","time_iso8601":"2000-10-10T20:55:36Z","request":"GET /s HTTP/1.1","status":200,"body_bytes_sent":5,"http_referer":"","http_user_agent":"Other (Other; Bot)"}`)
+}
+
+func TestRejectedLineRedacted(t *testing.T) {
+	f := func(in, want string) {
+		t.Helper()
+		if got := string(AppendRedactedLine(nil, []byte(in))); got != want {
+			t.Errorf("AppendRedactedLine(%q)\n got %q\nwant %q", in, got, want)
+		}
+	}
+	f(`203.0.113.7 garbage john@example.com [2001:db8::1]:80 x`, `{ip} garbage {email} {ip} x`)
+	f(`GET /r?e=jane%2540x.org&ip=10.1.2.3&t=9f86d081884c7d659a2feaa0c55ad015 "ua"`, `GET /r?e={email}&ip={ip}&t={token} "ua"`)
+	f("bell\x07and\x00nul", "bell and nul")
+	f(`10/Oct/2000:13:55:36 -0700 plain`, `10/Oct/2000:13:55:36 -0700 plain`)
+}
+
+func TestEventSchemaFields(t *testing.T) {
+	w := newTestAnonymizer(t, Config{PolicyVersion: "2026-01"}).NewWorker()
+	if err := w.Process([]byte(combined("1.2.3.4", "/a?q=x", "-", "-"))); err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	out := w.AppendJSON(nil, &w.Rec, []byte("raw-0-42"))
+	if err := json.Unmarshal(out, &m); err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]any{"schema_version": 1.0, "policy_version": "2026-01", "id": "raw-0-42",
+		"time": "2000-10-10T20:55:36Z", "status": 200.0, "bytes": 512.0, "method": "GET", "path": "/a",
+		"search_terms": "x", "protocol": "HTTP/1.1", "ip_version": 4.0, "referrer_type": "direct"} {
+		if m[k] != want {
+			t.Errorf("%s = %v, want %v", k, m[k], want)
+		}
+	}
+	if strings.Contains(string(out), "user@example.com") || strings.Contains(string(out), "1.2.3.4") {
+		t.Errorf("identifier in event: %s", out)
+	}
+}
+
+func TestInvalidUTF8Output(t *testing.T) {
+	w := newTestAnonymizer(t, Config{}).NewWorker()
+	m := process(t, w, combined("1.2.3.4", "/caf\xe9/\xff", "-", "\xff\xfe"))
+	if m["path"] != "/caf\ufffd/\ufffd" {
+		t.Errorf("path %q", m["path"])
+	}
+}
