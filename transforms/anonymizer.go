@@ -88,19 +88,25 @@ func (a *Anonymizer) truncate(ip netip.Addr) netip.Prefix {
 type Worker struct {
 	a            *Anonymizer
 	Rec          Record
-	countryCache map[uintptr]countryInfo
-	asnCache     map[uintptr]asnInfo
+	countryCache *geoCache[countryInfo]
+	asnCache     *geoCache[asnInfo]
 	uaCache      map[string]uaInfo
+	refCache     map[string]string
 	redactBuf    []byte
+	timeCache    struct {
+		t   int64
+		buf [20]byte
+	}
 }
 
 // NewWorker returns a Worker for one goroutine.
 func (a *Anonymizer) NewWorker() *Worker {
 	return &Worker{
 		a:            a,
-		countryCache: make(map[uintptr]countryInfo),
-		asnCache:     make(map[uintptr]asnInfo),
+		countryCache: newGeoCache[countryInfo](a.cfg.IPv4Prefix, a.cfg.IPv6Prefix),
+		asnCache:     newGeoCache[asnInfo](a.cfg.IPv4Prefix, a.cfg.IPv6Prefix),
 		uaCache:      make(map[string]uaInfo),
+		refCache:     make(map[string]string),
 	}
 }
 
@@ -128,8 +134,9 @@ func (w *Worker) Process(line []byte) error {
 func (w *Worker) Anonymize(r *Record) {
 	w.resolveClient(r)
 	if a := r.addr; a.IsValid() {
+		private := isPrivate(a)
 		switch {
-		case isPrivate(a):
+		case private:
 			r.Country = CountryPrivate
 		case w.a.country != nil:
 			ci := w.a.country.country(a, w.countryCache)
@@ -137,7 +144,7 @@ func (w *Worker) Anonymize(r *Record) {
 		default:
 			r.Country = CountryUnknown
 		}
-		if w.a.asnDB != nil && !isPrivate(a) {
+		if w.a.asnDB != nil && !private {
 			ai := w.a.asnDB.asn(a, w.asnCache)
 			r.ASN, r.ASOrg = ai.asn, ai.org
 		}

@@ -22,7 +22,12 @@ func (w *Worker) AppendJSON(dst []byte, r *Record, id []byte) []byte {
 		dst = appendJSONString(dst, id)
 	}
 	dst = append(dst, `,"time":"`...)
-	dst = appendRFC3339(dst, r.Time)
+	// Consecutive lines mostly share their second: format it once.
+	if tc := &w.timeCache; tc.t != r.Time || tc.t == 0 {
+		appendRFC3339(tc.buf[:0], r.Time)
+		tc.t = r.Time
+	}
+	dst = append(dst, w.timeCache.buf[:]...)
 	dst = append(dst, '"')
 	if len(r.Host) > 0 {
 		dst = append(dst, `,"host":`...)
@@ -123,6 +128,15 @@ func appendJSONString[S []byte | string](dst []byte, s S) []byte {
 	const hexDigits = "0123456789abcdef"
 	dst = append(dst, '"')
 	for i := 0; i < len(s); {
+		// Copy the run of bytes that need no escaping in one append.
+		j := i
+		for j < len(s) && jsonSafe[s[j]] {
+			j++
+		}
+		dst = append(dst, s[i:j]...)
+		if i = j; i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			switch {
@@ -339,3 +353,11 @@ func (w *Worker) appendNginxJSON(dst []byte, r *Record) []byte {
 	}
 	return append(dst, '}')
 }
+
+// jsonSafe marks ASCII bytes copied into a JSON string as they are.
+var jsonSafe = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()

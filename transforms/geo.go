@@ -103,19 +103,103 @@ type asnInfo struct {
 	org string
 }
 
-// geoCacheMax bounds a worker's per-database cache (City databases have
-// hundreds of thousands of records); a full cache is cleared and refilled.
+// geoCacheMax bounds each map of a worker's cache (City databases have
+// hundreds of thousands of records); a full map is cleared and refilled.
 const geoCacheMax = 1 << 16
 
-func (g *GeoDB) country(a netip.Addr, cache map[uintptr]countryInfo) countryInfo {
-	res := g.r.Lookup(a)
-	if !res.Found() {
-		return countryInfo{country: CountryUnknown}
+// geoCache is one worker's cache for one database, in two levels:
+//   - by truncated network: when the database's network for an address is no
+//     more specific than the configured prefix, every address of that prefix
+//     has the same record, so the answer is cached under the prefix logveil
+//     keeps anyway (no full address is held);
+//   - by data-record offset, so a record is decoded once.
+type geoCache[T any] struct {
+	bits4, bits6 int
+	v4           map[uint32]T
+	v6           map[uint64]T
+	byOffset     map[uintptr]T
+}
+
+func newGeoCache[T any](bits4, bits6 int) *geoCache[T] {
+	return &geoCache[T]{bits4: bits4, bits6: bits6,
+		v4: make(map[uint32]T), v6: make(map[uint64]T), byOffset: make(map[uintptr]T)}
+}
+
+func (c *geoCache[T]) key4(a netip.Addr) uint32 {
+	b := a.As4()
+	return (uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])) &^ (1<<(32-c.bits4) - 1)
+}
+
+func (c *geoCache[T]) key6(a netip.Addr) uint64 {
+	b := a.As16()
+	var hi uint64
+	for _, x := range b[:8] {
+		hi = hi<<8 | uint64(x)
 	}
-	off := res.Offset()
-	if ci, ok := cache[off]; ok {
+	if c.bits6 >= 64 {
+		return hi
+	}
+	return hi &^ (1<<(64-c.bits6) - 1)
+}
+
+func (c *geoCache[T]) get(a netip.Addr) (T, bool) {
+	var v T
+	var ok bool
+	if a.Is4() {
+		v, ok = c.v4[c.key4(a)]
+	} else {
+		v, ok = c.v6[c.key6(a)]
+	}
+	return v, ok
+}
+
+// put caches v under a's truncated network when the database network
+// (dbBits long) covers all of it.
+func (c *geoCache[T]) put(a netip.Addr, dbBits int, v T) {
+	if a.Is4() {
+		if dbBits <= c.bits4 {
+			if len(c.v4) >= geoCacheMax {
+				clear(c.v4)
+			}
+			c.v4[c.key4(a)] = v
+		}
+		return
+	}
+	if dbBits <= c.bits6 {
+		if len(c.v6) >= geoCacheMax {
+			clear(c.v6)
+		}
+		c.v6[c.key6(a)] = v
+	}
+}
+
+func (c *geoCache[T]) putOffset(off uintptr, v T) {
+	if len(c.byOffset) >= geoCacheMax {
+		clear(c.byOffset)
+	}
+	c.byOffset[off] = v
+}
+
+func (g *GeoDB) country(a netip.Addr, cache *geoCache[countryInfo]) countryInfo {
+	if ci, ok := cache.get(a); ok {
 		return ci
 	}
+	res := g.r.Lookup(a)
+	ci := countryInfo{country: CountryUnknown}
+	if res.Found() {
+		var ok bool
+		if ci, ok = cache.byOffset[res.Offset()]; !ok {
+			ci = g.decodeCountry(res)
+			cache.putOffset(res.Offset(), ci)
+		}
+	}
+	if res.Err() == nil {
+		cache.put(a, res.Prefix().Bits(), ci)
+	}
+	return ci
+}
+
+func (g *GeoDB) decodeCountry(res maxminddb.Result) countryInfo {
 	var ci countryInfo
 	switch g.schema {
 	case schemaGeoIP2:
@@ -137,31 +221,28 @@ func (g *GeoDB) country(a netip.Addr, cache map[uintptr]countryInfo) countryInfo
 	if ci.country == "" {
 		ci.country = CountryUnknown
 	}
-	if len(cache) >= geoCacheMax {
-		clear(cache)
-	}
-	cache[off] = ci
 	return ci
 }
 
-func (g *GeoDB) asn(a netip.Addr, cache map[uintptr]asnInfo) asnInfo {
-	res := g.r.Lookup(a)
-	if !res.Found() {
-		return asnInfo{}
-	}
-	off := res.Offset()
-	if ai, ok := cache[off]; ok {
+func (g *GeoDB) asn(a netip.Addr, cache *geoCache[asnInfo]) asnInfo {
+	if ai, ok := cache.get(a); ok {
 		return ai
 	}
-	var rec geoip2.ASN
+	res := g.r.Lookup(a)
 	var ai asnInfo
-	if res.Decode(&rec) == nil {
-		ai = asnInfo{asn: uint32(rec.AutonomousSystemNumber), org: rec.AutonomousSystemOrganization}
+	if res.Found() {
+		var ok bool
+		if ai, ok = cache.byOffset[res.Offset()]; !ok {
+			var rec geoip2.ASN
+			if res.Decode(&rec) == nil {
+				ai = asnInfo{asn: uint32(rec.AutonomousSystemNumber), org: rec.AutonomousSystemOrganization}
+			}
+			cache.putOffset(res.Offset(), ai)
+		}
 	}
-	if len(cache) >= geoCacheMax {
-		clear(cache)
+	if res.Err() == nil {
+		cache.put(a, res.Prefix().Bits(), ai)
 	}
-	cache[off] = ai
 	return ai
 }
 

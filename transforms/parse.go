@@ -117,13 +117,21 @@ func parseText(f *Format, line []byte, r *Record) error {
 // scanQuoted returns the index of the closing quote of a field starting at
 // pos, skipping backslash escapes, or -1.
 func scanQuoted(line []byte, pos int) int {
-	for i := pos; i < len(line); i++ {
-		switch line[i] {
-		case '\\':
-			i++
-		case '"':
-			return i
+	for i := pos; i < len(line); {
+		j := bytes.IndexByte(line[i:], '"')
+		if j < 0 {
+			return -1
 		}
+		q := i + j
+		// The quote is escaped when an odd number of backslashes precede it.
+		bs := 0
+		for k := q - 1; k >= pos && line[k] == '\\'; k-- {
+			bs++
+		}
+		if bs%2 == 0 {
+			return q
+		}
+		i = q + 1
 	}
 	return -1
 }

@@ -108,7 +108,7 @@ func classifySegment(s []byte) (string, []byte) {
 	if len(base) == 0 {
 		return "", nil
 	}
-	if isUUID(base) {
+	if len(base) == 36 && isUUID(base) {
 		return phID, ext
 	}
 	digits, run, maxRun := 0, 0, 0
@@ -124,12 +124,19 @@ func classifySegment(s []byte) (string, []byte) {
 	if digits == len(base) || maxRun >= 6 {
 		return phID, ext
 	}
-	if isOpaqueToken(base) {
+	if len(base) >= 16 && isOpaqueToken(base) {
 		return phToken, ext
 	}
-	// Words joined by non-word bytes ("john@x.com" inside "unsub-john@x.com!")
-	// were judged by classifyWord above; check each word too.
-	for i := 0; i < len(s); {
+	// A segment with non-word bytes ("unsub:john@x.com!") is judged word by
+	// word too.
+	plain := true
+	for _, c := range s {
+		if !isWordByte(c) {
+			plain = false
+			break
+		}
+	}
+	for i := 0; !plain && i < len(s); {
 		if !isWordByte(s[i]) {
 			i++
 			continue

@@ -99,7 +99,7 @@ func classifyWord(w []byte, numbers bool) string {
 	if colons >= 2 && containsIPv6(w) {
 		return phIP // "::1", "fe80::"
 	}
-	if isOpaqueToken(w) {
+	if len(w) >= 16 && isOpaqueToken(w) {
 		return phToken
 	}
 	if numbers && maxDigitRun >= 6 {

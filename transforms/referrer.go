@@ -121,12 +121,27 @@ func (w *Worker) scrubReferrer(r *Record) {
 	switch {
 	case w.isInternal(h, r.Host):
 		r.ReferrerType = RefInternal
-	case isSearchEngine(h):
-		r.ReferrerType = RefSearch
 	default:
-		r.ReferrerType = RefExternal
+		r.ReferrerType = w.externalType(h)
 	}
 	r.ReferrerSite = r.scratch[start:len(r.scratch):len(r.scratch)]
+}
+
+// externalType classifies a referrer host as search or external, cached per
+// worker: referrer hosts repeat far more than they vary.
+func (w *Worker) externalType(h []byte) string {
+	if t, ok := w.refCache[string(h)]; ok {
+		return t
+	}
+	t := RefExternal
+	if isSearchEngine(h) {
+		t = RefSearch
+	}
+	if len(w.refCache) >= uaCacheMax {
+		clear(w.refCache)
+	}
+	w.refCache[string(h)] = t
+	return t
 }
 
 func (w *Worker) isInternal(host, reqHost []byte) bool {

@@ -2,8 +2,36 @@ package transforms
 
 // Hand-written timestamp parsers: time.Parse is too slow for the hot path.
 
-var monthIndex = map[string]int{"Jan": 1, "Feb": 2, "Mar": 3, "Apr": 4, "May": 5, "Jun": 6,
-	"Jul": 7, "Aug": 8, "Sep": 9, "Oct": 10, "Nov": 11, "Dec": 12}
+// month maps an English month abbreviation to 1..12, or 0.
+func month(b []byte) int {
+	switch string(b) {
+	case "Jan":
+		return 1
+	case "Feb":
+		return 2
+	case "Mar":
+		return 3
+	case "Apr":
+		return 4
+	case "May":
+		return 5
+	case "Jun":
+		return 6
+	case "Jul":
+		return 7
+	case "Aug":
+		return 8
+	case "Sep":
+		return 9
+	case "Oct":
+		return 10
+	case "Nov":
+		return 11
+	case "Dec":
+		return 12
+	}
+	return 0
+}
 
 // parseCLFTime parses "10/Oct/2000:13:55:36 -0700" into Unix seconds and the
 // zone offset in seconds.
@@ -11,8 +39,8 @@ func parseCLFTime(b []byte) (int64, int32, bool) {
 	if len(b) != 26 || b[2] != '/' || b[6] != '/' || b[11] != ':' || b[14] != ':' || b[17] != ':' || b[20] != ' ' {
 		return 0, 0, false
 	}
-	mon, ok := monthIndex[string(b[3:6])]
-	if !ok {
+	mon := month(b[3:6])
+	if mon == 0 {
 		return 0, 0, false
 	}
 	day, ok1 := digits(b[0:2])

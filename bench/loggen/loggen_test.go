@@ -1,0 +1,63 @@
+package loggen
+
+import (
+	"bytes"
+	"testing"
+)
+
+func TestDeterministic(t *testing.T) {
+	var a, b bytes.Buffer
+	if err := New(Options{Seed: 7}).WriteN(&a, 5000); err != nil {
+		t.Fatal(err)
+	}
+	New(Options{Seed: 7}).WriteN(&b, 5000)
+	if !bytes.Equal(a.Bytes(), b.Bytes()) {
+		t.Fatal("same seed gave different output")
+	}
+	var c bytes.Buffer
+	New(Options{Seed: 8}).WriteN(&c, 5000)
+	if bytes.Equal(a.Bytes(), c.Bytes()) {
+		t.Fatal("different seeds gave the same output")
+	}
+	if n := bytes.Count(a.Bytes(), []byte("\n")); n != 5000 {
+		t.Fatalf("%d lines, want 5000", n)
+	}
+}
+
+func TestMixes(t *testing.T) {
+	var buf bytes.Buffer
+	New(Options{Seed: 1, Malformed: 0.01}).WriteN(&buf, 20000)
+	lines := bytes.Split(bytes.TrimSuffix(buf.Bytes(), []byte("\n")), []byte("\n"))
+	var v6, search, bots, malformed int
+	for _, l := range lines {
+		switch {
+		case len(l) == 0 || !bytes.Contains(l, []byte("HTTP/1.1\" ")):
+			malformed++
+			continue
+		case bytes.IndexByte(l[:bytes.IndexByte(l, ' ')], ':') >= 0:
+			v6++
+		}
+		if bytes.Contains(l, []byte("/search?q=")) {
+			search++
+		}
+		if bytes.Contains(l, []byte("bot")) || bytes.Contains(l, []byte("curl/")) {
+			bots++
+		}
+	}
+	frac := func(n int) float64 { return float64(n) / float64(len(lines)) }
+	if f := frac(v6); f < 0.1 || f > 0.3 {
+		t.Errorf("IPv6 fraction %.2f, want about 0.2", f)
+	}
+	if frac(search) < 0.01 || frac(bots) < 0.02 || frac(malformed) < 0.005 || frac(malformed) > 0.02 {
+		t.Errorf("search %.3f bots %.3f malformed %.3f", frac(search), frac(bots), frac(malformed))
+	}
+}
+
+func BenchmarkLine(b *testing.B) {
+	g := New(Options{Seed: 1})
+	buf := make([]byte, 0, 4096)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = g.Line(buf[:0])
+	}
+}

@@ -1,0 +1,43 @@
+// Command logveil anonymizes web-server access logs: as a pipe (anonymize)
+// or as a Kafka stream processor.
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+const usage = `logveil anonymizes web-server access logs.
+
+Usage:
+  logveil anonymize [flags] < access.log > events.jsonl
+  logveil loggen [--lines N] [--format combined|json] > access.log
+  logveil version
+
+Run 'logveil <command> -h' for a command's flags.
+`
+
+// version is stamped at build time: -ldflags "-X main.version=..."
+var version = "dev"
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	var code int
+	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
+	case "anonymize":
+		code = cmdAnonymize(args, os.Stdin, os.Stdout, os.Stderr)
+	case "loggen":
+		code = cmdLoggen(args, os.Stdout, os.Stderr)
+	case "version", "--version", "-version":
+		fmt.Println("logveil", version)
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+	default:
+		fmt.Fprintf(os.Stderr, "logveil: unknown command %q\n\n%s", cmd, usage)
+		code = 2
+	}
+	os.Exit(code)
+}

@@ -1,0 +1,236 @@
+package processor
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/logveil/logveil/transforms"
+)
+
+// Output selects what the pipe writes for each accepted line.
+type Output string
+
+const (
+	OutputJSONL    Output = "jsonl"    // one JSON event per line
+	OutputCombined Output = "combined" // the line rewritten in its own format
+)
+
+// PipeOptions configure RunPipe.
+type PipeOptions struct {
+	Output  Output
+	Rejects io.Writer // redacted rejected lines; nil discards them
+	Workers int       // parallel workers; 0 means GOMAXPROCS
+	// MaxLineBytes rejects longer lines (counted, set aside redacted and
+	// truncated). 0 means 1 MiB.
+	MaxLineBytes int
+}
+
+// Stats counts what a run did. Rejected is by reason (the transforms.Err
+// values' texts, safe as labels).
+type Stats struct {
+	In, Out  int64
+	Rejected map[string]int64
+	Elapsed  time.Duration
+}
+
+// RejectedTotal sums Rejected.
+func (s Stats) RejectedTotal() int64 {
+	var n int64
+	for _, v := range s.Rejected {
+		n += v
+	}
+	return n
+}
+
+const chunkSize = 256 << 10
+
+type chunk struct {
+	seq   int
+	data  []byte // whole lines
+	out   []byte
+	rej   []byte
+	in    int64
+	nOut  int64
+	rejBy map[error]int64
+}
+
+// RunPipe reads lines from r, anonymizes them on several workers and writes
+// results to w in input order. It returns when r is exhausted or an I/O error
+// occurs.
+func RunPipe(a *transforms.Anonymizer, r io.Reader, w io.Writer, opt PipeOptions) (Stats, error) {
+	start := time.Now()
+	if opt.Workers <= 0 {
+		opt.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opt.MaxLineBytes <= 0 {
+		opt.MaxLineBytes = 1 << 20
+	}
+	if opt.Output == "" {
+		opt.Output = OutputJSONL
+	}
+	if opt.Output != OutputJSONL && opt.Output != OutputCombined {
+		return Stats{}, fmt.Errorf("output: %q is not jsonl or combined", opt.Output)
+	}
+	// Enough chunks in flight to keep every worker busy while the writer
+	// drains in order; recycled through free.
+	inflight := opt.Workers * 4
+	free := make(chan *chunk, inflight)
+	for range inflight {
+		free <- &chunk{rejBy: make(map[error]int64)}
+	}
+	todo := make(chan *chunk, inflight)
+	done := make(chan *chunk, inflight)
+
+	var wg sync.WaitGroup
+	for range opt.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			wk := a.NewWorker()
+			for c := range todo {
+				processChunk(wk, c, opt)
+				done <- c
+			}
+		}()
+	}
+	go func() { wg.Wait(); close(done) }()
+
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(todo)
+		readErr <- readChunks(r, free, todo)
+	}()
+
+	st := Stats{Rejected: make(map[string]int64)}
+	var writeErr error
+	pending := make(map[int]*chunk)
+	next := 0
+	for c := range done {
+		pending[c.seq] = c
+		for {
+			c, ok := pending[next]
+			if !ok {
+				break
+			}
+			delete(pending, next)
+			next++
+			if writeErr == nil {
+				if _, err := w.Write(c.out); err != nil {
+					writeErr = fmt.Errorf("cannot write output: %w", err)
+				} else if opt.Rejects != nil && len(c.rej) > 0 {
+					if _, err := opt.Rejects.Write(c.rej); err != nil {
+						writeErr = fmt.Errorf("cannot write rejects: %w", err)
+					}
+				}
+			}
+			st.In += c.in
+			st.Out += c.nOut
+			for reason, n := range c.rejBy {
+				st.Rejected[reason.Error()] += n
+			}
+			clear(c.rejBy)
+			if writeErr != nil {
+				// Keep draining so the reader and workers finish; nothing more is written.
+				drainFree(free, c)
+				continue
+			}
+			free <- c
+		}
+	}
+	st.Elapsed = time.Since(start)
+	return st, errors.Join(<-readErr, writeErr)
+}
+
+func drainFree(free chan *chunk, c *chunk) {
+	select {
+	case free <- c:
+	default:
+	}
+}
+
+// readChunks cuts r into chunks of whole lines. A line longer than a chunk
+// grows that chunk.
+func readChunks(r io.Reader, free, todo chan *chunk) error {
+	var carry []byte
+	seq := 0
+	eof := false
+	for !eof {
+		c := <-free
+		buf := append(c.data[:0], carry...)
+		carry = carry[:0]
+		for len(buf) < chunkSize && !eof {
+			if cap(buf)-len(buf) < 64<<10 {
+				buf = append(buf, make([]byte, chunkSize)...)[:len(buf)]
+			}
+			n, err := r.Read(buf[len(buf):cap(buf)])
+			buf = buf[:len(buf)+n]
+			if err == io.EOF {
+				eof = true
+			} else if err != nil {
+				c.data = buf
+				return fmt.Errorf("cannot read input: %w", err)
+			}
+		}
+		if !eof {
+			nl := bytes.LastIndexByte(buf, '\n')
+			if nl < 0 {
+				// One line longer than the chunk: keep reading into it.
+				carry = append(carry, buf...)
+				c.data = buf[:0]
+				free <- c
+				continue
+			}
+			carry = append(carry, buf[nl+1:]...)
+			buf = buf[:nl+1]
+		}
+		c.data, c.seq = buf, seq
+		seq++
+		todo <- c
+	}
+	return nil
+}
+
+func processChunk(wk *transforms.Worker, c *chunk, opt PipeOptions) {
+	c.out, c.rej = c.out[:0], c.rej[:0]
+	c.in, c.nOut = 0, 0
+	data := c.data
+	for len(data) > 0 {
+		line := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		if n := len(line); n > 0 && line[n-1] == '\r' {
+			line = line[:n-1]
+		}
+		c.in++
+		var err error
+		if len(line) > opt.MaxLineBytes {
+			err = transforms.ErrTooLong
+			line = line[:opt.MaxLineBytes]
+		} else {
+			err = wk.Process(line)
+		}
+		if err != nil {
+			c.rejBy[err]++
+			if len(line) > 0 {
+				c.rej = wk.AppendRedactedLine(c.rej, line)
+				c.rej = append(c.rej, '\n')
+			}
+			continue
+		}
+		if opt.Output == OutputCombined {
+			c.out = wk.AppendLine(c.out, &wk.Rec)
+		} else {
+			c.out = wk.AppendJSON(c.out, &wk.Rec, nil)
+		}
+		c.out = append(c.out, '\n')
+		c.nOut++
+	}
+}
