@@ -103,7 +103,7 @@ func RunPipe(a *transforms.Anonymizer, r io.Reader, w io.Writer, opt PipeOptions
 	readErr := make(chan error, 1)
 	go func() {
 		defer close(todo)
-		readErr <- readChunks(r, free, todo)
+		readErr <- readChunks(r, free, todo, opt.MaxLineBytes)
 	}()
 
 	st := Stats{Rejected: make(map[string]int64)}
@@ -154,8 +154,9 @@ func drainFree(free chan *chunk, c *chunk) {
 }
 
 // readChunks cuts r into chunks of whole lines. A line longer than a chunk
-// grows that chunk.
-func readChunks(r io.Reader, free, todo chan *chunk) error {
+// grows its chunk, up to maxLine; past that the chunk is cut without a
+// newline and the line's pieces are rejected as too long or unparsable.
+func readChunks(r io.Reader, free, todo chan *chunk, maxLine int) error {
 	var carry []byte
 	seq := 0
 	eof := false
@@ -163,30 +164,34 @@ func readChunks(r io.Reader, free, todo chan *chunk) error {
 		c := <-free
 		buf := append(c.data[:0], carry...)
 		carry = carry[:0]
-		for len(buf) < chunkSize && !eof {
-			if cap(buf)-len(buf) < 64<<10 {
-				buf = append(buf, make([]byte, chunkSize)...)[:len(buf)]
+		target := chunkSize
+		for {
+			for len(buf) < target && !eof {
+				if cap(buf)-len(buf) < 64<<10 {
+					buf = append(buf, make([]byte, chunkSize)...)[:len(buf)]
+				}
+				n, err := r.Read(buf[len(buf):cap(buf)])
+				buf = buf[:len(buf)+n]
+				if err == io.EOF {
+					eof = true
+				} else if err != nil {
+					c.data = buf[:0]
+					free <- c
+					return fmt.Errorf("cannot read input: %w", err)
+				}
 			}
-			n, err := r.Read(buf[len(buf):cap(buf)])
-			buf = buf[:len(buf)+n]
-			if err == io.EOF {
-				eof = true
-			} else if err != nil {
-				c.data = buf
-				return fmt.Errorf("cannot read input: %w", err)
+			if eof {
+				break
 			}
-		}
-		if !eof {
-			nl := bytes.LastIndexByte(buf, '\n')
-			if nl < 0 {
-				// One line longer than the chunk: keep reading into it.
-				carry = append(carry, buf...)
-				c.data = buf[:0]
-				free <- c
-				continue
+			if nl := bytes.LastIndexByte(buf, '\n'); nl >= 0 {
+				carry = append(carry, buf[nl+1:]...)
+				buf = buf[:nl+1]
+				break
 			}
-			carry = append(carry, buf[nl+1:]...)
-			buf = buf[:nl+1]
+			if len(buf) > maxLine+chunkSize {
+				break
+			}
+			target = len(buf) + chunkSize
 		}
 		c.data, c.seq = buf, seq
 		seq++

@@ -110,12 +110,12 @@ func TestXFFTrustedProxies(t *testing.T) {
 			t.Errorf("client %s xff %q: network %v, want %s", client, xff, m["client_network"], want)
 		}
 	}
-	f("10.1.1.1", "198.51.100.7, 10.2.2.2", "198.51.100.0/24")           // right-most untrusted
-	f("10.1.1.1", "1.1.1.1, 198.51.100.7", "198.51.100.0/24")            // spoofed left entries ignored
-	f("203.0.113.9", "198.51.100.7", "203.0.113.0/24")                   // untrusted peer: XFF ignored
-	f("2001:db8::1", "[2001:db8:1::5]:1234", "2001:db8::/32")            // bracketed v6 with port
-	f("10.1.1.1", "-", "10.1.1.0/24")                                    // no XFF
-	f("10.1.1.1", "junk, 10.3.3.3", "10.3.3.0/24")                       // garbage stops the walk
+	f("10.1.1.1", "198.51.100.7, 10.2.2.2", "198.51.100.0/24")            // right-most untrusted
+	f("10.1.1.1", "1.1.1.1, 198.51.100.7", "198.51.100.0/24")             // spoofed left entries ignored
+	f("203.0.113.9", "198.51.100.7", "203.0.113.0/24")                    // untrusted peer: XFF ignored
+	f("2001:db8::1", "[2001:db8:1::5]:1234", "2001:db8::/32")             // bracketed v6 with port
+	f("10.1.1.1", "-", "10.1.1.0/24")                                     // no XFF
+	f("10.1.1.1", "junk, 10.3.3.3", "10.3.3.0/24")                        // garbage stops the walk
 	f("10.1.1.1", "198.51.100.7,10.2.2.2,  10.9.9.9 ", "198.51.100.0/24") // spacing
 }
 

@@ -2,8 +2,8 @@ package transforms
 
 import (
 	"fmt"
-	"strings"
 	"net/netip"
+	"strings"
 
 	geoip2 "github.com/oschwald/geoip2-golang/v2"
 	"github.com/oschwald/maxminddb-golang/v2"

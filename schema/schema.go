@@ -1,0 +1,9 @@
+// Package schema embeds the JSON Schemas of logveil's output topics.
+package schema
+
+import _ "embed"
+
+// EventV1 is the JSON Schema of an anonymized event (schema_version 1).
+//
+//go:embed event.v1.json
+var EventV1 []byte
