@@ -11,6 +11,9 @@ import (
 // parseClientAddr reads the client field: IPv4, IPv6 (zone dropped),
 // "[v6]:port" and "v4:port". IPv4-mapped IPv6 becomes IPv4.
 func parseClientAddr(b []byte) (netip.Addr, bool) {
+	if a, ok := parseIPv4Fast(b); ok {
+		return a, true
+	}
 	b = bytes.TrimSpace(b)
 	if len(b) > 0 && b[0] == '[' {
 		j := bytes.IndexByte(b, ']')
@@ -82,6 +85,10 @@ func (w *Worker) registrableDomain(r *Record, host []byte) []byte {
 		r.scratch = append(r.scratch, lower(c))
 	}
 	name := r.scratch[start:]
+	if len(name) == 0 || name[0] == '.' {
+		r.scratch = r.scratch[:start]
+		return nil
+	}
 	d, err := publicsuffix.EffectiveTLDPlusOne(unsafe.String(&name[0], len(name)))
 	if err != nil {
 		r.scratch = r.scratch[:start]
@@ -91,4 +98,33 @@ func (w *Worker) registrableDomain(r *Record, host []byte) []byte {
 	n := copy(r.scratch[start:], name[len(name)-len(d):])
 	r.scratch = r.scratch[:start+n]
 	return r.scratch[start : start+n : start+n]
+}
+
+// parseIPv4Fast parses a plain dotted-quad, the common case, in one pass.
+func parseIPv4Fast(b []byte) (netip.Addr, bool) {
+	var ip [4]byte
+	k, n, digits := 0, 0, 0
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			if digits > 0 && n == 0 || digits == 3 { // leading zero or too long
+				return netip.Addr{}, false
+			}
+			n = n*10 + int(c-'0')
+			digits++
+		case c == '.' && digits > 0 && k < 3:
+			if n > 255 {
+				return netip.Addr{}, false
+			}
+			ip[k] = byte(n)
+			k, n, digits = k+1, 0, 0
+		default:
+			return netip.Addr{}, false
+		}
+	}
+	if k != 3 || digits == 0 || n > 255 {
+		return netip.Addr{}, false
+	}
+	ip[3] = byte(n)
+	return netip.AddrFrom4(ip), true
 }

@@ -263,7 +263,7 @@ func (r *Record) set(kind field, v []byte) error {
 }
 
 func (r *Record) setTimeLocal(v []byte) error {
-	t, off, ok := parseCLFTime(v)
+	t, off, ok := r.clfCache.parse(v)
 	if !ok {
 		return ErrTime
 	}
@@ -376,4 +376,25 @@ func unhex(c byte) byte {
 	default:
 		return c - 'A' + 10
 	}
+}
+
+// clfCache remembers the last timestamp text parsed: lines arrive in time
+// order, so neighbours mostly share their second.
+type clfCache struct {
+	text [26]byte
+	t    int64
+	off  int32
+	ok   bool
+}
+
+func (c *clfCache) parse(v []byte) (int64, int32, bool) {
+	if c.ok && len(v) == 26 && string(v) == string(c.text[:]) {
+		return c.t, c.off, true
+	}
+	t, off, ok := parseCLFTime(v)
+	if ok {
+		copy(c.text[:], v)
+		c.t, c.off, c.ok = t, off, true
+	}
+	return t, off, ok
 }

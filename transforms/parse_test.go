@@ -167,3 +167,24 @@ func TestNginxURIArgs(t *testing.T) {
 		t.Errorf("got path %q query %q status %d", r.RawPath, r.RawQuery, r.Status)
 	}
 }
+
+func TestParseIPv4Fast(t *testing.T) {
+	f := func(s string, ok bool) {
+		t.Helper()
+		a, got := parseIPv4Fast([]byte(s))
+		if got != ok || ok && a.String() != s {
+			t.Errorf("parseIPv4Fast(%q) = %v %v, want ok=%v", s, a, got, ok)
+		}
+	}
+	f("1.2.3.4", true)
+	f("255.255.255.255", true)
+	f("0.0.0.0", true)
+	f("256.1.1.1", false)
+	f("01.2.3.4", false)
+	f("1.2.3", false)
+	f("1.2.3.4.5", false)
+	f("1..3.4", false)
+	f("1.2.3.4:80", false)
+	f("1234.1.1.1", false)
+	f("", false)
+}

@@ -55,15 +55,16 @@ type Record struct {
 	Device       string
 	Bot          bool
 
-	unesc   []byte // unescaped field values
-	scratch []byte // scrubbed field values
-	tmp     []byte // short-lived decode buffer
+	clfCache clfCache // survives reset
+	unesc    []byte   // unescaped field values
+	scratch  []byte   // scrubbed field values
+	tmp      []byte   // short-lived decode buffer
 }
 
 // reset clears the record for the next line, keeping buffer capacity.
 func (r *Record) reset() {
-	unesc, scratch, tmp := r.unesc[:0], r.scratch[:0], r.tmp[:0]
-	*r = Record{unesc: unesc, scratch: scratch, tmp: tmp, RequestTimeUS: -1, Bytes: -1}
+	unesc, scratch, tmp, cc := r.unesc[:0], r.scratch[:0], r.tmp[:0], r.clfCache
+	*r = Record{unesc: unesc, scratch: scratch, tmp: tmp, clfCache: cc, RequestTimeUS: -1, Bytes: -1}
 }
 
 // Addr returns the full client address. It is valid only between Parse and

@@ -71,8 +71,11 @@ func (w *Worker) scrubReferrer(r *Record) {
 		}
 	}
 	auth := ref[i+3:]
-	if j := bytes.IndexAny(auth, "/?#"); j >= 0 {
-		auth = auth[:j]
+	for j, c := range auth {
+		if c == '/' || c == '?' || c == '#' {
+			auth = auth[:j]
+			break
+		}
 	}
 	if j := bytes.LastIndexByte(auth, '@'); j >= 0 {
 		auth = auth[j+1:] // user:password@
