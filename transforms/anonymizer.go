@@ -86,6 +86,9 @@ func (a *Anonymizer) truncate(ip netip.Addr) netip.Prefix {
 // Worker processes one record at a time with its own buffers and caches.
 // It is not safe for concurrent use.
 type Worker struct {
+	// EmitPseudonym writes Record.Pseudonym as "visitor" in AppendJSON.
+	EmitPseudonym bool
+
 	a            *Anonymizer
 	Rec          Record
 	countryCache *geoCache[countryInfo]
@@ -93,6 +96,7 @@ type Worker struct {
 	uaCache      map[string]uaInfo
 	refCache     map[string]string
 	redactBuf    []byte
+	pseudo       *pseudonymizer
 	timeCache    struct {
 		t   int64
 		buf [20]byte
@@ -149,6 +153,13 @@ func (w *Worker) Anonymize(r *Record) {
 			r.ASN, r.ASOrg = ai.asn, ai.org
 		}
 		r.Network = w.a.truncate(a)
+		if w.pseudo != nil {
+			start := len(r.scratch)
+			var ok bool
+			if r.scratch, ok = w.pseudo.appendPseudonym(r.scratch, r, floorDiv(r.Time, 86400)); ok {
+				r.Pseudonym = r.scratch[start:len(r.scratch):len(r.scratch)]
+			}
+		}
 	} else {
 		r.Country = CountryUnknown
 	}
@@ -210,4 +221,12 @@ func cleanHost(h []byte) []byte {
 		return nil
 	}
 	return h
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && a < 0 {
+		q--
+	}
+	return q
 }

@@ -108,6 +108,11 @@ func (w *Worker) AppendJSON(dst []byte, r *Record, id []byte) []byte {
 	dst = appendJSONString(dst, r.OS)
 	dst = append(dst, `,"device":`...)
 	dst = appendJSONString(dst, r.Device)
+	if w.EmitPseudonym && len(r.Pseudonym) > 0 {
+		dst = append(dst, `,"visitor":"`...)
+		dst = append(dst, r.Pseudonym...)
+		dst = append(dst, '"')
+	}
 	if r.Bot {
 		dst = append(dst, `,"bot":true}`...)
 	} else {

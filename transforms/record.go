@@ -54,6 +54,9 @@ type Record struct {
 	OS           string
 	Device       string
 	Bot          bool
+	// Pseudonym is the day's visitor pseudonym (see Worker.SetSaltSource);
+	// empty without a salt source, a client address or a salt for the day.
+	Pseudonym []byte
 
 	clfCache clfCache // survives reset
 	unesc    []byte   // unescaped field values

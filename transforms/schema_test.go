@@ -28,6 +28,8 @@ func TestEventsMatchSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := newTestAnonymizer(t, Config{CountryDB: geoip2CountryDB(t), ASNDB: asnDB(t)}).NewWorker()
+	w.SetSaltSource(everyDay{})
+	w.EmitPseudonym = true
 	lines := append([][]byte{}, sampleLines...)
 	lines = append(lines,
 		[]byte(`c-73-12-34-56.hsd1.ca.comcast.net - - [10/Oct/2000:13:55:36 -0700] "\x16\x03" 400 -`),
@@ -67,3 +69,7 @@ func TestEventsMatchSchema(t *testing.T) {
 		}
 	}
 }
+
+type everyDay struct{}
+
+func (everyDay) Salt(day int64) ([]byte, bool) { return []byte{byte(day)}, true }

@@ -1,0 +1,62 @@
+package transforms
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"hash"
+)
+
+// SaltSource gives the visitor-pseudonym salt of a UTC day (Unix time / 86400).
+// It returns false when no salt may be used for that day: it was destroyed
+// (older than the retention) or cannot be had. Implementations must be safe
+// for concurrent use; a Worker asks only when the day changes.
+type SaltSource interface {
+	Salt(day int64) ([]byte, bool)
+}
+
+// PseudonymLen is the length in hex characters of Record.Pseudonym.
+const PseudonymLen = 32
+
+// pseudonymizer keys an HMAC-SHA256 with the day's salt. It is computed from
+// the full address before the address is forgotten; without the salt, which
+// is destroyed after its retention, it cannot be linked back to the address.
+type pseudonymizer struct {
+	src  SaltSource
+	day  int64
+	ok   bool
+	mac  hash.Hash
+	sum  []byte
+	a16  [16]byte
+	have bool
+}
+
+// SetSaltSource enables visitor pseudonyms (Record.Pseudonym) for this worker.
+func (w *Worker) SetSaltSource(s SaltSource) {
+	w.pseudo = &pseudonymizer{src: s, sum: make([]byte, 0, sha256.Size)}
+}
+
+// pseudonym appends hex(HMAC(salt(day), addr ‖ 0 ‖ user agent ‖ 0 ‖ site))[:32].
+func (p *pseudonymizer) appendPseudonym(dst []byte, r *Record, day int64) ([]byte, bool) {
+	if !p.have || day != p.day {
+		salt, ok := p.src.Salt(day)
+		p.day, p.ok, p.have = day, ok, true
+		if ok {
+			p.mac = hmac.New(sha256.New, salt)
+		}
+	}
+	if !p.ok {
+		return dst, false
+	}
+	p.mac.Reset()
+	p.a16 = r.addr.As16()
+	p.mac.Write(p.a16[:])
+	p.mac.Write(zeroByte)
+	p.mac.Write(r.UserAgent)
+	p.mac.Write(zeroByte)
+	p.mac.Write(r.Host)
+	p.sum = p.mac.Sum(p.sum[:0])
+	return hex.AppendEncode(dst, p.sum[:PseudonymLen/2]), true
+}
+
+var zeroByte = []byte{0}
