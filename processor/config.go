@@ -6,33 +6,347 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/logveil/logveil/transforms"
 )
 
-// Config is logveil's whole configuration, as read from a YAML file. Keys
+// Config is logveil's whole configuration, as read from a YAML file and then
+// overridden by LOGVEIL_* environment variables and command-line flags. Keys
 // not listed here are an error, so a typo cannot silently fall back to a
 // default.
 type Config struct {
 	Anonymize transforms.Config `yaml:"anonymize"`
+	Kafka     KafkaConfig       `yaml:"kafka"`
+	HTTP      HTTPConfig        `yaml:"http"`
+	// ShutdownTimeout bounds a graceful stop: fetching stops, in-flight
+	// batches are produced and committed, then the process exits. Default 30s.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// LogFormat is text (default) or json, for log/slog on stderr.
+	LogFormat string `yaml:"log_format"`
 }
 
-// LoadConfig reads a YAML config file. An empty path gives the defaults.
+// KafkaConfig is the stream processor's Kafka side.
+type KafkaConfig struct {
+	// Brokers are bootstrap addresses. Default localhost:9092.
+	Brokers []string `yaml:"brokers"`
+	// ClientID names this client to the brokers. Default logveil.
+	ClientID string `yaml:"client_id"`
+	// GroupID is the consumer group; run more instances with the same group
+	// to scale out. Default logveil.
+	GroupID string `yaml:"group_id"`
+	// InputTopics hold raw access-log lines, one per message. Default
+	// access-logs. A missing input topic is an error at start.
+	InputTopics []string `yaml:"input_topics"`
+	// TopicPrefix names the output topics: <prefix>.events, .rejected,
+	// .salts and .visits. Default logveil.
+	TopicPrefix string `yaml:"topic_prefix"`
+	// Compression of produced batches: zstd (default), gzip, snappy, lz4, none.
+	Compression string `yaml:"compression"`
+	// FetchMaxBytes caps one fetch from a partition. Default 4 MiB.
+	FetchMaxBytes int `yaml:"fetch_max_bytes"`
+	// FetchMaxWait is how long a fetch waits for data. Default 250ms.
+	FetchMaxWait time.Duration `yaml:"fetch_max_wait"`
+	// Linger is how long the producer waits to fill a batch. Default 5ms;
+	// larger batches cost latency.
+	Linger time.Duration `yaml:"linger"`
+	// CommitInterval is how often acknowledged offsets are committed; a
+	// crash replays at most this much (with the same event ids). Default 1s.
+	CommitInterval time.Duration `yaml:"commit_interval"`
+	// Partitions and ReplicationFactor for output topics logveil creates.
+	// Defaults 6 and 1. Existing topics are left as they are.
+	Partitions        int `yaml:"partitions"`
+	ReplicationFactor int `yaml:"replication_factor"`
+	// Retention of created topics. Defaults: events 168h, rejected 168h,
+	// visits 48h (it carries pseudonyms).
+	EventsRetention   time.Duration `yaml:"events_retention"`
+	RejectedRetention time.Duration `yaml:"rejected_retention"`
+	VisitsRetention   time.Duration `yaml:"visits_retention"`
+	// Visits writes every event with its visitor pseudonym to <prefix>.visits,
+	// keyed by pseudonym, for the statistics stage. Default true.
+	Visits *bool `yaml:"visits"`
+	// PseudonymInEvents also writes the pseudonym ("visitor") into
+	// <prefix>.events. Default false.
+	PseudonymInEvents bool `yaml:"pseudonym_in_events"`
+	// SaltRetention is how long a day's salt lives before it is tombstoned;
+	// pseudonyms of older days can no longer be computed. Default 48h.
+	SaltRetention time.Duration `yaml:"salt_retention"`
+
+	TLS  TLSConfig  `yaml:"tls"`
+	SASL SASLConfig `yaml:"sasl"`
+}
+
+// TLSConfig enables TLS to the brokers.
+type TLSConfig struct {
+	Enabled            bool   `yaml:"enabled"`
+	CAFile             string `yaml:"ca_file"`
+	CertFile           string `yaml:"cert_file"`
+	KeyFile            string `yaml:"key_file"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+}
+
+// SASLConfig enables SASL authentication.
+type SASLConfig struct {
+	// Mechanism is plain, scram-sha-256 or scram-sha-512; empty disables SASL.
+	Mechanism string `yaml:"mechanism"`
+	Username  string `yaml:"username"`
+	// Password, or PasswordFile to read it from (e.g. a mounted secret).
+	Password     string `yaml:"password" secret:"true"`
+	PasswordFile string `yaml:"password_file"`
+}
+
+// HTTPConfig is the operations endpoint: /metrics, /healthz, /readyz.
+type HTTPConfig struct {
+	// Listen is the address; default :9464. Empty string "-" disables it.
+	Listen string `yaml:"listen"`
+}
+
+// Topic names derived from the prefix.
+func (k KafkaConfig) EventsTopic() string   { return k.TopicPrefix + ".events" }
+func (k KafkaConfig) RejectedTopic() string { return k.TopicPrefix + ".rejected" }
+func (k KafkaConfig) SaltsTopic() string    { return k.TopicPrefix + ".salts" }
+func (k KafkaConfig) VisitsTopic() string   { return k.TopicPrefix + ".visits" }
+
+// VisitsEnabled reports whether the visits topic is written.
+func (k KafkaConfig) VisitsEnabled() bool { return k.Visits == nil || *k.Visits }
+
+// LoadConfig reads a YAML config file (empty path: defaults), then applies
+// LOGVEIL_* environment variables from env (os.Environ() form).
 func LoadConfig(path string) (Config, error) {
+	return loadConfig(path, os.Environ())
+}
+
+func loadConfig(path string, env []string) (Config, error) {
 	var c Config
-	if path == "" {
-		return c, nil
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return c, fmt.Errorf("cannot read config: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+			return c, fmt.Errorf("config %s: %w", path, err)
+		}
 	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return c, fmt.Errorf("cannot read config: %w", err)
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return c, fmt.Errorf("config %s: %w", path, err)
+	if err := applyEnv(&c, env); err != nil {
+		return c, err
 	}
 	return c, nil
+}
+
+// Validate applies defaults and checks every field; errors name the field
+// and the value.
+func (c Config) Validate() (Config, error) {
+	var err error
+	if c.Anonymize, err = c.Anonymize.Validate(); err != nil {
+		return c, fmt.Errorf("anonymize.%w", err)
+	}
+	k := &c.Kafka
+	if len(k.Brokers) == 0 {
+		k.Brokers = []string{"localhost:9092"}
+	}
+	def := func(s *string, v string) {
+		if *s == "" {
+			*s = v
+		}
+	}
+	defD := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&k.ClientID, "logveil")
+	def(&k.GroupID, "logveil")
+	def(&k.TopicPrefix, "logveil")
+	def(&k.Compression, "zstd")
+	if len(k.InputTopics) == 0 {
+		k.InputTopics = []string{"access-logs"}
+	}
+	if k.FetchMaxBytes == 0 {
+		k.FetchMaxBytes = 4 << 20
+	}
+	defD(&k.FetchMaxWait, 250*time.Millisecond)
+	defD(&k.Linger, 5*time.Millisecond)
+	defD(&k.CommitInterval, time.Second)
+	if k.Partitions == 0 {
+		k.Partitions = 6
+	}
+	if k.ReplicationFactor == 0 {
+		k.ReplicationFactor = 1
+	}
+	defD(&k.EventsRetention, 168*time.Hour)
+	defD(&k.RejectedRetention, 168*time.Hour)
+	defD(&k.VisitsRetention, 48*time.Hour)
+	defD(&k.SaltRetention, 48*time.Hour)
+	if k.Visits == nil {
+		t := true
+		k.Visits = &t
+	}
+	def(&c.HTTP.Listen, ":9464")
+	defD(&c.ShutdownTimeout, 30*time.Second)
+	def(&c.LogFormat, "text")
+
+	switch k.Compression {
+	case "zstd", "gzip", "snappy", "lz4", "none":
+	default:
+		return c, fmt.Errorf("kafka.compression: %q is not zstd, gzip, snappy, lz4 or none", k.Compression)
+	}
+	for _, b := range k.Brokers {
+		if !strings.Contains(b, ":") {
+			return c, fmt.Errorf("kafka.brokers: %q has no port", b)
+		}
+	}
+	for _, t := range k.InputTopics {
+		if t == "" || strings.HasPrefix(t, k.TopicPrefix+".") {
+			return c, fmt.Errorf("kafka.input_topics: %q is empty or one of logveil's own output topics", t)
+		}
+	}
+	if k.FetchMaxBytes < 1<<10 || k.FetchMaxBytes > 256<<20 {
+		return c, fmt.Errorf("kafka.fetch_max_bytes: %d is out of range 1KiB..256MiB", k.FetchMaxBytes)
+	}
+	if k.Partitions < 1 || k.Partitions > 10000 {
+		return c, fmt.Errorf("kafka.partitions: %d is out of range 1..10000", k.Partitions)
+	}
+	if k.ReplicationFactor < 1 || k.ReplicationFactor > 32 {
+		return c, fmt.Errorf("kafka.replication_factor: %d is out of range 1..32", k.ReplicationFactor)
+	}
+	if k.SaltRetention < 24*time.Hour {
+		return c, fmt.Errorf("kafka.salt_retention: %s is shorter than a day, the salt's lifetime", k.SaltRetention)
+	}
+	switch k.SASL.Mechanism {
+	case "", "plain", "scram-sha-256", "scram-sha-512":
+	default:
+		return c, fmt.Errorf("kafka.sasl.mechanism: %q is not plain, scram-sha-256 or scram-sha-512", k.SASL.Mechanism)
+	}
+	if k.SASL.Mechanism != "" && k.SASL.Username == "" {
+		return c, fmt.Errorf("kafka.sasl.username: empty with mechanism %q", k.SASL.Mechanism)
+	}
+	if (k.TLS.CertFile == "") != (k.TLS.KeyFile == "") {
+		return c, fmt.Errorf("kafka.tls: cert_file and key_file go together")
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return c, fmt.Errorf("log_format: %q is not text or json", c.LogFormat)
+	}
+	if c.ShutdownTimeout < 0 {
+		return c, fmt.Errorf("shutdown_timeout: %s is negative", c.ShutdownTimeout)
+	}
+	return c, nil
+}
+
+// applyEnv sets fields from LOGVEIL_<SECTION>_<KEY> variables, e.g.
+// LOGVEIL_KAFKA_BROKERS=a:9092,b:9092 or LOGVEIL_ANONYMIZE_IPV4_PREFIX=16.
+// Lists are comma-separated. Unknown LOGVEIL_ variables are an error.
+func applyEnv(c *Config, env []string) error {
+	fields := map[string]reflect.Value{}
+	collectFields(reflect.ValueOf(c).Elem(), "LOGVEIL", fields)
+	for _, kv := range env {
+		name, val, ok := strings.Cut(kv, "=")
+		if !ok || !strings.HasPrefix(name, "LOGVEIL_") {
+			continue
+		}
+		f, known := fields[name]
+		if !known {
+			return fmt.Errorf("environment: %s is not a logveil setting", name)
+		}
+		if err := setFromString(f, val); err != nil {
+			return fmt.Errorf("environment: %s=%q: %w", name, maskIfSecret(name, val), err)
+		}
+	}
+	return nil
+}
+
+func collectFields(v reflect.Value, prefix string, out map[string]reflect.Value) {
+	t := v.Type()
+	for i := range t.NumField() {
+		tag := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]
+		if tag == "" || tag == "-" {
+			continue
+		}
+		name := prefix + "_" + strings.ToUpper(tag)
+		f := v.Field(i)
+		if f.Kind() == reflect.Struct {
+			collectFields(f, name, out)
+			continue
+		}
+		out[name] = f
+	}
+}
+
+func setFromString(f reflect.Value, s string) error {
+	switch f.Interface().(type) {
+	case time.Duration:
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return err
+		}
+		f.SetInt(int64(d))
+		return nil
+	case *bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return err
+		}
+		f.Set(reflect.ValueOf(&b))
+		return nil
+	}
+	switch f.Kind() {
+	case reflect.String:
+		f.SetString(s)
+	case reflect.Int:
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return err
+		}
+		f.SetInt(int64(n))
+	case reflect.Bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return err
+		}
+		f.SetBool(b)
+	case reflect.Slice:
+		var parts []string
+		for _, p := range strings.Split(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				parts = append(parts, p)
+			}
+		}
+		f.Set(reflect.ValueOf(parts))
+	default:
+		return fmt.Errorf("unsupported setting type %s", f.Type())
+	}
+	return nil
+}
+
+func maskIfSecret(name, val string) string {
+	if strings.Contains(name, "PASSWORD") {
+		return "***"
+	}
+	return val
+}
+
+// EffectiveYAML renders c with secrets masked, for check-config.
+func (c Config) EffectiveYAML() ([]byte, error) {
+	if c.Kafka.SASL.Password != "" {
+		c.Kafka.SASL.Password = "***"
+	}
+	return yaml.Marshal(c)
+}
+
+// EnvNames lists every LOGVEIL_* variable, for documentation and tests.
+func EnvNames() []string {
+	var c Config
+	fields := map[string]reflect.Value{}
+	collectFields(reflect.ValueOf(&c).Elem(), "LOGVEIL", fields)
+	names := make([]string, 0, len(fields))
+	for n := range fields {
+		names = append(names, n)
+	}
+	return names
 }

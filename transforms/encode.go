@@ -366,3 +366,6 @@ var jsonSafe = func() (t [256]bool) {
 	}
 	return t
 }()
+
+// AppendJSONString appends s as a JSON string (invalid UTF-8 becomes U+FFFD).
+func AppendJSONString(dst, s []byte) []byte { return appendJSONString(dst, s) }

@@ -11,6 +11,8 @@ const usage = `logveil anonymizes web-server access logs.
 
 Usage:
   logveil anonymize [flags] < access.log > events.jsonl
+  logveil run [--config logveil.yaml] [--brokers ...]   # the Kafka stream processor
+  logveil check-config [FILE]                           # validate, print the effective config
   logveil loggen [--lines N] [--format combined|json] > access.log
   logveil version
 
@@ -29,6 +31,10 @@ func main() {
 	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
 	case "anonymize":
 		code = cmdAnonymize(args, os.Stdin, os.Stdout, os.Stderr)
+	case "run":
+		code = cmdRun(args, os.Stderr)
+	case "check-config":
+		code = cmdCheckConfig(args, os.Stdout, os.Stderr)
 	case "loggen":
 		code = cmdLoggen(args, os.Stdout, os.Stderr)
 	case "version", "--version", "-version":

@@ -1,0 +1,248 @@
+package processor
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/compress"
+	"github.com/segmentio/kafka-go/sasl"
+	"github.com/segmentio/kafka-go/sasl/plain"
+	"github.com/segmentio/kafka-go/sasl/scram"
+)
+
+// kafkaClients holds what every Kafka connection of one process shares.
+type kafkaClients struct {
+	cfg       KafkaConfig
+	dialer    *kafka.Dialer
+	transport *kafka.Transport
+	client    *kafka.Client
+}
+
+func newKafkaClients(cfg KafkaConfig) (*kafkaClients, error) {
+	var tlsCfg *tls.Config
+	if cfg.TLS.Enabled {
+		var err error
+		if tlsCfg, err = buildTLS(cfg.TLS); err != nil {
+			return nil, err
+		}
+	}
+	mech, err := buildSASL(cfg.SASL)
+	if err != nil {
+		return nil, err
+	}
+	dialer := &kafka.Dialer{ClientID: cfg.ClientID, Timeout: 10 * time.Second, DualStack: true, TLS: tlsCfg, SASLMechanism: mech}
+	transport := &kafka.Transport{ClientID: cfg.ClientID, DialTimeout: 10 * time.Second, TLS: tlsCfg, SASL: mech,
+		MetadataTTL: 30 * time.Second, IdleTimeout: time.Minute}
+	return &kafkaClients{
+		cfg: cfg, dialer: dialer, transport: transport,
+		client: &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Timeout: 15 * time.Second, Transport: transport},
+	}, nil
+}
+
+func buildTLS(c TLSConfig) (*tls.Config, error) {
+	t := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: c.InsecureSkipVerify}
+	if c.CAFile != "" {
+		pem, err := os.ReadFile(c.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("kafka.tls.ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("kafka.tls.ca_file: %s holds no PEM certificate", c.CAFile)
+		}
+		t.RootCAs = pool
+	}
+	if c.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("kafka.tls.cert_file/key_file: %w", err)
+		}
+		t.Certificates = []tls.Certificate{cert}
+	}
+	return t, nil
+}
+
+func buildSASL(c SASLConfig) (sasl.Mechanism, error) {
+	if c.Mechanism == "" {
+		return nil, nil
+	}
+	pw := c.Password
+	if c.PasswordFile != "" {
+		b, err := os.ReadFile(c.PasswordFile)
+		if err != nil {
+			return nil, fmt.Errorf("kafka.sasl.password_file: %w", err)
+		}
+		pw = strings.TrimRight(string(b), "\r\n")
+	}
+	switch c.Mechanism {
+	case "plain":
+		return plain.Mechanism{Username: c.Username, Password: pw}, nil
+	case "scram-sha-256":
+		return scram.Mechanism(scram.SHA256, c.Username, pw)
+	case "scram-sha-512":
+		return scram.Mechanism(scram.SHA512, c.Username, pw)
+	}
+	return nil, fmt.Errorf("kafka.sasl.mechanism: %q is not supported", c.Mechanism)
+}
+
+func compressionCodec(name string) (compress.Compression, error) {
+	switch name {
+	case "zstd":
+		return kafka.Zstd, nil
+	case "gzip":
+		return kafka.Gzip, nil
+	case "snappy":
+		return kafka.Snappy, nil
+	case "lz4":
+		return kafka.Lz4, nil
+	case "none":
+		return 0, nil
+	}
+	return 0, fmt.Errorf("kafka.compression: %q is not supported", name)
+}
+
+// topicSpec is an output topic logveil creates when missing.
+type topicSpec struct {
+	name       string
+	partitions int
+	configs    map[string]string
+}
+
+func (k *kafkaClients) outputTopics() []topicSpec {
+	c := k.cfg
+	ms := func(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
+	specs := []topicSpec{
+		{c.EventsTopic(), c.Partitions, map[string]string{"retention.ms": ms(c.EventsRetention), "cleanup.policy": "delete"}},
+		{c.RejectedTopic(), c.Partitions, map[string]string{"retention.ms": ms(c.RejectedRetention), "cleanup.policy": "delete"}},
+		// One partition so that "first record for a day wins" is one order;
+		// compaction that really deletes: tombstones go after an hour, the
+		// active segment rolls hourly so it can be cleaned.
+		{c.SaltsTopic(), 1, map[string]string{"cleanup.policy": "compact", "segment.ms": "3600000",
+			"min.cleanable.dirty.ratio": "0.01", "delete.retention.ms": "3600000", "min.compaction.lag.ms": "0",
+			"max.compaction.lag.ms": "3600000"}},
+	}
+	if c.VisitsEnabled() {
+		specs = append(specs, topicSpec{c.VisitsTopic(), c.Partitions, map[string]string{
+			"retention.ms": ms(c.VisitsRetention), "cleanup.policy": "delete", "segment.ms": "3600000"}})
+	}
+	return specs
+}
+
+// ensureTopics checks the input topics exist and creates missing output
+// topics, then waits until every partition has a leader.
+func (k *kafkaClients) ensureTopics(ctx context.Context) error {
+	meta, err := k.client.Metadata(ctx, &kafka.MetadataRequest{})
+	if err != nil {
+		return fmt.Errorf("cannot reach Kafka at %s: %w", strings.Join(k.cfg.Brokers, ","), err)
+	}
+	have := map[string]bool{}
+	for _, t := range meta.Topics {
+		if t.Error == nil {
+			have[t.Name] = true
+		}
+	}
+	for _, t := range k.cfg.InputTopics {
+		if !have[t] {
+			return &notFoundError{fmt.Sprintf("input topic %q does not exist on %s (create it, or fix kafka.input_topics)", t, strings.Join(k.cfg.Brokers, ","))}
+		}
+	}
+	var create []kafka.TopicConfig
+	var names []string
+	for _, s := range k.outputTopics() {
+		names = append(names, s.name)
+		if have[s.name] {
+			continue
+		}
+		tc := kafka.TopicConfig{Topic: s.name, NumPartitions: s.partitions, ReplicationFactor: k.cfg.ReplicationFactor}
+		for key, v := range s.configs {
+			tc.ConfigEntries = append(tc.ConfigEntries, kafka.ConfigEntry{ConfigName: key, ConfigValue: v})
+		}
+		create = append(create, tc)
+	}
+	if len(create) > 0 {
+		resp, err := k.client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: create})
+		if err != nil {
+			return fmt.Errorf("cannot create topics: %w", err)
+		}
+		// CreateTopics returns nil even when a topic failed: read each error.
+		for name, terr := range resp.Errors {
+			if terr != nil && !errors.Is(terr, kafka.TopicAlreadyExists) {
+				return fmt.Errorf("cannot create topic %q: %w", name, terr)
+			}
+		}
+	}
+	return k.waitForLeaders(ctx, names)
+}
+
+func (k *kafkaClients) waitForLeaders(ctx context.Context, topics []string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		meta, err := k.client.Metadata(ctx, &kafka.MetadataRequest{Topics: topics})
+		ready := err == nil
+		if ready {
+			for _, t := range meta.Topics {
+				if t.Error != nil || len(t.Partitions) == 0 {
+					ready = false
+					break
+				}
+				for _, p := range t.Partitions {
+					if p.Error != nil || p.Leader.Host == "" {
+						ready = false
+					}
+				}
+			}
+		}
+		if ready {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("topics %v have no leader after 30s (last error: %v)", topics, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// backoff is a capped exponential backoff with jitter.
+type backoff struct {
+	min, max, cur time.Duration
+}
+
+func (b *backoff) next() time.Duration {
+	if b.cur == 0 {
+		b.cur = b.min
+	} else if b.cur *= 2; b.cur > b.max {
+		b.cur = b.max
+	}
+	return b.cur/2 + time.Duration(time.Now().UnixNano()%int64(b.cur/2+1))
+}
+
+func (b *backoff) reset() { b.cur = 0 }
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}

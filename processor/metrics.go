@@ -1,0 +1,114 @@
+package processor
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics are the processor's Prometheus metrics. Labels carry only fixed
+// values, topic names from the config and partition numbers: never data
+// from a log line.
+type metrics struct {
+	reg         *prometheus.Registry
+	recordsIn   prometheus.Counter
+	bytesIn     prometheus.Counter
+	recordsOut  *prometheus.CounterVec // topic
+	bytesOut    prometheus.Counter
+	rejected    *prometheus.CounterVec // reason
+	stage       *prometheus.HistogramVec
+	commitLat   prometheus.Histogram
+	lag         *prometheus.GaugeVec // topic, partition
+	saltAge     prometheus.Gauge
+	ready       prometheus.Gauge
+	errors      *prometheus.CounterVec // op
+	offsetReset prometheus.Counter
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		reg:        prometheus.NewRegistry(),
+		recordsIn:  prometheus.NewCounter(prometheus.CounterOpts{Name: "logveil_records_in_total", Help: "Raw log records consumed."}),
+		bytesIn:    prometheus.NewCounter(prometheus.CounterOpts{Name: "logveil_bytes_in_total", Help: "Bytes of raw log records consumed."}),
+		recordsOut: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logveil_records_out_total", Help: "Records produced and acknowledged, by output topic."}, []string{"topic"}),
+		bytesOut:   prometheus.NewCounter(prometheus.CounterOpts{Name: "logveil_bytes_out_total", Help: "Bytes of record values produced and acknowledged."}),
+		rejected:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logveil_records_rejected_total", Help: "Lines that could not be parsed, by reason."}, []string{"reason"}),
+		stage: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "logveil_stage_seconds", Help: "Time per batch in each stage (fetch, process, produce).",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10)}, []string{"stage"}),
+		commitLat: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "logveil_commit_seconds", Help: "Offset commit latency.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 4, 9)}),
+		lag:         prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logveil_consumer_lag", Help: "High watermark minus next offset, per assigned partition."}, []string{"topic", "partition"}),
+		saltAge:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "logveil_salt_epoch_age_seconds", Help: "Age of the newest visitor-pseudonym salt epoch in use."}),
+		ready:       prometheus.NewGauge(prometheus.GaugeOpts{Name: "logveil_ready", Help: "1 when consuming and producing succeed, else 0."}),
+		errors:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logveil_kafka_errors_total", Help: "Kafka operation failures (retried), by operation."}, []string{"op"}),
+		offsetReset: prometheus.NewCounter(prometheus.CounterOpts{Name: "logveil_offset_resets_total", Help: "Fetches whose offset had been deleted by retention; restarted at the earliest offset."}),
+	}
+	m.reg.MustRegister(m.recordsIn, m.bytesIn, m.recordsOut, m.bytesOut, m.rejected, m.stage, m.commitLat,
+		m.lag, m.saltAge, m.ready, m.errors, m.offsetReset,
+		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return m
+}
+
+func (m *metrics) setLag(topic string, partition int, lag int64) {
+	m.lag.WithLabelValues(topic, strconv.Itoa(partition)).Set(float64(lag))
+}
+
+// health tracks readiness: the group is joined and the last fetch and
+// produce succeeded.
+type health struct {
+	joined, fetchOK, produceOK atomic.Bool
+	m                          *metrics
+}
+
+func (h *health) update() {
+	v := 0.0
+	if h.ready() {
+		v = 1
+	}
+	h.m.ready.Set(v)
+}
+
+func (h *health) ready() bool { return h.joined.Load() && h.fetchOK.Load() && h.produceOK.Load() }
+
+// serveHTTP runs /metrics, /healthz and /readyz until ctx ends. The bound
+// address is sent on bound (useful with ":0").
+func serveHTTP(ctx context.Context, addr string, m *metrics, h *health, log *slog.Logger, bound chan<- string) error {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !h.ready() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte("not ready\n"))
+			return
+		}
+		w.Write([]byte("ready\n"))
+	})
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	if bound != nil {
+		bound <- ln.Addr().String()
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+	}()
+	log.Info("serving metrics and health", "addr", ln.Addr().String())
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,565 @@
+package processor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/logveil/logveil/transforms"
+)
+
+// Runner is the stream processor: a consumer-group member that anonymizes
+// the raw topics into <prefix>.events, <prefix>.rejected and, for the
+// statistics stage, <prefix>.visits.
+//
+// Delivery: each assigned partition has one goroutine that fetches a batch,
+// anonymizes it, produces every output with acks=all and only then marks the
+// batch's offsets for commit. A crash replays from the last commit; replayed
+// records get the same event ids (topic-partition-offset), so consumers can
+// drop duplicates. Events of one source partition go to the same partition
+// of the events topic, in order.
+type Runner struct {
+	cfg    Config
+	anon   *transforms.Anonymizer
+	k      *kafkaClients
+	m      *metrics
+	h      *health
+	log    *slog.Logger
+	salts  *saltStore
+	writer *kafka.Writer
+
+	// HTTPBound, when set before Run, receives the metrics address.
+	HTTPBound chan string
+	// SessionTimeout of the group membership; default 10s. A member killed
+	// without leaving is noticed after this long.
+	SessionTimeout time.Duration
+
+	in, out, rejected atomic.Int64
+}
+
+// NewRunner validates cfg and opens the anonymizer's databases.
+func NewRunner(cfg Config, log *slog.Logger) (*Runner, error) {
+	cfg, err := cfg.Validate()
+	if err != nil {
+		return nil, err
+	}
+	anon, err := transforms.New(cfg.Anonymize)
+	if err != nil {
+		return nil, fmt.Errorf("anonymize.%w", err)
+	}
+	k, err := newKafkaClients(cfg.Kafka)
+	if err != nil {
+		anon.Close()
+		return nil, err
+	}
+	codec, err := compressionCodec(cfg.Kafka.Compression)
+	if err != nil {
+		anon.Close()
+		return nil, err
+	}
+	m := newMetrics()
+	r := &Runner{cfg: cfg, anon: anon, k: k, m: m, h: &health{m: m}, log: log, SessionTimeout: 10 * time.Second}
+	r.salts = newSaltStore(k, log, m)
+	r.writer = &kafka.Writer{
+		Addr:         kafka.TCP(cfg.Kafka.Brokers...),
+		Balancer:     outputBalancer{visits: cfg.Kafka.VisitsTopic()},
+		RequiredAcks: kafka.RequireAll,
+		Compression:  codec,
+		BatchTimeout: cfg.Kafka.Linger,
+		BatchSize:    10000,
+		BatchBytes:   16 << 20,
+		MaxAttempts:  3,
+		Transport:    k.transport,
+	}
+	return r, nil
+}
+
+// Config returns the validated configuration.
+func (r *Runner) Config() Config { return r.cfg }
+
+// Counts returns records consumed, produced to events, and rejected so far.
+func (r *Runner) Counts() (in, out, rejected int64) {
+	return r.in.Load(), r.out.Load(), r.rejected.Load()
+}
+
+// Ready reports readiness as /readyz does.
+func (r *Runner) Ready() bool { return r.h.ready() }
+
+// outputBalancer keeps events and rejects on the source record's partition
+// (so per-partition order survives) and spreads visits by pseudonym with
+// Kafka's Java-compatible murmur2, so one visitor's hits meet on one partition.
+type outputBalancer struct{ visits string }
+
+func (b outputBalancer) Balance(msg kafka.Message, partitions ...int) int {
+	if msg.Topic == b.visits {
+		return kafka.Murmur2Balancer{}.Balance(msg, partitions...)
+	}
+	return partitions[msg.Partition%len(partitions)]
+}
+
+// Run consumes until ctx ends, then stops fetching, produces and commits
+// what is in flight, leaves the group and returns (within ShutdownTimeout).
+func (r *Runner) Run(ctx context.Context) error {
+	defer r.anon.Close()
+	hardCtx, hardCancel := context.WithCancel(context.Background())
+	defer hardCancel()
+
+	// Topics: a missing input topic is fatal; an unreachable broker is retried.
+	var bo backoff
+	bo.min, bo.max = 200*time.Millisecond, 10*time.Second
+	for {
+		err := r.k.ensureTopics(ctx)
+		if err == nil {
+			break
+		}
+		var nf *notFoundError
+		if errors.As(err, &nf) {
+			return err
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		r.log.Warn("kafka not ready; retrying", "err", err)
+		sleepCtx(ctx, bo.next())
+	}
+
+	httpCtx, httpCancel := context.WithCancel(context.Background())
+	defer httpCancel()
+	if r.cfg.HTTP.Listen != "-" {
+		go func() {
+			if err := serveHTTP(httpCtx, r.cfg.HTTP.Listen, r.m, r.h, r.log, r.HTTPBound); err != nil {
+				r.log.Error("metrics endpoint failed", "err", err)
+			}
+		}()
+	}
+	saltCtx, saltCancel := context.WithCancel(context.Background())
+	defer saltCancel()
+	go r.salts.run(saltCtx)
+
+	cg, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
+		ID:                    r.cfg.Kafka.GroupID,
+		Brokers:               r.cfg.Kafka.Brokers,
+		Dialer:                r.k.dialer,
+		Topics:                r.cfg.Kafka.InputTopics,
+		StartOffset:           kafka.FirstOffset,
+		HeartbeatInterval:     time.Second,
+		SessionTimeout:        r.SessionTimeout,
+		RebalanceTimeout:      r.SessionTimeout,
+		JoinGroupBackoff:      time.Second,
+		WatchPartitionChanges: true,
+		Timeout:               10 * time.Second,
+	})
+	if err != nil {
+		return err
+	}
+	r.log.Info("consuming", "group", r.cfg.Kafka.GroupID, "topics", r.cfg.Kafka.InputTopics, "brokers", r.cfg.Kafka.Brokers)
+	for {
+		gen, err := cg.Next(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			r.h.joined.Store(false)
+			r.h.update()
+			r.m.errors.WithLabelValues("group").Inc()
+			r.log.Warn("consumer group: retrying", "err", err)
+			continue
+		}
+		r.h.joined.Store(true)
+		r.h.update()
+		r.startGeneration(ctx, hardCtx, gen)
+	}
+
+	// Graceful stop: closing the group ends the generation; its goroutines
+	// finish their batch, the committer commits, then the member leaves.
+	r.log.Info("stopping: finishing in-flight batches", "timeout", r.cfg.ShutdownTimeout)
+	done := make(chan struct{})
+	go func() {
+		cg.Close()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(r.cfg.ShutdownTimeout):
+		r.log.Error("shutdown timeout: abandoning in-flight batches (they will be replayed)")
+		hardCancel()
+		<-done
+	}
+	r.h.joined.Store(false)
+	r.h.update()
+	saltCancel()
+	r.salts.close()
+	err = r.writer.Close()
+	r.log.Info("stopped", "in", r.in.Load(), "out", r.out.Load(), "rejected", r.rejected.Load())
+	return err
+}
+
+type notFoundError struct{ msg string }
+
+func (e *notFoundError) Error() string { return e.msg }
+
+// ackTable holds, per partition, the next offset whose predecessors are all
+// produced and acknowledged: what may be committed.
+type ackTable struct {
+	mu      sync.Mutex
+	acked   map[string]map[int]int64
+	changed bool
+}
+
+func (a *ackTable) set(topic string, partition int, next int64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.acked[topic] == nil {
+		a.acked[topic] = map[int]int64{}
+	}
+	a.acked[topic][partition] = next
+	a.changed = true
+}
+
+func (a *ackTable) take() map[string]map[int]int64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.changed {
+		return nil
+	}
+	a.changed = false
+	cp := make(map[string]map[int]int64, len(a.acked))
+	for t, ps := range a.acked {
+		cp[t] = make(map[int]int64, len(ps))
+		for p, o := range ps {
+			cp[t][p] = o
+		}
+	}
+	return cp
+}
+
+func (r *Runner) startGeneration(runCtx, hardCtx context.Context, gen *kafka.Generation) {
+	acks := &ackTable{acked: map[string]map[int]int64{}}
+	var partitions sync.WaitGroup
+	n := 0
+	for topic, pas := range gen.Assignments {
+		for _, pa := range pas {
+			n++
+			partitions.Add(1)
+			gen.Start(func(genCtx context.Context) {
+				defer partitions.Done()
+				r.consume(runCtx, genCtx, hardCtx, topic, pa, acks)
+			})
+		}
+	}
+	r.log.Info("generation joined", "generation", gen.ID, "partitions", n)
+	gen.Start(func(genCtx context.Context) {
+		t := time.NewTicker(r.cfg.Kafka.CommitInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				r.commit(gen, acks)
+				continue
+			case <-genCtx.Done():
+			case <-runCtx.Done():
+			}
+			break
+		}
+		partitions.Wait()
+		r.commit(gen, acks)
+	})
+}
+
+func (r *Runner) commit(gen *kafka.Generation, acks *ackTable) {
+	offsets := acks.take()
+	if offsets == nil {
+		return
+	}
+	start := time.Now()
+	if err := gen.CommitOffsets(offsets); err != nil {
+		// Not fatal: the records are replayed with the same ids.
+		r.m.errors.WithLabelValues("commit").Inc()
+		r.log.Warn("commit failed; records since the last commit will be replayed", "err", err)
+		return
+	}
+	r.m.commitLat.Observe(time.Since(start).Seconds())
+}
+
+// fetched is one fetch response's records.
+type fetched struct {
+	msgs []kafka.Message
+	hwm  int64
+}
+
+// consume runs one assigned partition until the generation or the run ends.
+func (r *Runner) consume(runCtx, genCtx, hardCtx context.Context, topic string, pa kafka.PartitionAssignment, acks *ackTable) {
+	fetchCtx, cancel := context.WithCancel(runCtx)
+	defer cancel()
+	go func() {
+		select {
+		case <-genCtx.Done():
+		case <-fetchCtx.Done():
+		}
+		cancel()
+	}()
+	ch := make(chan fetched, 1)
+	go r.fetch(fetchCtx, topic, pa.ID, pa.Offset, ch)
+
+	wk := r.anon.NewWorker()
+	if r.cfg.Kafka.VisitsEnabled() || r.cfg.Kafka.PseudonymInEvents {
+		wk.SetSaltSource(r.salts)
+	}
+	b := &batchBuilder{r: r, wk: wk, topic: topic, partition: pa.ID}
+	for f := range ch {
+		start := time.Now()
+		b.build(f.msgs)
+		r.m.stage.WithLabelValues("process").Observe(time.Since(start).Seconds())
+		start = time.Now()
+		if !r.produce(hardCtx, b.out) {
+			return // hard shutdown: not acknowledged, not committed
+		}
+		r.m.stage.WithLabelValues("produce").Observe(time.Since(start).Seconds())
+		last := f.msgs[len(f.msgs)-1].Offset
+		acks.set(topic, pa.ID, last+1)
+		r.m.setLag(topic, pa.ID, max(f.hwm-(last+1), 0))
+		r.in.Add(int64(len(f.msgs)))
+		r.out.Add(b.events)
+		r.rejected.Add(b.rejects)
+		r.m.recordsIn.Add(float64(len(f.msgs)))
+		r.m.bytesIn.Add(float64(b.bytesIn))
+		r.m.bytesOut.Add(float64(b.bytesOut))
+		r.m.recordsOut.WithLabelValues(r.cfg.Kafka.EventsTopic()).Add(float64(b.events))
+		r.m.recordsOut.WithLabelValues(r.cfg.Kafka.VisitsTopic()).Add(float64(b.visits))
+		r.m.recordsOut.WithLabelValues(r.cfg.Kafka.RejectedTopic()).Add(float64(b.rejects))
+		for reason, n := range b.reasons {
+			r.m.rejected.WithLabelValues(reason).Add(float64(n))
+		}
+	}
+}
+
+// produce writes msgs with acks=all, retrying failed messages with backoff
+// until they are all acknowledged. It gives up only when hardCtx ends.
+func (r *Runner) produce(hardCtx context.Context, msgs []kafka.Message) bool {
+	var bo backoff
+	bo.min, bo.max = 100*time.Millisecond, 5*time.Second
+	for len(msgs) > 0 {
+		err := r.writer.WriteMessages(hardCtx, msgs...)
+		if err == nil {
+			r.h.produceOK.Store(true)
+			r.h.update()
+			return true
+		}
+		if hardCtx.Err() != nil {
+			return false
+		}
+		var werrs kafka.WriteErrors
+		if errors.As(err, &werrs) {
+			failed := msgs[:0:0]
+			for i, e := range werrs {
+				if e != nil {
+					failed = append(failed, msgs[i])
+				}
+			}
+			msgs = failed
+		}
+		r.h.produceOK.Store(false)
+		r.h.update()
+		r.m.errors.WithLabelValues("produce").Inc()
+		r.log.Warn("produce failed; retrying", "messages", len(msgs), "err", err)
+		if !sleepCtx(hardCtx, bo.next()) {
+			return false
+		}
+	}
+	return true
+}
+
+// fetch reads whole fetch responses from the partition leader and sends
+// them on ch, reconnecting with backoff on errors. It closes ch when ctx ends.
+func (r *Runner) fetch(ctx context.Context, topic string, partition int, offset int64, ch chan<- fetched) {
+	defer close(ch)
+	var conn *kafka.Conn
+	defer func() {
+		if conn != nil {
+			conn.Close()
+		}
+	}()
+	var bo backoff
+	bo.min, bo.max = 100*time.Millisecond, 5*time.Second
+	brokers := r.cfg.Kafka.Brokers
+	attempt := 0
+	fail := func(op string, err error) {
+		if conn != nil {
+			conn.Close()
+			conn = nil
+		}
+		r.h.fetchOK.Store(false)
+		r.h.update()
+		r.m.errors.WithLabelValues(op).Inc()
+		r.log.Warn("fetch failed; retrying", "topic", topic, "partition", partition, "err", err)
+		sleepCtx(ctx, bo.next())
+	}
+	for ctx.Err() == nil {
+		if conn == nil {
+			var err error
+			conn, err = r.k.dialer.DialLeader(ctx, "tcp", brokers[attempt%len(brokers)], topic, partition)
+			attempt++
+			if err != nil {
+				fail("dial", err)
+				continue
+			}
+		}
+		if offset < 0 {
+			first, err := conn.ReadFirstOffset()
+			if err != nil {
+				fail("fetch", err)
+				continue
+			}
+			offset = first
+		}
+		if _, err := conn.Seek(offset, kafka.SeekAbsolute|kafka.SeekDontCheck); err != nil {
+			fail("fetch", err)
+			continue
+		}
+		start := time.Now()
+		conn.SetReadDeadline(time.Now().Add(r.cfg.Kafka.FetchMaxWait + 10*time.Second))
+		batch := conn.ReadBatchWith(kafka.ReadBatchConfig{MinBytes: 1, MaxBytes: r.cfg.Kafka.FetchMaxBytes, MaxWait: r.cfg.Kafka.FetchMaxWait})
+		var msgs []kafka.Message
+		for {
+			m, err := batch.ReadMessage()
+			if err != nil {
+				break
+			}
+			msgs = append(msgs, m)
+		}
+		err := batch.Close()
+		hwm := batch.HighWaterMark()
+		if len(msgs) > 0 {
+			offset = msgs[len(msgs)-1].Offset + 1
+			r.m.stage.WithLabelValues("fetch").Observe(time.Since(start).Seconds())
+			select {
+			case ch <- fetched{msgs: msgs, hwm: hwm}:
+			case <-ctx.Done():
+				return
+			}
+		} else if err == nil {
+			r.m.setLag(topic, partition, max(hwm-offset, 0))
+		}
+		switch {
+		case err == nil || isTimeout(err):
+			bo.reset()
+			r.h.fetchOK.Store(true)
+			r.h.update()
+		case errors.Is(err, kafka.OffsetOutOfRange):
+			r.m.offsetReset.Inc()
+			r.log.Warn("offset no longer in the log (retention); restarting at the earliest", "topic", topic, "partition", partition, "offset", offset)
+			offset = -1
+		default:
+			fail("fetch", err)
+		}
+	}
+}
+
+// batchBuilder turns one fetched batch into output messages, reusing its
+// buffers from batch to batch.
+type batchBuilder struct {
+	r         *Runner
+	wk        *transforms.Worker
+	topic     string
+	partition int
+
+	arena                                      []byte
+	out                                        []kafka.Message
+	events, visits, rejects, bytesIn, bytesOut int64
+	reasons                                    map[string]int64
+}
+
+func (b *batchBuilder) build(msgs []kafka.Message) {
+	cfg := &b.r.cfg.Kafka
+	b.out, b.arena = b.out[:0], b.arena[:0]
+	b.events, b.visits, b.rejects, b.bytesIn, b.bytesOut = 0, 0, 0, 0, 0
+	if b.reasons == nil {
+		b.reasons = map[string]int64{}
+	}
+	clear(b.reasons)
+	// Size the arena for the batch so it rarely grows (growing is safe:
+	// earlier messages keep pointing at the old, unchanged array).
+	need := 0
+	for i := range msgs {
+		need += 3*len(msgs[i].Value) + 512
+	}
+	if cap(b.arena) < need {
+		b.arena = make([]byte, 0, need+need/4)
+	}
+	visits := cfg.VisitsEnabled()
+	for i := range msgs {
+		m := &msgs[i]
+		line := m.Value
+		for n := len(line); n > 0 && (line[n-1] == '\n' || line[n-1] == '\r'); n = len(line) {
+			line = line[:n-1]
+		}
+		b.bytesIn += int64(len(m.Value))
+		// The event id: source topic, partition and offset.
+		idStart := len(b.arena)
+		b.arena = append(b.arena, b.topic...)
+		b.arena = append(b.arena, '-')
+		b.arena = strconv.AppendInt(b.arena, int64(b.partition), 10)
+		b.arena = append(b.arena, '-')
+		b.arena = strconv.AppendInt(b.arena, m.Offset, 10)
+		id := b.arena[idStart:len(b.arena):len(b.arena)]
+
+		err := b.wk.Process(line)
+		if err != nil {
+			b.rejects++
+			b.reasons[err.Error()]++
+			start := len(b.arena)
+			b.arena = appendRejected(b.arena, b.wk, id, err, line)
+			b.add(cfg.RejectedTopic(), id, b.arena[start:])
+			continue
+		}
+		rec := &b.wk.Rec
+		b.wk.EmitPseudonym = cfg.PseudonymInEvents
+		start := len(b.arena)
+		b.arena = b.wk.AppendJSON(b.arena, rec, id)
+		event := b.arena[start:len(b.arena):len(b.arena)]
+		b.add(cfg.EventsTopic(), id, event)
+		b.events++
+		if visits && len(rec.Pseudonym) > 0 {
+			v := event
+			if !cfg.PseudonymInEvents {
+				b.wk.EmitPseudonym = true
+				start = len(b.arena)
+				b.arena = b.wk.AppendJSON(b.arena, rec, id)
+				v = b.arena[start:len(b.arena):len(b.arena)]
+			}
+			kStart := len(b.arena)
+			b.arena = append(b.arena, rec.Pseudonym...)
+			b.add(cfg.VisitsTopic(), b.arena[kStart:len(b.arena):len(b.arena)], v)
+			b.visits++
+		}
+	}
+}
+
+func (b *batchBuilder) add(topic string, key, value []byte) {
+	b.bytesOut += int64(len(value))
+	b.out = append(b.out, kafka.Message{Topic: topic, Key: key, Value: value, Partition: b.partition})
+}
+
+// appendRejected writes the rejected-topic record: the reason and the line
+// with every address, email and token masked.
+func appendRejected(dst []byte, wk *transforms.Worker, id []byte, reason error, line []byte) []byte {
+	dst = append(dst, `{"schema_version":1,"id":"`...)
+	dst = append(dst, id...)
+	dst = append(dst, `","reason":"`...)
+	dst = append(dst, reason.Error()...)
+	dst = append(dst, `","line":`...)
+	// The redacted line is JSON-escaped through a scratch copy.
+	mark := len(dst)
+	dst = wk.AppendRedactedLine(dst, line)
+	red := dst[mark:]
+	dst = transforms.AppendJSONString(dst, red)
+	dst = append(dst[:mark], dst[mark+len(red):]...)
+	return append(dst, '}')
+}

@@ -1,0 +1,240 @@
+package processor
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// saltStore shares the visitor-pseudonym salts of all instances through the
+// compacted <prefix>.salts topic (one partition). Key: the UTC day as Unix
+// days; value: 32 random bytes, hex. The first record for a day wins, so
+// every instance uses the same salt; a salt is tombstoned once it is older
+// than the retention, and compaction then deletes it. Days are event-time
+// days, so a replay gets the pseudonyms it got the first time while the salt
+// lives.
+type saltStore struct {
+	k         *kafkaClients
+	topic     string
+	retention time.Duration
+	log       *slog.Logger
+	m         *metrics
+	now       func() time.Time
+	writer    *kafka.Writer
+
+	mu        sync.Mutex
+	changed   chan struct{} // closed and replaced when salts change
+	salts     map[int64][]byte
+	destroyed map[int64]bool
+	caughtUp  bool
+	newestDay int64
+}
+
+func newSaltStore(k *kafkaClients, log *slog.Logger, m *metrics) *saltStore {
+	return &saltStore{
+		k: k, topic: k.cfg.SaltsTopic(), retention: k.cfg.SaltRetention, log: log, m: m, now: time.Now,
+		writer: &kafka.Writer{Addr: kafka.TCP(k.cfg.Brokers...), Topic: k.cfg.SaltsTopic(), RequiredAcks: kafka.RequireAll,
+			BatchTimeout: time.Millisecond, Transport: k.transport, MaxAttempts: 5},
+		changed: make(chan struct{}), salts: map[int64][]byte{}, destroyed: map[int64]bool{},
+	}
+}
+
+func (s *saltStore) close() error { return s.writer.Close() }
+
+// expired reports whether day's salt is past its retention (or must never
+// be made: more than a day in the future means a wrong clock in the log).
+func (s *saltStore) expired(day int64) bool {
+	now := s.now()
+	start := time.Unix(day*86400, 0)
+	return now.Sub(start) >= s.retention || start.Sub(now) > 24*time.Hour
+}
+
+// Salt implements transforms.SaltSource.
+func (s *saltStore) Salt(day int64) ([]byte, bool) {
+	if s.expired(day) {
+		return nil, false
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	produced := false
+	for {
+		s.mu.Lock()
+		salt, ok := s.salts[day]
+		destroyed, caughtUp, changed := s.destroyed[day], s.caughtUp, s.changed
+		if ok && day > s.newestDay {
+			s.newestDay = day
+		}
+		s.mu.Unlock()
+		switch {
+		case ok:
+			return salt, true
+		case destroyed:
+			return nil, false
+		case caughtUp && !produced:
+			if err := s.propose(day); err != nil {
+				s.log.Warn("cannot propose a salt", "day", day, "err", err)
+				s.m.errors.WithLabelValues("salt").Inc()
+			} else {
+				produced = true
+			}
+		}
+		wait := time.Until(deadline)
+		if wait <= 0 {
+			s.log.Error("no salt for day: events go without visitor pseudonym", "day", day)
+			return nil, false
+		}
+		select {
+		case <-changed:
+		case <-time.After(min(wait, time.Second)):
+		}
+	}
+}
+
+func (s *saltStore) propose(day int64) error {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return s.writer.WriteMessages(ctx, kafka.Message{Key: dayKey(day), Value: []byte(hex.EncodeToString(b[:]))})
+}
+
+func dayKey(day int64) []byte { return strconv.AppendInt(nil, day, 10) }
+
+// run tails the salts topic from the beginning and tombstones expired days,
+// until ctx ends.
+func (s *saltStore) run(ctx context.Context) {
+	go s.janitor(ctx)
+	var bo backoff
+	bo.min, bo.max = 100*time.Millisecond, 5*time.Second
+	for ctx.Err() == nil {
+		if err := s.tail(ctx); err != nil && ctx.Err() == nil {
+			s.m.errors.WithLabelValues("salt").Inc()
+			s.log.Warn("salts topic: retrying", "err", err)
+			sleepCtx(ctx, bo.next())
+		}
+	}
+}
+
+func (s *saltStore) tail(ctx context.Context) error {
+	conn, err := s.k.dialer.DialLeader(ctx, "tcp", s.k.cfg.Brokers[0], s.topic, 0)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	first, last, err := conn.ReadOffsets()
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	// A restart of tail re-reads everything: rebuild from scratch.
+	s.salts, s.destroyed = map[int64][]byte{}, map[int64]bool{}
+	if first == last {
+		s.setCaughtUpLocked()
+	}
+	s.mu.Unlock()
+	if _, err := conn.Seek(first, kafka.SeekAbsolute); err != nil {
+		return err
+	}
+	for ctx.Err() == nil {
+		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		batch := conn.ReadBatchWith(kafka.ReadBatchConfig{MinBytes: 1, MaxBytes: 1 << 20, MaxWait: 500 * time.Millisecond})
+		for {
+			msg, err := batch.ReadMessage()
+			if err != nil {
+				break
+			}
+			s.apply(msg, last)
+		}
+		if err := batch.Close(); err != nil && !isTimeout(err) {
+			return err
+		}
+		if batch.Offset() >= last {
+			// Compaction leaves offset gaps: reaching the end is what counts.
+			s.mu.Lock()
+			s.setCaughtUpLocked()
+			s.mu.Unlock()
+		}
+		if _, err := conn.Seek(batch.Offset(), kafka.SeekAbsolute); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *saltStore) apply(msg kafka.Message, last int64) {
+	day, err := strconv.ParseInt(string(msg.Key), 10, 64)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err == nil {
+		switch {
+		case msg.Value == nil:
+			delete(s.salts, day)
+			s.destroyed[day] = true
+		case s.salts[day] == nil && !s.destroyed[day]:
+			if salt, err := hex.DecodeString(string(msg.Value)); err == nil && len(salt) >= 16 {
+				s.salts[day] = salt
+			}
+		}
+	}
+	if msg.Offset >= last-1 {
+		s.setCaughtUpLocked()
+	}
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+func (s *saltStore) setCaughtUpLocked() {
+	if !s.caughtUp {
+		s.caughtUp = true
+		close(s.changed)
+		s.changed = make(chan struct{})
+	}
+}
+
+// janitor tombstones salts past their retention and forgets them at once.
+func (s *saltStore) janitor(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		s.mu.Lock()
+		var old []int64
+		for day := range s.salts {
+			if s.expired(day) {
+				old = append(old, day)
+			}
+		}
+		if s.newestDay != 0 {
+			s.m.saltAge.Set(s.now().Sub(time.Unix(s.newestDay*86400, 0)).Seconds())
+		}
+		s.mu.Unlock()
+		for _, day := range old {
+			wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			err := s.writer.WriteMessages(wctx, kafka.Message{Key: dayKey(day), Value: nil})
+			cancel()
+			if err != nil {
+				s.log.Warn("cannot tombstone an expired salt; will retry", "day", day, "err", err)
+				continue
+			}
+			s.mu.Lock()
+			delete(s.salts, day)
+			s.destroyed[day] = true
+			s.mu.Unlock()
+			s.log.Info("salt destroyed", "day", day)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (s *saltStore) String() string { return fmt.Sprintf("saltStore(%s)", s.topic) }
