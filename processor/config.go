@@ -55,6 +55,10 @@ type KafkaConfig struct {
 	// Linger is how long the producer waits to fill a batch. Default 5ms;
 	// larger batches cost latency.
 	Linger time.Duration `yaml:"linger"`
+	// SessionTimeout: a member that stops heartbeating for this long (a
+	// crashed instance) loses its partitions to the others. Default 10s;
+	// the broker's minimum is usually 6s.
+	SessionTimeout time.Duration `yaml:"session_timeout"`
 	// CommitInterval is how often acknowledged offsets are committed; a
 	// crash replays at most this much (with the same event ids). Default 1s.
 	CommitInterval time.Duration `yaml:"commit_interval"`
@@ -174,6 +178,7 @@ func (c Config) Validate() (Config, error) {
 	defD(&k.FetchMaxWait, 250*time.Millisecond)
 	defD(&k.Linger, 5*time.Millisecond)
 	defD(&k.CommitInterval, time.Second)
+	defD(&k.SessionTimeout, 10*time.Second)
 	if k.Partitions == 0 {
 		k.Partitions = 6
 	}
@@ -241,14 +246,15 @@ func (c Config) Validate() (Config, error) {
 
 // applyEnv sets fields from LOGVEIL_<SECTION>_<KEY> variables, e.g.
 // LOGVEIL_KAFKA_BROKERS=a:9092,b:9092 or LOGVEIL_ANONYMIZE_IPV4_PREFIX=16.
-// Lists are comma-separated. Unknown LOGVEIL_ variables are an error.
+// Lists are comma-separated. Unknown LOGVEIL_ variables are an error, so a
+// typo is not silently ignored (LOGVEIL_TEST_* are the test suite's).
 func applyEnv(c *Config, env []string) error {
 	fields := map[string]reflect.Value{}
 	collectFields(reflect.ValueOf(c).Elem(), "LOGVEIL", fields)
 	for _, kv := range env {
 		name, val, ok := strings.Cut(kv, "=")
-		if !ok || !strings.HasPrefix(name, "LOGVEIL_") {
-			continue
+		if !ok || !strings.HasPrefix(name, "LOGVEIL_") || strings.HasPrefix(name, "LOGVEIL_TEST_") {
+			continue // LOGVEIL_TEST_* belong to the test suite
 		}
 		f, known := fields[name]
 		if !known {

@@ -37,9 +37,6 @@ type Runner struct {
 
 	// HTTPBound, when set before Run, receives the metrics address.
 	HTTPBound chan string
-	// SessionTimeout of the group membership; default 10s. A member killed
-	// without leaving is noticed after this long.
-	SessionTimeout time.Duration
 
 	in, out, rejected atomic.Int64
 }
@@ -65,7 +62,7 @@ func NewRunner(cfg Config, log *slog.Logger) (*Runner, error) {
 		return nil, err
 	}
 	m := newMetrics()
-	r := &Runner{cfg: cfg, anon: anon, k: k, m: m, h: &health{m: m}, log: log, SessionTimeout: 10 * time.Second}
+	r := &Runner{cfg: cfg, anon: anon, k: k, m: m, h: &health{m: m}, log: log}
 	r.salts = newSaltStore(k, log, m)
 	r.writer = &kafka.Writer{
 		Addr:         kafka.TCP(cfg.Kafka.Brokers...),
@@ -150,8 +147,8 @@ func (r *Runner) Run(ctx context.Context) error {
 		Topics:                r.cfg.Kafka.InputTopics,
 		StartOffset:           kafka.FirstOffset,
 		HeartbeatInterval:     time.Second,
-		SessionTimeout:        r.SessionTimeout,
-		RebalanceTimeout:      r.SessionTimeout,
+		SessionTimeout:        r.cfg.Kafka.SessionTimeout,
+		RebalanceTimeout:      r.cfg.Kafka.SessionTimeout,
 		JoinGroupBackoff:      time.Second,
 		WatchPartitionChanges: true,
 		Timeout:               10 * time.Second,
