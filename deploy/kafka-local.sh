@@ -38,7 +38,11 @@ fetch_jars() {
 </project>
 POM
   log "fetching Kafka $version jars from Maven Central"
-  mvn -q -B -f "$dir/pom.xml" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$dir/lib"
+  # Maven's output goes to a log: stdout carries only the bootstrap address.
+  if ! mvn -q -B -Dstyle.color=never -f "$dir/pom.xml" dependency:copy-dependencies \
+      -DincludeScope=runtime -DoutputDirectory="$dir/lib" >"$dir/mvn.log" 2>&1; then
+    log "maven failed:"; tail -30 "$dir/mvn.log" >&2; exit 1
+  fi
   touch "$dir/lib/.complete-$version"
 }
 

@@ -76,12 +76,22 @@ func newScenario(t *testing.T, partitions int) *scenario {
 	id := strconv.FormatInt(time.Now().UnixNano(), 36)
 	s := &scenario{t: t, brokers: b, raw: "raw-" + id, prefix: "lv-" + id, group: "g-" + id}
 	c := &kafka.Client{Addr: kafka.TCP(b), Timeout: 20 * time.Second}
-	resp, err := c.CreateTopics(context.Background(), &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{
-		{Topic: s.raw, NumPartitions: partitions, ReplicationFactor: 1}}})
-	if err != nil || resp.Errors[s.raw] != nil {
-		t.Fatalf("create %s: %v %v", s.raw, err, resp)
+	// A broker that has just started may not take admin requests yet.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := c.CreateTopics(context.Background(), &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{
+			{Topic: s.raw, NumPartitions: partitions, ReplicationFactor: 1}}})
+		if err == nil {
+			err = resp.Errors[s.raw]
+		}
+		if err == nil {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("create %s: %v", s.raw, err)
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
-	return s
 }
 
 // produce writes lines to the raw topic with kcat.

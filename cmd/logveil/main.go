@@ -10,6 +10,7 @@ import (
 const usage = `logveil anonymizes web-server access logs.
 
 Usage:
+  logveil demo [--lines N] [--duration D] [--port 9092]  # everything in-process, no broker to install
   logveil anonymize [flags] < access.log > events.jsonl
   logveil run [--config logveil.yaml] [--brokers ...]   # the Kafka stream processor
   logveil check-config [FILE]                           # validate, print the effective config
@@ -31,6 +32,8 @@ func main() {
 	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
 	case "anonymize":
 		code = cmdAnonymize(args, os.Stdin, os.Stdout, os.Stderr)
+	case "demo":
+		code = cmdDemo(args, os.Stdout, os.Stderr)
 	case "run":
 		code = cmdRun(args, os.Stderr)
 	case "check-config":

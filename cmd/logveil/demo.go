@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/logveil/logveil/processor"
+)
+
+func cmdDemo(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var opt processor.DemoOptions
+	fs.IntVar(&opt.Lines, "lines", 0, "stop after this many lines (0: until interrupted)")
+	fs.DurationVar(&opt.Duration, "duration", 0, "stop after this long (0: until interrupted)")
+	fs.IntVar(&opt.Rate, "rate", 5000, "generated lines per second")
+	fs.IntVar(&opt.Port, "port", 0, "fixed port for the embedded broker, e.g. 9092, so kcat can read the topics")
+	geoip := fs.String("geoip", "", "country mmdb for the anonymizer")
+	config := fs.String("config", "", "YAML config (its anonymize section is used)")
+	verbose := fs.Bool("v", false, "show the processor's info logs")
+	if err := fs.Parse(args); err != nil {
+		return exitConfig
+	}
+	cfg, err := processor.LoadConfig(*config)
+	if err != nil {
+		fmt.Fprintf(stderr, "logveil demo: %v\n", err)
+		return exitConfig
+	}
+	if *geoip != "" {
+		cfg.Anonymize.CountryDB = *geoip
+	}
+	opt.Config = cfg
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelInfo
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := processor.RunDemo(ctx, opt, stdout, log); err != nil {
+		fmt.Fprintf(stderr, "logveil demo: %v\n", err)
+		return exitIO
+	}
+	return exitOK
+}

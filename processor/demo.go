@@ -1,0 +1,263 @@
+package processor
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/logveil/logveil/bench/loggen"
+)
+
+// DemoOptions configure RunDemo.
+type DemoOptions struct {
+	Lines    int           // stop after this many generated lines are processed; 0: run until ctx ends
+	Duration time.Duration // stop after this long; 0: no limit
+	Rate     int           // generated lines per second; default 5000
+	Port     int           // fixed broker port so kcat can read the topics; 0: any free port
+	Config   Config        // anonymize settings etc.; Kafka brokers and topics are set by the demo
+	Refresh  time.Duration // summary interval; default 2s
+}
+
+// RunDemo starts an in-process Kafka broker (kfake), replays generated
+// access logs into its raw topic, runs the same Runner as `logveil run`
+// against it and prints a live summary to out until ctx ends or the limits
+// are reached, then a final summary.
+func RunDemo(ctx context.Context, opt DemoOptions, out io.Writer, log *slog.Logger) error {
+	if opt.Rate <= 0 {
+		opt.Rate = 5000
+	}
+	if opt.Refresh <= 0 {
+		opt.Refresh = 2 * time.Second
+	}
+	kopts := []kfake.Opt{kfake.NumBrokers(1), kfake.SeedTopics(3, "access-logs")}
+	if opt.Port != 0 {
+		kopts = append(kopts, kfake.Ports(opt.Port))
+	}
+	cluster, err := kfake.NewCluster(kopts...)
+	if err != nil {
+		return fmt.Errorf("cannot start the embedded broker: %w", err)
+	}
+	defer cluster.Close()
+	addrs := cluster.ListenAddrs()
+
+	cfg := opt.Config
+	cfg.Kafka.Brokers = addrs
+	cfg.Kafka.InputTopics = []string{"access-logs"}
+	cfg.Kafka.TopicPrefix = "logveil"
+	cfg.Kafka.Partitions = 3
+	if cfg.HTTP.Listen == "" {
+		cfg.HTTP.Listen = "127.0.0.1:0"
+	}
+	runner, err := NewRunner(cfg, log)
+	if err != nil {
+		return err
+	}
+	bound := make(chan string, 1)
+	runner.HTTPBound = bound
+
+	fmt.Fprintf(out, "logveil demo: embedded Kafka broker at %s\n", strings.Join(addrs, ","))
+	fmt.Fprintf(out, "  raw topic access-logs (3 partitions) -> logveil.events, logveil.rejected, logveil.visits, logveil.salts\n")
+	fmt.Fprintf(out, "  read them with: kcat -C -b %s -t logveil.events -o beginning\n", addrs[0])
+
+	runCtx, stopRunner := context.WithCancel(context.Background())
+	runErr := make(chan error, 1)
+	go func() { runErr <- runner.Run(runCtx) }()
+	select {
+	case a := <-bound:
+		fmt.Fprintf(out, "  metrics: http://%s/metrics  health: /healthz /readyz\n\n", a)
+	case err := <-runErr:
+		stopRunner()
+		return err
+	case <-time.After(30 * time.Second):
+	}
+
+	feedCtx, stopFeed := context.WithCancel(ctx)
+	defer stopFeed()
+	var produced atomic.Int64
+	feedDone := make(chan error, 1)
+	go func() { feedDone <- feed(feedCtx, addrs, opt, &produced) }()
+
+	w := newWatcher(addrs)
+	watchCtx, stopWatch := context.WithCancel(context.Background())
+	go w.run(watchCtx)
+
+	start := time.Now()
+	tick := time.NewTicker(opt.Refresh)
+	defer tick.Stop()
+	var deadline <-chan time.Time
+	if opt.Duration > 0 {
+		deadline = time.After(opt.Duration)
+	}
+	var feedErr error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-deadline:
+			break loop
+		case err := <-runErr:
+			stopFeed()
+			stopWatch()
+			return fmt.Errorf("processor stopped: %w", err)
+		case feedErr = <-feedDone:
+			feedDone = nil
+			if feedErr != nil {
+				break loop
+			}
+		case <-tick.C:
+			w.print(out, runner, produced.Load(), time.Since(start), false)
+			if in, _, _ := runner.Counts(); opt.Lines > 0 && feedDone == nil && in >= int64(opt.Lines) {
+				break loop
+			}
+		}
+	}
+	stopFeed()
+	stopRunner()
+	err = <-runErr
+	time.Sleep(300 * time.Millisecond) // let the watcher see the last events
+	stopWatch()
+	w.print(out, runner, produced.Load(), time.Since(start), true)
+	if feedErr != nil {
+		return feedErr
+	}
+	return err
+}
+
+// feed produces generated lines at opt.Rate until opt.Lines or ctx ends.
+func feed(ctx context.Context, addrs []string, opt DemoOptions, produced *atomic.Int64) error {
+	wr := &kafka.Writer{Addr: kafka.TCP(addrs...), Topic: "access-logs", Balancer: &kafka.RoundRobin{},
+		BatchTimeout: 5 * time.Millisecond, RequiredAcks: kafka.RequireAll, BatchSize: 1000}
+	defer wr.Close()
+	g := loggen.New(loggen.Options{Seed: uint64(time.Now().UnixNano()), Start: time.Now().Add(-time.Hour).Unix(),
+		Rate: float64(opt.Rate), Malformed: 0.005})
+	step := opt.Rate / 10
+	if step < 1 {
+		step = 1
+	}
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	var buf []byte
+	for {
+		n := step
+		if opt.Lines > 0 {
+			n = min(n, opt.Lines-int(produced.Load()))
+			if n <= 0 {
+				return nil
+			}
+		}
+		msgs := make([]kafka.Message, 0, n)
+		for range n {
+			buf = g.Line(buf[:0])
+			line := append([]byte(nil), buf[:len(buf)-1]...)
+			msgs = append(msgs, kafka.Message{Value: line})
+		}
+		if err := wr.WriteMessages(ctx, msgs...); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("feeding the raw topic: %w", err)
+		}
+		produced.Add(int64(n))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// watcher reads logveil.events like an analytics consumer would and keeps
+// top pages, countries and the latest event for the summary.
+type watcher struct {
+	addrs     []string
+	mu        sync.Mutex
+	pages     map[string]int
+	countries map[string]int
+	sample    string
+}
+
+func newWatcher(addrs []string) *watcher {
+	return &watcher{addrs: addrs, pages: map[string]int{}, countries: map[string]int{}}
+}
+
+func (w *watcher) run(ctx context.Context) {
+	rd := kafka.NewReader(kafka.ReaderConfig{Brokers: w.addrs, GroupID: "logveil-demo-watcher",
+		GroupTopics: []string{"logveil.events"}, MaxWait: 200 * time.Millisecond, StartOffset: kafka.FirstOffset})
+	defer rd.Close()
+	for {
+		m, err := rd.ReadMessage(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			time.Sleep(200 * time.Millisecond)
+			continue
+		}
+		var ev struct {
+			Path    string `json:"path"`
+			Country string `json:"country"`
+			Bot     bool   `json:"bot"`
+		}
+		if json.Unmarshal(m.Value, &ev) != nil {
+			continue
+		}
+		w.mu.Lock()
+		if !ev.Bot {
+			w.pages[ev.Path]++
+		}
+		w.countries[ev.Country]++
+		w.sample = string(m.Value)
+		w.mu.Unlock()
+	}
+}
+
+func top(m map[string]int, n int) string {
+	type kv struct {
+		k string
+		v int
+	}
+	var all []kv
+	for k, v := range m {
+		all = append(all, kv{k, v})
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].v > all[j].v || all[i].v == all[j].v && all[i].k < all[j].k })
+	var b strings.Builder
+	for i, e := range all {
+		if i == n {
+			break
+		}
+		fmt.Fprintf(&b, "%s %d  ", e.k, e.v)
+	}
+	return b.String()
+}
+
+func (w *watcher) print(out io.Writer, r *Runner, produced int64, elapsed time.Duration, final bool) {
+	in, evs, rej := r.Counts()
+	secs := elapsed.Seconds()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	title := "live"
+	if final {
+		title = "final"
+	}
+	fmt.Fprintf(out, "[%s %5.1fs] produced %d  consumed %d (%.0f/s)  events %d  rejected %d  ready %v\n",
+		title, secs, produced, in, float64(in)/secs, evs, rej, r.Ready())
+	if len(w.pages) > 0 {
+		fmt.Fprintf(out, "  top pages:     %s\n", top(w.pages, 5))
+		fmt.Fprintf(out, "  top countries: %s\n", top(w.countries, 5))
+	}
+	if w.sample != "" && (final || int(secs)%10 < 2) {
+		fmt.Fprintf(out, "  sample event:  %s\n", w.sample)
+	}
+}
