@@ -70,6 +70,7 @@ func RunDemo(ctx context.Context, opt DemoOptions, out io.Writer, log *slog.Logg
 	fmt.Fprintf(out, "  read them with: kcat -C -b %s -t logveil.events -o beginning\n", addrs[0])
 
 	runCtx, stopRunner := context.WithCancel(context.Background())
+	defer stopRunner()
 	runErr := make(chan error, 1)
 	go func() { runErr <- runner.Run(runCtx) }()
 	select {
@@ -89,6 +90,7 @@ func RunDemo(ctx context.Context, opt DemoOptions, out io.Writer, log *slog.Logg
 
 	w := newWatcher(addrs)
 	watchCtx, stopWatch := context.WithCancel(context.Background())
+	defer stopWatch()
 	go w.run(watchCtx)
 
 	start := time.Now()

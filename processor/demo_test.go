@@ -1,0 +1,38 @@
+package processor
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestDemo runs the whole pipeline against the in-process broker: what a
+// newcomer's first command does.
+func TestDemo(t *testing.T) {
+	var out bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	err := RunDemo(ctx, DemoOptions{Lines: 4000, Rate: 4000, Refresh: 500 * time.Millisecond}, &out, log)
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, out.String())
+	}
+	final := out.String()[strings.LastIndex(out.String(), "[final"):]
+	m := regexp.MustCompile(`produced (\d+)  consumed (\d+) .*events (\d+)  rejected (\d+)`).FindStringSubmatch(final)
+	if m == nil {
+		t.Fatalf("no final summary:\n%s", out.String())
+	}
+	n := func(i int) int { v, _ := strconv.Atoi(m[i]); return v }
+	if n(1) != 4000 || n(2) != 4000 || n(3)+n(4) != 4000 || n(4) == 0 {
+		t.Errorf("final summary %q: want 4000 produced and consumed, events+rejected = 4000, some rejected", m[0])
+	}
+	if !strings.Contains(final, "top pages:") || !strings.Contains(final, `sample event:  {"schema_version":1`) {
+		t.Errorf("final summary lacks pages or a sample event:\n%s", final)
+	}
+}
