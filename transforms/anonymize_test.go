@@ -211,6 +211,8 @@ func TestReferrer(t *testing.T) {
 	f("http://192.168.7.99:8080/admin", "http://192.168.7.0", RefExternal)
 	f("http://[2001:db8:1:2::9]/x", "http://[2001:db8::]", RefExternal)
 	f("android-app://com.google.android.gm/", "android-app://com.google.android.gm", RefExternal)
+	f("http://5.6.7.8a/", "http://{ip}", RefExternal)
+	f("https://1.2.3.4.nip.io/x", "https://{ip}", RefExternal)
 	f("not a url", "", RefUnknown)
 	f("https://exa mple.com/", "", RefUnknown)
 }

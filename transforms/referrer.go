@@ -121,6 +121,13 @@ func (w *Worker) scrubReferrer(r *Record) {
 		r.scratch = append(r.scratch, lower(c))
 	}
 	h := r.scratch[hostStart:]
+	if containsIPv4(h) || containsIPv6(h) {
+		// "5.6.7.8a", "1.2.3.4.nip.io": a name that spells out an address.
+		r.scratch = append(r.scratch[:hostStart], phIP...)
+		r.ReferrerType = RefExternal
+		r.ReferrerSite = r.scratch[start:len(r.scratch):len(r.scratch)]
+		return
+	}
 	switch {
 	case w.isInternal(h, r.Host):
 		r.ReferrerType = RefInternal
