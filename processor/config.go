@@ -48,7 +48,8 @@ type KafkaConfig struct {
 	TopicPrefix string `yaml:"topic_prefix"`
 	// Compression of produced batches: zstd (default), gzip, snappy, lz4, none.
 	Compression string `yaml:"compression"`
-	// FetchMaxBytes caps one fetch from a partition. Default 4 MiB.
+	// FetchMaxBytes caps one fetch from a partition (and so a batch's
+	// memory). Default 1 MiB.
 	FetchMaxBytes int `yaml:"fetch_max_bytes"`
 	// FetchMaxWait is how long a fetch waits for data. Default 250ms.
 	FetchMaxWait time.Duration `yaml:"fetch_max_wait"`
@@ -108,6 +109,8 @@ type SASLConfig struct {
 type HTTPConfig struct {
 	// Listen is the address; default :9464. Empty string "-" disables it.
 	Listen string `yaml:"listen"`
+	// Pprof also serves Go's /debug/pprof/ profiles there. Default false.
+	Pprof bool `yaml:"pprof"`
 }
 
 // Topic names derived from the prefix.
@@ -173,7 +176,7 @@ func (c Config) Validate() (Config, error) {
 		k.InputTopics = []string{"access-logs"}
 	}
 	if k.FetchMaxBytes == 0 {
-		k.FetchMaxBytes = 4 << 20
+		k.FetchMaxBytes = 1 << 20
 	}
 	defD(&k.FetchMaxWait, 250*time.Millisecond)
 	defD(&k.Linger, 5*time.Millisecond)

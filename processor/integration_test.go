@@ -10,7 +10,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -413,4 +415,51 @@ func TestSurvivesBrokerRestart(t *testing.T) {
 	second := genLines(5, 20000, 0)
 	s.produce(second)
 	s.waitComplete(s.rawIDs(), 2*time.Minute) // the same process, never restarted
+}
+
+// TestReadyWhileIdle: a processor with nothing to consume is ready.
+func TestReadyWhileIdle(t *testing.T) {
+	s := newScenario(t, 1)
+	cmd := exec.Command(binary, "run", "--brokers", s.brokers, "--input-topics", s.raw,
+		"--topic-prefix", s.prefix, "--group-id", s.group, "--listen", "127.0.0.1:19465")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r, err := http.Get("http://127.0.0.1:19465/readyz")
+		if err == nil {
+			r.Body.Close()
+			if r.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready after 30s with an empty input topic (last: %v)", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	r, err := http.Get("http://127.0.0.1:19465/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	for _, want := range []string{"logveil_ready 1", `logveil_consumer_lag{partition="0",topic="` + s.raw + `"} 0`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
+
+// TestMissingInputTopic: a clear error, not a hang.
+func TestMissingInputTopic(t *testing.T) {
+	b := brokers(t)
+	out, err := exec.Command(binary, "run", "--brokers", b, "--input-topics", "no-such-topic-"+strconv.FormatInt(time.Now().UnixNano(), 36),
+		"--listen", "-").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "does not exist") {
+		t.Errorf("err %v, output:\n%s", err, out)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -80,8 +81,12 @@ func (h *health) ready() bool { return h.joined.Load() && h.fetchOK.Load() && h.
 
 // serveHTTP runs /metrics, /healthz and /readyz until ctx ends. The bound
 // address is sent on bound (useful with ":0").
-func serveHTTP(ctx context.Context, addr string, m *metrics, h *health, log *slog.Logger, bound chan<- string) error {
+func serveHTTP(ctx context.Context, addr string, pprofOn bool, m *metrics, h *health, log *slog.Logger, bound chan<- string) error {
 	mux := http.NewServeMux()
+	if pprofOn {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	}
 	mux.Handle("/metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {

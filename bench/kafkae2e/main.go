@@ -61,7 +61,8 @@ func run(brokers string, n, partitions int, bin string, brokerPid int, visits bo
 
 	cmd := exec.Command(bin, "run", "--brokers", brokers, "--input-topics", raw, "--topic-prefix", prefix,
 		"--group-id", prefix, "--listen", "127.0.0.1:19464")
-	cmd.Env = append(os.Environ(), "LOGVEIL_KAFKA_PARTITIONS="+strconv.Itoa(partitions), "LOGVEIL_KAFKA_VISITS="+strconv.FormatBool(visits))
+	cmd.Env = append(os.Environ(), "LOGVEIL_KAFKA_PARTITIONS="+strconv.Itoa(partitions), "LOGVEIL_KAFKA_VISITS="+strconv.FormatBool(visits),
+		"LOGVEIL_HTTP_PPROF=true")
 	cmd.Stderr = io.Discard
 	if err := cmd.Start(); err != nil {
 		return err
@@ -74,6 +75,17 @@ func run(brokers string, n, partitions int, bin string, brokerPid int, visits bo
 
 	w := &kafka.Writer{Addr: kafka.TCP(brokers), Topic: raw, Balancer: &kafka.RoundRobin{}, BatchSize: 10000,
 		BatchBytes: 16 << 20, BatchTimeout: 5 * time.Millisecond, RequiredAcks: kafka.RequireAll, Compression: kafka.Zstd}
+	if p := os.Getenv("KAFKAE2E_PROFILE"); p != "" {
+		go func() {
+			r, err := http.Get("http://127.0.0.1:19464/debug/pprof/profile?seconds=5")
+			if err == nil {
+				f, _ := os.Create(p)
+				io.Copy(f, r.Body)
+				f.Close()
+				r.Body.Close()
+			}
+		}()
+	}
 	start := time.Now()
 	for i := 0; i < len(msgs); i += 50000 {
 		if err := w.WriteMessages(ctx, msgs[i:min(i+50000, len(msgs))]...); err != nil {
@@ -89,6 +101,14 @@ func run(brokers string, n, partitions int, bin string, brokerPid int, visits bo
 		time.Sleep(20 * time.Millisecond)
 	}
 	elapsed := time.Since(start)
+	if p := os.Getenv("KAFKAE2E_HEAP"); p != "" {
+		if r, err := http.Get("http://127.0.0.1:19464/debug/pprof/heap"); err == nil {
+			f, _ := os.Create(p)
+			io.Copy(f, r.Body)
+			f.Close()
+			r.Body.Close()
+		}
+	}
 	cpu := cpuSeconds(cmd.Process.Pid) - cpu0
 	fmt.Printf("lines %d, partitions %d, visits %v\n", n, partitions, visits)
 	fmt.Printf("produce done after %.2fs; last output acknowledged after %.2fs\n", produced.Seconds(), elapsed.Seconds())
