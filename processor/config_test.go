@@ -1,11 +1,14 @@
 package processor
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 func TestConfigLayers(t *testing.T) {
@@ -70,4 +73,80 @@ func TestSecurityBuilders(t *testing.T) {
 	if _, err := buildTLS(TLSConfig{Enabled: true, CAFile: pw}); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
 		t.Errorf("bad CA file: %v", err)
 	}
+}
+
+// TestREADMEConfigReference: every key in README's configuration block
+// exists in the code with the default it states, and every key in the code
+// is in the block.
+func TestREADMEConfigReference(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(readme)
+	i := strings.Index(s, "## Configuration")
+	j := strings.Index(s[i:], "```yaml\n")
+	k := strings.Index(s[i+j+8:], "```")
+	block := s[i+j+8 : i+j+8+k]
+	var doc map[string]any
+	if err := yaml.Unmarshal([]byte(block), &doc); err != nil {
+		t.Fatalf("README config block is not YAML: %v", err)
+	}
+	documented := map[string]any{}
+	flatten("", doc, documented)
+
+	// The defaults, as check-config renders them.
+	cfg, err := Config{}.Validate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, _ := yaml.Marshal(cfg)
+	var def map[string]any
+	yaml.Unmarshal(y, &def)
+	code := map[string]any{}
+	flatten("", def, code)
+
+	for key, v := range documented {
+		cv, ok := code[key]
+		if !ok {
+			t.Errorf("README documents %s, which the code does not have", key)
+			continue
+		}
+		if norm(v) != norm(cv) {
+			t.Errorf("README says %s defaults to %v, the code to %v", key, v, cv)
+		}
+	}
+	for key := range code {
+		if _, ok := documented[key]; !ok {
+			t.Errorf("config key %s is not documented in README", key)
+		}
+	}
+}
+
+func flatten(prefix string, m map[string]any, out map[string]any) {
+	for k, v := range m {
+		if sub, ok := v.(map[string]any); ok {
+			flatten(prefix+k+".", sub, out)
+			continue
+		}
+		out[prefix+k] = v
+	}
+}
+
+// norm compares values across YAML spellings: "168h" and "168h0m0s",
+// [] and null.
+func norm(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "[]"
+	case []any:
+		if len(x) == 0 {
+			return "[]"
+		}
+	case string:
+		if d, err := time.ParseDuration(x); err == nil {
+			return d.String()
+		}
+	}
+	return fmt.Sprint(v)
 }

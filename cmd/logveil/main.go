@@ -14,6 +14,7 @@ Usage:
   logveil anonymize [flags] < access.log > events.jsonl
   logveil run [--config logveil.yaml] [--brokers ...]   # the Kafka stream processor
   logveil check-config [FILE]                           # validate, print the effective config
+  logveil create-topic [--brokers B] [--partitions N] TOPIC...  # create a raw input topic
   logveil loggen [--lines N] [--format combined|json] > access.log
   logveil version
 
@@ -38,6 +39,8 @@ func main() {
 		code = cmdRun(args, os.Stderr)
 	case "check-config":
 		code = cmdCheckConfig(args, os.Stdout, os.Stderr)
+	case "create-topic":
+		code = cmdCreateTopic(args, os.Stdout, os.Stderr)
 	case "loggen":
 		code = cmdLoggen(args, os.Stdout, os.Stderr)
 	case "version", "--version", "-version":
