@@ -129,28 +129,10 @@ func classifySegment(s []byte) (string, []byte) {
 	}
 	// A segment with non-word bytes ("unsub:john@x.com!") is judged word by
 	// word too.
-	plain := true
 	for _, c := range s {
 		if !isWordByte(c) {
-			plain = false
-			break
+			return firstPlaceholder(s), nil
 		}
-	}
-	for i := 0; !plain && i < len(s); {
-		if !isWordByte(s[i]) {
-			i++
-			continue
-		}
-		j := i
-		for j < len(s) && isWordByte(s[j]) {
-			j++
-		}
-		if j-i < len(s) {
-			if ph := classifyWord(s[i:j], false); ph != "" {
-				return ph, nil
-			}
-		}
-		i = j
 	}
 	return "", nil
 }

@@ -43,7 +43,11 @@ func appendRedacted(dst, s []byte, numbers bool) []byte {
 }
 
 // sensitive reports whether appendRedacted would change s.
-func sensitive(s []byte) bool {
+func sensitive(s []byte) bool { return firstPlaceholder(s) != "" }
+
+// firstPlaceholder returns the placeholder of the first word of s that
+// identifies someone, or "".
+func firstPlaceholder(s []byte) string {
 	for i := 0; i < len(s); {
 		if !isWordByte(s[i]) {
 			i++
@@ -53,12 +57,12 @@ func sensitive(s []byte) bool {
 		for j < len(s) && isWordByte(s[j]) {
 			j++
 		}
-		if classifyWord(s[i:j], false) != "" {
-			return true
+		if ph := classifyWord(s[i:j], false); ph != "" {
+			return ph
 		}
 		i = j
 	}
-	return false
+	return ""
 }
 
 // classifyWord returns the placeholder for a word that identifies someone,

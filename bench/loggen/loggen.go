@@ -6,12 +6,12 @@
 package loggen
 
 import (
-	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
 	"net/netip"
 	"strconv"
+	"time"
 )
 
 // Options configure a Generator.
@@ -276,35 +276,9 @@ func (g *Generator) malformed(dst []byte) []byte {
 func (g *Generator) clf(dst []byte, t int64) []byte {
 	if t != g.ts || g.tsBuf == nil {
 		g.ts = t
-		g.tsBuf = g.tsBuf[:0]
-		tm := t
-		days := tm / 86400
-		secs := tm % 86400
-		y, m, d := civilFromDays(days)
-		g.tsBuf = fmt.Appendf(g.tsBuf, "%02d/%s/%04d:%02d:%02d:%02d +0000", d, monthNames[m-1], y, secs/3600, secs%3600/60, secs%60)
+		g.tsBuf = time.Unix(t, 0).UTC().AppendFormat(g.tsBuf[:0], "02/Jan/2006:15:04:05 -0700")
 	}
 	return append(dst, g.tsBuf...)
-}
-
-var monthNames = [12]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
-
-func civilFromDays(z int64) (y, m, d int64) {
-	z += 719468
-	era := z / 146097
-	doe := z - era*146097
-	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
-	y = yoe + era*400
-	doy := doe - (365*yoe + yoe/4 - yoe/100)
-	mp := (5*doy + 2) / 153
-	d = doy - (153*mp+2)/5 + 1
-	m = mp + 3
-	if m > 12 {
-		m -= 12
-	}
-	if m <= 2 {
-		y++
-	}
-	return
 }
 
 // WriteN writes n lines to w.
