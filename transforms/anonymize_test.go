@@ -2,6 +2,8 @@ package transforms
 
 import (
 	"encoding/json"
+	"math/rand/v2"
+	"net/netip"
 	"strings"
 	"testing"
 )
@@ -324,5 +326,73 @@ func TestInvalidUTF8Output(t *testing.T) {
 	m := process(t, w, combined("1.2.3.4", "/caf\xe9/\xff", "-", "\xff\xfe"))
 	if m["path"] != "/caf\ufffd/\ufffd" {
 		t.Errorf("path %q", m["path"])
+	}
+}
+
+// TestPlainSegmentIsSound: the fast path never keeps a segment the full
+// classifier would replace.
+func TestPlainSegmentIsSound(t *testing.T) {
+	alphabet := []byte("abcdefgxyz-_.~")
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 200000 {
+		n := 1 + rng.IntN(40)
+		s := make([]byte, n)
+		for i := range s {
+			s[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		if plainSegment(s) {
+			if ph, _ := classifySegment(s); ph != "" {
+				t.Fatalf("fast path keeps %q, classifier says %s", s, ph)
+			}
+		}
+	}
+	for _, s := range []string{"deadbeefcafebabe0", "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", "deadbeefcafebabedeadbeef"} {
+		if plainSegment([]byte(s)) {
+			t.Errorf("fast path keeps %q", s)
+		}
+	}
+}
+
+func TestAppendPrefix(t *testing.T) {
+	for _, s := range []string{"0.0.0.0/0", "1.2.3.0/24", "255.255.255.0/24", "10.0.0.0/8", "100.64.0.0/10", "2001:db8::/32", "::/0",
+		"2a02:cf40::/32", "0:0:1::/48", "1:0:0:2::/64", "0:1::/32", "ffff:ffff:ffff:ffff::/64", "2001:db8:0:1::/64", "0:0:0:1::/64"} {
+		p := netip.MustParsePrefix(s)
+		if got := string(appendPrefix(nil, p)); got != p.String() {
+			t.Errorf("appendPrefix(%s) = %s", p, got)
+		}
+	}
+}
+
+func TestAppendPrefixRandom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for range 100000 {
+		var b [16]byte
+		for i := range b[:8] {
+			if rng.IntN(3) > 0 {
+				b[i] = byte(rng.Uint32())
+			}
+		}
+		bits := rng.IntN(65)
+		p, _ := netip.AddrFrom16(b).Prefix(bits)
+		if got := string(appendPrefix(nil, p)); got != p.String() {
+			t.Fatalf("appendPrefix(%s) = %s", p, got)
+		}
+	}
+}
+
+func TestIsPrivateV4(t *testing.T) {
+	cgnat := netip.MustParsePrefix("100.64.0.0/10")
+	old := func(a netip.Addr) bool {
+		return a.IsPrivate() || a.IsLoopback() || a.IsLinkLocalUnicast() || a.IsUnspecified() ||
+			a.IsMulticast() || a.IsLinkLocalMulticast() || cgnat.Contains(a)
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	for range 1000000 {
+		a := netip.AddrFrom4([4]byte{byte(rng.Uint32()), byte(rng.Uint32()), byte(rng.Uint32()), byte(rng.Uint32())})
+		got, want := isPrivate(a), old(a)
+		extra := a.As4()[0] == 0 || a.As4()[0] >= 240 // this-network and reserved: also unplaceable
+		if got != want && !(got && extra) {
+			t.Fatalf("isPrivate(%s) = %v, reference %v", a, got, want)
+		}
 	}
 }

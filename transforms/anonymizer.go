@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strconv"
 
 	useragent "github.com/medama-io/go-useragent"
 )
@@ -19,6 +20,8 @@ type Anonymizer struct {
 	country   *GeoDB
 	asnDB     *GeoDB
 	ua        *useragent.Parser
+	// jsonPrefix is every event's constant start: schema and policy version.
+	jsonPrefix []byte
 }
 
 // New validates cfg and opens its databases.
@@ -33,6 +36,9 @@ func New(cfg Config) (*Anonymizer, error) {
 		precision: precisions[cfg.TimePrecision],
 		ua:        useragent.NewParser(),
 	}
+	a.jsonPrefix = append([]byte(`{"schema_version":`), strconv.Itoa(SchemaVersion)...)
+	a.jsonPrefix = append(a.jsonPrefix, `,"policy_version":`...)
+	a.jsonPrefix = appendJSONString(a.jsonPrefix, cfg.PolicyVersion)
 	if cfg.InputFormat != "auto" {
 		a.format, _ = NewFormat(cfg.InputFormat) // checked by Validate
 	}
@@ -94,12 +100,14 @@ type Worker struct {
 	countryCache *geoCache[countryInfo]
 	asnCache     *geoCache[asnInfo]
 	uaCache      map[string]uaInfo
-	refCache     map[string]string
+	refCache     map[string]refInfo
 	redactBuf    []byte
+	search       []byte
 	pseudo       *pseudonymizer
 	timeCache    struct {
-		t   int64
-		buf [20]byte
+		minute int64
+		ok     bool
+		buf    [20]byte
 	}
 }
 
@@ -110,7 +118,7 @@ func (a *Anonymizer) NewWorker() *Worker {
 		countryCache: newGeoCache[countryInfo](a.cfg.IPv4Prefix, a.cfg.IPv6Prefix),
 		asnCache:     newGeoCache[asnInfo](a.cfg.IPv4Prefix, a.cfg.IPv6Prefix),
 		uaCache:      make(map[string]uaInfo),
-		refCache:     make(map[string]string),
+		refCache:     make(map[string]refInfo),
 	}
 }
 
@@ -150,7 +158,7 @@ func (w *Worker) Anonymize(r *Record) {
 		}
 		if w.a.asnDB != nil && !private {
 			ai := w.a.asnDB.asn(a, w.asnCache)
-			r.ASN, r.ASOrg = ai.asn, ai.org
+			r.ASN, r.ASOrg, r.asnJSON = ai.asn, ai.org, ai.json
 		}
 		r.Network = w.a.truncate(a)
 		if w.pseudo != nil {

@@ -1,6 +1,7 @@
 package transforms
 
 import (
+	"net/netip"
 	"strconv"
 	"unicode/utf8"
 )
@@ -13,21 +14,22 @@ const SchemaVersion = 1
 // empty, is the event's deterministic id. Optional fields with no value are
 // omitted. The layout is fixed: see schema/event.v1.json.
 func (w *Worker) AppendJSON(dst []byte, r *Record, id []byte) []byte {
-	dst = append(dst, `{"schema_version":`...)
-	dst = strconv.AppendInt(dst, SchemaVersion, 10)
-	dst = append(dst, `,"policy_version":`...)
-	dst = appendJSONString(dst, w.a.cfg.PolicyVersion)
+	dst = append(dst, w.a.jsonPrefix...)
 	if len(id) > 0 {
 		dst = append(dst, `,"id":`...)
 		dst = appendJSONString(dst, id)
 	}
 	dst = append(dst, `,"time":"`...)
-	// Consecutive lines mostly share their second: format it once.
-	if tc := &w.timeCache; tc.t != r.Time || tc.t == 0 {
-		appendRFC3339(tc.buf[:0], r.Time)
-		tc.t = r.Time
+	// Consecutive lines mostly share their minute: format it once and
+	// patch the seconds.
+	tc := &w.timeCache
+	if minute := floorDiv(r.Time, 60); minute != tc.minute || !tc.ok {
+		appendRFC3339(tc.buf[:0], minute*60)
+		tc.minute, tc.ok = minute, true
 	}
-	dst = append(dst, w.timeCache.buf[:]...)
+	sec := int(r.Time - tc.minute*60)
+	tc.buf[17], tc.buf[18] = byte('0'+sec/10), byte('0'+sec%10)
+	dst = append(dst, tc.buf[:]...)
 	dst = append(dst, '"')
 	if len(r.Host) > 0 {
 		dst = append(dst, `,"host":`...)
@@ -35,7 +37,7 @@ func (w *Worker) AppendJSON(dst []byte, r *Record, id []byte) []byte {
 	}
 	if r.Network.IsValid() {
 		dst = append(dst, `,"client_network":"`...)
-		dst = r.Network.AppendTo(dst)
+		dst = appendPrefix(dst, r.Network)
 		dst = append(dst, `","ip_version":`...)
 		if r.Network.Addr().Is4() {
 			dst = append(dst, '4')
@@ -54,10 +56,7 @@ func (w *Worker) AppendJSON(dst []byte, r *Record, id []byte) []byte {
 		dst = appendJSONString(dst, r.Continent)
 	}
 	if r.ASN != 0 {
-		dst = append(dst, `,"asn":`...)
-		dst = strconv.AppendUint(dst, uint64(r.ASN), 10)
-		dst = append(dst, `,"as_org":`...)
-		dst = appendJSONString(dst, r.ASOrg)
+		dst = append(dst, r.asnJSON...)
 	}
 	if r.BadRequest {
 		dst = append(dst, `,"bad_request":true`...)
@@ -82,7 +81,7 @@ func (w *Worker) AppendJSON(dst []byte, r *Record, id []byte) []byte {
 		}
 	}
 	dst = append(dst, `,"status":`...)
-	dst = strconv.AppendInt(dst, int64(r.Status), 10)
+	dst = append(dst, byte('0'+r.Status/100), byte('0'+r.Status/10%10), byte('0'+r.Status%10))
 	if r.Bytes >= 0 {
 		dst = append(dst, `,"bytes":`...)
 		dst = strconv.AppendInt(dst, r.Bytes, 10)
@@ -340,7 +339,7 @@ func (w *Worker) appendNginxJSON(dst []byte, r *Record) []byte {
 	dst = appendJSONString(dst, req)
 	dst = append(dst[:mark], dst[mark+len(req):]...)
 	dst = append(dst, `,"status":`...)
-	dst = strconv.AppendInt(dst, int64(r.Status), 10)
+	dst = append(dst, byte('0'+r.Status/100), byte('0'+r.Status/10%10), byte('0'+r.Status%10))
 	dst = append(dst, `,"body_bytes_sent":`...)
 	dst = strconv.AppendInt(dst, max(r.Bytes, 0), 10)
 	dst = append(dst, `,"http_referer":`...)
@@ -369,3 +368,65 @@ var jsonSafe = func() (t [256]bool) {
 
 // AppendJSONString appends s as a JSON string (invalid UTF-8 becomes U+FFFD).
 func AppendJSONString(dst, s []byte) []byte { return appendJSONString(dst, s) }
+
+// appendPrefix writes a network in CIDR notation; IPv4 without netip's
+// general formatter, which is the slow part for the common case.
+func appendPrefix(dst []byte, p netip.Prefix) []byte {
+	a := p.Addr()
+	if !a.Is4() {
+		if p.Bits() > 64 || a.Zone() != "" {
+			return p.AppendTo(dst)
+		}
+		return appendPrefix6(dst, a, p.Bits())
+	}
+	b := a.As4()
+	for i, x := range b {
+		if i > 0 {
+			dst = append(dst, '.')
+		}
+		dst = appendSmall(dst, int(x))
+	}
+	dst = append(dst, '/')
+	return appendSmall(dst, p.Bits())
+}
+
+// appendSmall writes 0..999.
+func appendSmall(dst []byte, n int) []byte {
+	switch {
+	case n >= 100:
+		return append(dst, byte('0'+n/100), byte('0'+n/10%10), byte('0'+n%10))
+	case n >= 10:
+		return append(dst, byte('0'+n/10), byte('0'+n%10))
+	}
+	return append(dst, byte('0'+n))
+}
+
+// appendPrefix6 writes an IPv6 network of at most 64 bits. Its last four
+// groups are zero, so RFC 5952's longest zero run is the trailing one
+// (or all of it): write the groups up to the last non-zero one, then "::".
+func appendPrefix6(dst []byte, a netip.Addr, bits int) []byte {
+	const hexDigits = "0123456789abcdef"
+	b := a.As16()
+	last := -1
+	for g := 0; g < 4; g++ {
+		if b[2*g] != 0 || b[2*g+1] != 0 {
+			last = g
+		}
+	}
+	for g := 0; g <= last; g++ {
+		if g > 0 {
+			dst = append(dst, ':')
+		}
+		v := uint16(b[2*g])<<8 | uint16(b[2*g+1])
+		started := false
+		for shift := 12; shift >= 0; shift -= 4 {
+			d := v >> shift & 0xf
+			if d != 0 || started || shift == 0 {
+				dst = append(dst, hexDigits[d])
+				started = true
+			}
+		}
+	}
+	dst = append(dst, ':', ':', '/')
+	return appendSmall(dst, bits)
+}

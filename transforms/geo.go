@@ -3,6 +3,7 @@ package transforms
 import (
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 
 	geoip2 "github.com/oschwald/geoip2-golang/v2"
@@ -99,8 +100,9 @@ func (g *GeoDB) Close() error {
 type countryInfo struct{ country, continent string }
 
 type asnInfo struct {
-	asn uint32
-	org string
+	asn  uint32
+	org  string
+	json []byte // the event's asn fields, encoded once
 }
 
 // geoCacheMax bounds each map of a worker's cache (City databases have
@@ -236,6 +238,9 @@ func (g *GeoDB) asn(a netip.Addr, cache *geoCache[asnInfo]) asnInfo {
 			var rec geoip2.ASN
 			if res.Decode(&rec) == nil {
 				ai = asnInfo{asn: uint32(rec.AutonomousSystemNumber), org: rec.AutonomousSystemOrganization}
+				ai.json = strconv.AppendUint([]byte(`,"asn":`), uint64(ai.asn), 10)
+				ai.json = append(ai.json, `,"as_org":`...)
+				ai.json = appendJSONString(ai.json, ai.org)
 			}
 			cache.putOffset(res.Offset(), ai)
 		}
@@ -249,6 +254,22 @@ func (g *GeoDB) asn(a netip.Addr, cache *geoCache[asnInfo]) asnInfo {
 // isPrivate reports addresses no database places: the policy maps them to
 // CountryPrivate.
 func isPrivate(a netip.Addr) bool {
+	if a.Is4() {
+		b := a.As4()
+		switch b[0] {
+		case 0, 10, 127:
+			return true
+		case 100:
+			return b[1]&0xc0 == 64 // 100.64.0.0/10, CGNAT
+		case 169:
+			return b[1] == 254
+		case 172:
+			return b[1]&0xf0 == 16
+		case 192:
+			return b[1] == 168
+		}
+		return b[0] >= 224 // multicast and reserved
+	}
 	return a.IsPrivate() || a.IsLoopback() || a.IsLinkLocalUnicast() || a.IsUnspecified() ||
 		a.IsMulticast() || a.IsLinkLocalMulticast() || cgnat.Contains(a)
 }

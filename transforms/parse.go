@@ -378,23 +378,27 @@ func unhex(c byte) byte {
 	}
 }
 
-// clfCache remembers the last timestamp text parsed: lines arrive in time
-// order, so neighbours mostly share their second.
+// clfCache remembers the minute of the last timestamp parsed: lines arrive
+// in time order, so neighbours mostly share their minute and zone, and only
+// the seconds need reading.
 type clfCache struct {
 	text [26]byte
-	t    int64
+	base int64 // Unix time of second 00 of the cached minute
 	off  int32
 	ok   bool
 }
 
 func (c *clfCache) parse(v []byte) (int64, int32, bool) {
-	if c.ok && len(v) == 26 && string(v) == string(c.text[:]) {
-		return c.t, c.off, true
+	if c.ok && len(v) == 26 && string(v[:18]) == string(c.text[:18]) && string(v[20:]) == string(c.text[20:]) {
+		if ss, ok := digits(v[18:20]); ok && ss <= 60 {
+			return c.base + int64(ss), c.off, true
+		}
 	}
 	t, off, ok := parseCLFTime(v)
 	if ok {
 		copy(c.text[:], v)
-		c.t, c.off, c.ok = t, off, true
+		ss, _ := digits(v[18:20])
+		c.base, c.off, c.ok = t-int64(ss), off, true
 	}
 	return t, off, ok
 }

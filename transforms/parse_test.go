@@ -188,3 +188,15 @@ func TestParseIPv4Fast(t *testing.T) {
 	f("1234.1.1.1", false)
 	f("", false)
 }
+
+func TestCLFCacheAcrossMinutesAndZones(t *testing.T) {
+	var c clfCache
+	for _, s := range []string{"10/Oct/2000:13:55:36 -0700", "10/Oct/2000:13:55:59 -0700", "10/Oct/2000:13:56:00 -0700",
+		"10/Oct/2000:13:56:00 +0200", "10/Oct/2000:13:56:07 +0200", "11/Oct/2000:13:56:07 +0200", "11/Oct/2000:13:56:99 +0200"} {
+		got, gotOff, gotOK := c.parse([]byte(s))
+		want, wantOff, wantOK := parseCLFTime([]byte(s))
+		if got != want || gotOff != wantOff || gotOK != wantOK {
+			t.Errorf("%s: cached %d %d %v, direct %d %d %v", s, got, gotOff, gotOK, want, wantOff, wantOK)
+		}
+	}
+}

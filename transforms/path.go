@@ -72,6 +72,11 @@ func appendScrubbedPath(dst, path []byte, routes []route, tmp []byte) ([]byte, [
 			j++
 		}
 		seg := path[i:j]
+		if plainSegment(seg) {
+			dst = append(dst, seg...)
+			i = j
+			continue
+		}
 		if k := bytes.IndexByte(seg, ';'); k >= 0 {
 			seg = seg[:k]
 		}
@@ -149,4 +154,22 @@ func extension(s []byte) []byte {
 		}
 	}
 	return s[dot:]
+}
+
+// plainSegment is the fast path: a segment that no rule can match. Ids,
+// numbers and addresses need digits, emails '@', IPv6 ':', escapes '%',
+// matrix parameters ';', long base64 tokens an upper-case letter or digit,
+// and long hex tokens only hex letters.
+func plainSegment(s []byte) bool {
+	nonHex := false
+	for _, c := range s {
+		switch {
+		case c >= 'g' && c <= 'z':
+			nonHex = true
+		case c >= 'a' && c <= 'f', c == '-', c == '_', c == '.', c == '~':
+		default:
+			return false
+		}
+	}
+	return len(s) < 16 || nonHex
 }

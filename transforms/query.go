@@ -27,12 +27,18 @@ func nextParam(q []byte) (name, val, rest []byte) {
 
 // scrubQuery keeps allow-listed parameters (a value that holds an email,
 // address or token becomes {redacted}) and turns site-search parameters into
-// normalised, redacted search terms. Everything else is dropped.
+// normalised, redacted search terms. Everything else is dropped. One pass:
+// search terms gather in the worker's buffer and are copied after.
 func (w *Worker) scrubQuery(r *Record) {
 	start := len(r.scratch)
+	w.search = w.search[:0]
 	for q := r.RawQuery; len(q) > 0; {
 		var name, val []byte
 		name, val, q = nextParam(q)
+		if nameIn(name, w.a.cfg.SearchParams) {
+			w.search = r.appendSearchTerms(w.search, val)
+			continue
+		}
 		if !nameIn(name, w.a.cfg.QueryAllow) {
 			continue
 		}
@@ -52,41 +58,37 @@ func (w *Worker) scrubQuery(r *Record) {
 		}
 	}
 	r.Query = r.scratch[start:len(r.scratch):len(r.scratch)]
-
-	start = len(r.scratch)
-	for q := r.RawQuery; len(q) > 0; {
-		var name, val []byte
-		name, val, q = nextParam(q)
-		if nameIn(name, w.a.cfg.SearchParams) {
-			r.appendSearchTerms(val, start)
-		}
+	if len(w.search) > 0 {
+		start = len(r.scratch)
+		r.scratch = append(r.scratch, w.search...)
+		r.SearchTerms = r.scratch[start:len(r.scratch):len(r.scratch)]
 	}
-	r.SearchTerms = r.scratch[start:len(r.scratch):len(r.scratch)]
 }
 
 // maxSearchTerms bounds the search_terms field.
 const maxSearchTerms = 200
 
 // appendSearchTerms decodes a search value, masks identifiers and long
-// numbers, lower-cases ASCII and collapses white space onto r.scratch, whose
-// search terms began at start.
-func (r *Record) appendSearchTerms(val []byte, start int) {
+// numbers, lower-cases ASCII and collapses white space onto dst, which holds
+// the terms gathered so far.
+func (r *Record) appendSearchTerms(dst, val []byte) []byte {
 	r.tmp = appendFullyDecoded(r.tmp[:0], val, true)
 	mark := len(r.tmp)
 	r.tmp = appendRedacted(r.tmp, r.tmp[:mark], true)
-	space := len(r.scratch) > start
+	space := len(dst) > 0
 	for _, c := range r.tmp[mark:] {
 		if c <= ' ' || c == 0x7f {
-			space = len(r.scratch) > start
+			space = len(dst) > 0
 			continue
 		}
-		if len(r.scratch)-start >= maxSearchTerms {
+		if len(dst) >= maxSearchTerms {
 			break
 		}
 		if space {
-			r.scratch = append(r.scratch, ' ')
+			dst = append(dst, ' ')
 			space = false
 		}
-		r.scratch = append(r.scratch, lower(c))
+		dst = append(dst, lower(c))
 	}
+	return dst
 }

@@ -44,6 +44,7 @@ type Record struct {
 	Continent    string
 	ASN          uint32
 	ASOrg        string
+	asnJSON      []byte // `,"asn":N,"as_org":"…"`, encoded once per database record
 	Path         []byte
 	Query        []byte
 	SearchTerms  []byte

@@ -44,117 +44,122 @@ func isSearchEngine(host []byte) bool {
 }
 
 // hostMatches reports host == d or host is a subdomain of d.
-func hostMatches(host []byte, d string) bool {
+func hostMatches[S []byte | string](host S, d string) bool {
 	if len(host) < len(d) || string(host[len(host)-len(d):]) != d {
 		return false
 	}
 	return len(host) == len(d) || host[len(host)-len(d)-1] == '.'
 }
 
+// refInfo is what a referrer's scheme and authority reduce to.
+type refInfo struct {
+	site string // scheme://host, host lower-cased or an address truncated
+	host string // the host part of site, for the internal check; "" for addresses
+	typ  string // RefExternal, RefSearch or RefUnknown (RefInternal is decided per line)
+}
+
 // scrubReferrer keeps scheme and host of the referrer (an address host is
-// truncated), drops credentials, path and query, and classifies it.
+// truncated), drops credentials, path and query, and classifies it. The
+// reduction of a scheme://authority is cached per worker: referrers repeat.
 func (w *Worker) scrubReferrer(r *Record) {
 	ref := r.Referer
 	if len(ref) == 0 {
 		r.ReferrerType = RefDirect
 		return
 	}
-	r.ReferrerType = RefUnknown
 	i := bytes.Index(ref, []byte("://"))
 	if i <= 0 || i > 32 {
+		r.ReferrerType = RefUnknown
 		return
 	}
-	scheme := ref[:i]
+	end := i + 3
+	for end < len(ref) && ref[end] != '/' && ref[end] != '?' && ref[end] != '#' {
+		end++
+	}
+	key := ref[:end]
+	info, ok := w.refCache[string(key)]
+	if !ok {
+		info = w.reduceReferrer(key, i)
+		if len(w.refCache) >= uaCacheMax {
+			clear(w.refCache)
+		}
+		w.refCache[string(key)] = info
+	}
+	r.ReferrerType = info.typ
+	if info.site == "" {
+		return
+	}
+	if info.host != "" && w.isInternal(info.host, r.Host) {
+		r.ReferrerType = RefInternal
+	}
+	start := len(r.scratch)
+	r.scratch = append(r.scratch, info.site...)
+	r.ReferrerSite = r.scratch[start:len(r.scratch):len(r.scratch)]
+}
+
+// reduceReferrer reduces "scheme://[user@]host[:port]" (schemeEnd is the
+// index of "://").
+func (w *Worker) reduceReferrer(ref []byte, schemeEnd int) refInfo {
+	scheme := ref[:schemeEnd]
 	for _, c := range scheme {
 		if !isAlnum(c) && c != '+' && c != '-' && c != '.' {
-			return
+			return refInfo{typ: RefUnknown}
 		}
 	}
-	auth := ref[i+3:]
-	for j, c := range auth {
-		if c == '/' || c == '?' || c == '#' {
-			auth = auth[:j]
-			break
-		}
-	}
+	auth := ref[schemeEnd+3:]
 	if j := bytes.LastIndexByte(auth, '@'); j >= 0 {
 		auth = auth[j+1:] // user:password@
 	}
 	host := auth
 	if len(host) > 0 && host[0] == '[' {
-		if j := bytes.IndexByte(host, ']'); j > 0 {
-			host = host[1:j]
-		} else {
-			return
+		j := bytes.IndexByte(host, ']')
+		if j < 0 {
+			return refInfo{typ: RefUnknown}
 		}
+		host = host[1:j]
 	} else if j := bytes.LastIndexByte(host, ':'); j >= 0 {
 		host = host[:j]
 	}
 	if len(host) == 0 {
-		return
+		return refInfo{typ: RefUnknown}
 	}
-	start := len(r.scratch)
+	var site []byte
 	for _, c := range scheme {
-		r.scratch = append(r.scratch, lower(c))
+		site = append(site, lower(c))
 	}
-	r.scratch = append(r.scratch, "://"...)
-	hostStart := len(r.scratch)
+	site = append(site, "://"...)
 	if a, ok := parseAddrBytes(host); ok {
 		a = a.Unmap()
 		p := w.a.truncate(a)
 		if a.Is6() {
-			r.scratch = append(r.scratch, '[')
-			r.scratch = p.Addr().AppendTo(r.scratch)
-			r.scratch = append(r.scratch, ']')
+			site = append(site, '[')
+			site = p.Addr().AppendTo(site)
+			site = append(site, ']')
 		} else {
-			r.scratch = p.Addr().AppendTo(r.scratch)
+			site = p.Addr().AppendTo(site)
 		}
-		r.ReferrerType = RefExternal
-		r.ReferrerSite = r.scratch[start:len(r.scratch):len(r.scratch)]
-		return
+		return refInfo{site: string(site), typ: RefExternal}
 	}
+	hostStart := len(site)
 	for _, c := range host {
 		if !isAlnum(c) && c != '.' && c != '-' && c != '_' {
-			r.scratch = r.scratch[:start]
-			return
+			return refInfo{typ: RefUnknown}
 		}
-		r.scratch = append(r.scratch, lower(c))
+		site = append(site, lower(c))
 	}
-	h := r.scratch[hostStart:]
+	h := site[hostStart:]
 	if containsIPv4(h) || containsIPv6(h) {
 		// "5.6.7.8a", "1.2.3.4.nip.io": a name that spells out an address.
-		r.scratch = append(r.scratch[:hostStart], phIP...)
-		r.ReferrerType = RefExternal
-		r.ReferrerSite = r.scratch[start:len(r.scratch):len(r.scratch)]
-		return
+		return refInfo{site: string(append(site[:hostStart], phIP...)), typ: RefExternal}
 	}
-	switch {
-	case w.isInternal(h, r.Host):
-		r.ReferrerType = RefInternal
-	default:
-		r.ReferrerType = w.externalType(h)
-	}
-	r.ReferrerSite = r.scratch[start:len(r.scratch):len(r.scratch)]
-}
-
-// externalType classifies a referrer host as search or external, cached per
-// worker: referrer hosts repeat far more than they vary.
-func (w *Worker) externalType(h []byte) string {
-	if t, ok := w.refCache[string(h)]; ok {
-		return t
-	}
-	t := RefExternal
+	typ := RefExternal
 	if isSearchEngine(h) {
-		t = RefSearch
+		typ = RefSearch
 	}
-	if len(w.refCache) >= uaCacheMax {
-		clear(w.refCache)
-	}
-	w.refCache[string(h)] = t
-	return t
+	return refInfo{site: string(site), host: string(h), typ: typ}
 }
 
-func (w *Worker) isInternal(host, reqHost []byte) bool {
+func (w *Worker) isInternal(host string, reqHost []byte) bool {
 	if len(reqHost) > 0 {
 		rh := reqHost
 		if j := bytes.LastIndexByte(rh, ':'); j >= 0 && bytes.IndexByte(rh, ']') < j {
@@ -172,7 +177,7 @@ func (w *Worker) isInternal(host, reqHost []byte) bool {
 	return false
 }
 
-func bytesEqualFold(a, b []byte) bool {
+func bytesEqualFold(a []byte, b string) bool {
 	for i := range a {
 		if lower(a[i]) != lower(b[i]) {
 			return false
