@@ -347,15 +347,3 @@ func (c Config) EffectiveYAML() ([]byte, error) {
 	}
 	return yaml.Marshal(c)
 }
-
-// EnvNames lists every LOGVEIL_* variable, for documentation and tests.
-func EnvNames() []string {
-	var c Config
-	fields := map[string]reflect.Value{}
-	collectFields(reflect.ValueOf(&c).Elem(), "LOGVEIL", fields)
-	names := make([]string, 0, len(fields))
-	for n := range fields {
-		names = append(names, n)
-	}
-	return names
-}

@@ -84,9 +84,6 @@ func NewRunner(cfg Config, log *slog.Logger) (*Runner, error) {
 	return r, nil
 }
 
-// Config returns the validated configuration.
-func (r *Runner) Config() Config { return r.cfg }
-
 // Counts returns records consumed, produced to events, and rejected so far.
 func (r *Runner) Counts() (in, out, rejected int64) {
 	return r.in.Load(), r.out.Load(), r.rejected.Load()

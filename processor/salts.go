@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -236,5 +235,3 @@ func (s *saltStore) janitor(ctx context.Context) {
 		}
 	}
 }
-
-func (s *saltStore) String() string { return fmt.Sprintf("saltStore(%s)", s.topic) }

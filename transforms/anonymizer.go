@@ -60,9 +60,6 @@ func New(cfg Config) (*Anonymizer, error) {
 	return a, nil
 }
 
-// Config returns the effective configuration, defaults applied.
-func (a *Anonymizer) Config() Config { return a.cfg }
-
 // Close releases the databases. Workers must not be used afterwards.
 func (a *Anonymizer) Close() error {
 	return errors.Join(a.country.Close(), a.asnDB.Close())

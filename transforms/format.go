@@ -57,9 +57,6 @@ type Format struct {
 	trailing bool
 }
 
-// JSON reports whether the format is nginx-style JSON, one object per line.
-func (f *Format) JSON() bool { return f.json }
-
 const (
 	combinedSpec      = `%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i"`
 	commonSpec        = `%h %l %u %t "%r" %>s %b`

@@ -70,7 +70,3 @@ func (r *Record) reset() {
 	unesc, scratch, tmp, cc := r.unesc[:0], r.scratch[:0], r.tmp[:0], r.clfCache
 	*r = Record{unesc: unesc, scratch: scratch, tmp: tmp, clfCache: cc, RequestTimeUS: -1, Bytes: -1}
 }
-
-// Addr returns the full client address. It is valid only between Parse and
-// Anonymize; afterwards it is the zero Addr.
-func (r *Record) Addr() netip.Addr { return r.addr }
