@@ -86,7 +86,9 @@ func RunDemo(ctx context.Context, opt DemoOptions, out io.Writer, log *slog.Logg
 	defer stopFeed()
 	var produced atomic.Int64
 	feedDone := make(chan error, 1)
-	go func() { feedDone <- feed(feedCtx, addrs, opt, &produced) }()
+	go func() {
+		feedDone <- Feed(feedCtx, FeedOptions{Brokers: addrs, Topic: "access-logs", Rate: opt.Rate, Lines: opt.Lines}, &produced)
+	}()
 
 	w := newWatcher(addrs)
 	watchCtx, stopWatch := context.WithCancel(context.Background())
@@ -136,17 +138,29 @@ loop:
 	return err
 }
 
-// feed produces generated lines at opt.Rate until opt.Lines or ctx ends.
-func feed(ctx context.Context, addrs []string, opt DemoOptions, produced *atomic.Int64) error {
-	wr := &kafka.Writer{Addr: kafka.TCP(addrs...), Topic: "access-logs", Balancer: &kafka.RoundRobin{},
+// FeedOptions configure Feed.
+type FeedOptions struct {
+	Brokers []string
+	Topic   string
+	Rate    int // lines per second
+	Lines   int // 0: until ctx ends
+	Seed    uint64
+}
+
+// Feed produces generated access-log lines (loggen, with current
+// timestamps and 0.5 % malformed lines) to a topic at opt.Rate until
+// opt.Lines are written or ctx ends. produced counts what was acknowledged.
+func Feed(ctx context.Context, opt FeedOptions, produced *atomic.Int64) error {
+	wr := &kafka.Writer{Addr: kafka.TCP(opt.Brokers...), Topic: opt.Topic, Balancer: &kafka.RoundRobin{},
 		BatchTimeout: 5 * time.Millisecond, RequiredAcks: kafka.RequireAll, BatchSize: 1000}
 	defer wr.Close()
-	g := loggen.New(loggen.Options{Seed: uint64(time.Now().UnixNano()), Start: time.Now().Add(-time.Hour).Unix(),
-		Rate: float64(opt.Rate), Malformed: 0.005})
-	step := opt.Rate / 10
-	if step < 1 {
-		step = 1
+	seed := opt.Seed
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
 	}
+	g := loggen.New(loggen.Options{Seed: seed, Start: time.Now().Add(-time.Hour).Unix(),
+		Rate: float64(opt.Rate), Malformed: 0.005})
+	step := max(opt.Rate/10, 1)
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
 	var buf []byte
@@ -161,14 +175,13 @@ func feed(ctx context.Context, addrs []string, opt DemoOptions, produced *atomic
 		msgs := make([]kafka.Message, 0, n)
 		for range n {
 			buf = g.Line(buf[:0])
-			line := append([]byte(nil), buf[:len(buf)-1]...)
-			msgs = append(msgs, kafka.Message{Value: line})
+			msgs = append(msgs, kafka.Message{Value: append([]byte(nil), buf[:len(buf)-1]...)})
 		}
 		if err := wr.WriteMessages(ctx, msgs...); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("feeding the raw topic: %w", err)
+			return fmt.Errorf("feeding %s: %w", opt.Topic, err)
 		}
 		produced.Add(int64(n))
 		select {

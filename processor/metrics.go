@@ -117,3 +117,24 @@ func serveHTTP(ctx context.Context, addr string, pprofOn bool, m *metrics, h *he
 	}
 	return nil
 }
+
+// MetricNames lists the names of every metric logveil exports, for checking
+// dashboards and alerts against the code.
+func MetricNames() []string {
+	m := newMetrics()
+	// Touch the vectors so that they are gathered.
+	m.recordsOut.WithLabelValues("x")
+	m.rejected.WithLabelValues("x")
+	m.stage.WithLabelValues("x")
+	m.lag.WithLabelValues("x", "0")
+	m.errors.WithLabelValues("x")
+	mfs, err := m.reg.Gather()
+	if err != nil {
+		panic("BUG: gathering fresh metrics: " + err.Error())
+	}
+	names := make([]string, 0, len(mfs))
+	for _, mf := range mfs {
+		names = append(names, mf.GetName())
+	}
+	return names
+}

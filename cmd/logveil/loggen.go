@@ -2,11 +2,17 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
 
 	"github.com/logveil/logveil/bench/loggen"
+	"github.com/logveil/logveil/processor"
 )
 
 func cmdLoggen(args []string, stdout, stderr io.Writer) int {
@@ -21,8 +27,23 @@ func cmdLoggen(args []string, stdout, stderr io.Writer) int {
 	fs.Int64Var(&opt.Start, "start", 0, "Unix time of the first line (default 2026-11-01T00:00:00Z)")
 	fs.IntVar(&opt.Visitors, "visitors", 20000, "distinct visitors")
 	fs.IntVar(&opt.Pages, "pages", 2000, "distinct pages")
+	brokers := fs.String("brokers", "", "produce to Kafka instead of writing stdout, at --rate lines/s of wall time (--lines 0: forever)")
+	topic := fs.String("topic", "access-logs", "topic for --brokers")
 	if err := fs.Parse(args); err != nil {
 		return exitConfig
+	}
+	if *brokers != "" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		var n atomic.Int64
+		err := processor.Feed(ctx, processor.FeedOptions{Brokers: splitList(*brokers), Topic: *topic,
+			Rate: int(opt.Rate), Lines: *lines, Seed: opt.Seed}, &n)
+		fmt.Fprintf(stderr, "logveil loggen: %d lines produced to %s\n", n.Load(), *topic)
+		if err != nil {
+			fmt.Fprintf(stderr, "logveil loggen: %v\n", err)
+			return exitIO
+		}
+		return exitOK
 	}
 	if opt.Format != "combined" && opt.Format != "json" {
 		fmt.Fprintf(stderr, "logveil loggen: --format: %q is not combined or json\n", opt.Format)
