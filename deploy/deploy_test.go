@@ -5,8 +5,8 @@ package deploy
 
 import (
 	"debug/elf"
-	"fmt"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
