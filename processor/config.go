@@ -21,9 +21,10 @@ import (
 // not listed here are an error, so a typo cannot silently fall back to a
 // default.
 type Config struct {
-	Anonymize transforms.Config `yaml:"anonymize"`
-	Kafka     KafkaConfig       `yaml:"kafka"`
-	HTTP      HTTPConfig        `yaml:"http"`
+	Anonymize transforms.Config      `yaml:"anonymize"`
+	Stats     transforms.StatsConfig `yaml:"stats"`
+	Kafka     KafkaConfig            `yaml:"kafka"`
+	HTTP      HTTPConfig             `yaml:"http"`
 	// ShutdownTimeout bounds a graceful stop: fetching stops, in-flight
 	// batches are produced and committed, then the process exits. Default 30s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
@@ -153,6 +154,10 @@ func (c Config) Validate() (Config, error) {
 	var err error
 	if c.Anonymize, err = c.Anonymize.Validate(); err != nil {
 		return c, fmt.Errorf("anonymize.%w", err)
+	}
+	c.Stats = c.Stats.WithDefaults()
+	if _, err := transforms.NewAggregator(c.Stats); err != nil {
+		return c, err
 	}
 	k := &c.Kafka
 	if len(k.Brokers) == 0 {

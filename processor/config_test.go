@@ -143,6 +143,11 @@ func norm(v any) string {
 		if len(x) == 0 {
 			return "[]"
 		}
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = norm(e)
+		}
+		return "[" + strings.Join(parts, " ") + "]"
 	case string:
 		if d, err := time.ParseDuration(x); err == nil {
 			return d.String()

@@ -30,6 +30,16 @@ type PipeOptions struct {
 	MaxLineBytes int
 }
 
+func (opt PipeOptions) withDefaults() PipeOptions {
+	if opt.Workers <= 0 {
+		opt.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opt.MaxLineBytes <= 0 {
+		opt.MaxLineBytes = 1 << 20
+	}
+	return opt
+}
+
 // Stats counts what a run did. Rejected is by reason (the transforms.Err
 // values' texts, safe as labels).
 type Stats struct {
@@ -54,6 +64,8 @@ type chunk struct {
 	data  []byte // whole lines
 	out   []byte
 	rej   []byte
+	recs  []transforms.Record // anonymized records, for aggregation
+	arena []byte              // their byte fields
 	in    int64
 	nOut  int64
 	rejBy map[error]int64
@@ -63,21 +75,52 @@ type chunk struct {
 // results to w in input order. It returns when r is exhausted or an I/O error
 // occurs.
 func RunPipe(a *transforms.Anonymizer, r io.Reader, w io.Writer, opt PipeOptions) (Stats, error) {
-	start := time.Now()
-	if opt.Workers <= 0 {
-		opt.Workers = runtime.GOMAXPROCS(0)
-	}
-	if opt.MaxLineBytes <= 0 {
-		opt.MaxLineBytes = 1 << 20
-	}
+	opt = opt.withDefaults()
 	if opt.Output == "" {
 		opt.Output = OutputJSONL
 	}
 	if opt.Output != OutputJSONL && opt.Output != OutputCombined {
 		return Stats{}, fmt.Errorf("output: %q is not jsonl or combined", opt.Output)
 	}
-	// Enough chunks in flight to keep every worker busy while the writer
-	// drains in order; recycled through free.
+	process := func(wk *transforms.Worker, c *chunk) {
+		processChunk(wk, c, opt.MaxLineBytes, func(wk *transforms.Worker, c *chunk) {
+			if opt.Output == OutputCombined {
+				c.out = wk.AppendLine(c.out, &wk.Rec)
+			} else {
+				c.out = wk.AppendJSON(c.out, &wk.Rec, nil)
+			}
+			c.out = append(c.out, '\n')
+		})
+	}
+	consume := func(c *chunk, idle bool) error {
+		if _, err := w.Write(c.out); err != nil {
+			return fmt.Errorf("cannot write output: %w", err)
+		}
+		if opt.Rejects != nil && len(c.rej) > 0 {
+			if _, err := opt.Rejects.Write(c.rej); err != nil {
+				return fmt.Errorf("cannot write rejects: %w", err)
+			}
+		}
+		// Nothing else finished: the input is slower than we are, so let
+		// what we have out now rather than at exit.
+		if idle {
+			return flush(w, opt.Rejects)
+		}
+		return nil
+	}
+	return runChunks(a, r, opt, nil, process, consume)
+}
+
+// runChunks is the ordered parallel loop under RunPipe and RunAggregate:
+// one reader cuts r into chunks of whole lines, opt.Workers goroutines run
+// process on them (each with its own Worker, set up by setup), and consume
+// sees the chunks in input order (idle: no other chunk is waiting).
+func runChunks(a *transforms.Anonymizer, r io.Reader, opt PipeOptions, setup func(*transforms.Worker),
+	process func(*transforms.Worker, *chunk), consume func(c *chunk, idle bool) error) (Stats, error) {
+	start := time.Now()
+	opt = opt.withDefaults()
+	// Enough chunks in flight to keep every worker busy while the consumer
+	// goes in order; recycled through free.
 	inflight := opt.Workers * 4
 	free := make(chan *chunk, inflight)
 	for range inflight {
@@ -92,8 +135,11 @@ func RunPipe(a *transforms.Anonymizer, r io.Reader, w io.Writer, opt PipeOptions
 		go func() {
 			defer wg.Done()
 			wk := a.NewWorker()
+			if setup != nil {
+				setup(wk)
+			}
 			for c := range todo {
-				processChunk(wk, c, opt)
+				process(wk, c)
 				done <- c
 			}
 		}()
@@ -107,7 +153,7 @@ func RunPipe(a *transforms.Anonymizer, r io.Reader, w io.Writer, opt PipeOptions
 	}()
 
 	st := Stats{Rejected: make(map[string]int64)}
-	var writeErr error
+	var consumeErr error
 	pending := make(map[int]*chunk)
 	next := 0
 	for c := range done {
@@ -119,19 +165,8 @@ func RunPipe(a *transforms.Anonymizer, r io.Reader, w io.Writer, opt PipeOptions
 			}
 			delete(pending, next)
 			next++
-			if writeErr == nil {
-				if _, err := w.Write(c.out); err != nil {
-					writeErr = fmt.Errorf("cannot write output: %w", err)
-				} else if opt.Rejects != nil && len(c.rej) > 0 {
-					if _, err := opt.Rejects.Write(c.rej); err != nil {
-						writeErr = fmt.Errorf("cannot write rejects: %w", err)
-					}
-				}
-				// Nothing else finished: the input is slower than we are,
-				// so let what we have out now rather than at exit.
-				if writeErr == nil && len(done) == 0 {
-					writeErr = flush(w, opt.Rejects)
-				}
+			if consumeErr == nil {
+				consumeErr = consume(c, len(done) == 0 && len(pending) == 0)
 			}
 			st.In += c.in
 			st.Out += c.nOut
@@ -139,8 +174,8 @@ func RunPipe(a *transforms.Anonymizer, r io.Reader, w io.Writer, opt PipeOptions
 				st.Rejected[reason.Error()] += n
 			}
 			clear(c.rejBy)
-			if writeErr != nil {
-				// Keep draining so the reader and workers finish; nothing more is written.
+			if consumeErr != nil {
+				// Keep draining so the reader and workers finish; nothing more is consumed.
 				drainFree(free, c)
 				continue
 			}
@@ -148,7 +183,7 @@ func RunPipe(a *transforms.Anonymizer, r io.Reader, w io.Writer, opt PipeOptions
 		}
 	}
 	st.Elapsed = time.Since(start)
-	return st, errors.Join(<-readErr, writeErr)
+	return st, errors.Join(<-readErr, consumeErr)
 }
 
 func drainFree(free chan *chunk, c *chunk) {
@@ -213,8 +248,10 @@ func readChunks(r io.Reader, free, todo chan *chunk, maxLine int) error {
 	return nil
 }
 
-func processChunk(wk *transforms.Worker, c *chunk, opt PipeOptions) {
-	c.out, c.rej = c.out[:0], c.rej[:0]
+// processChunk runs every line of c through wk: accepted lines go to
+// accept, rejected ones are counted and written redacted to c.rej.
+func processChunk(wk *transforms.Worker, c *chunk, maxLine int, accept func(*transforms.Worker, *chunk)) {
+	c.out, c.rej, c.arena, c.recs = c.out[:0], c.rej[:0], c.arena[:0], c.recs[:0]
 	c.in, c.nOut = 0, 0
 	data := c.data
 	for len(data) > 0 {
@@ -229,9 +266,9 @@ func processChunk(wk *transforms.Worker, c *chunk, opt PipeOptions) {
 		}
 		c.in++
 		var err error
-		if len(line) > opt.MaxLineBytes {
+		if len(line) > maxLine {
 			err = transforms.ErrTooLong
-			line = line[:opt.MaxLineBytes]
+			line = line[:maxLine]
 		} else {
 			err = wk.Process(line)
 		}
@@ -243,12 +280,7 @@ func processChunk(wk *transforms.Worker, c *chunk, opt PipeOptions) {
 			}
 			continue
 		}
-		if opt.Output == OutputCombined {
-			c.out = wk.AppendLine(c.out, &wk.Rec)
-		} else {
-			c.out = wk.AppendJSON(c.out, &wk.Rec, nil)
-		}
-		c.out = append(c.out, '\n')
+		accept(wk, c)
 		c.nOut++
 	}
 }

@@ -70,3 +70,32 @@ func (r *Record) reset() {
 	unesc, scratch, tmp, cc := r.unesc[:0], r.scratch[:0], r.tmp[:0], r.clfCache
 	*r = Record{unesc: unesc, scratch: scratch, tmp: tmp, clfCache: cc, RequestTimeUS: -1, Bytes: -1}
 }
+
+// CloneInto returns a copy of the anonymized record r whose byte fields live
+// in arena (appended to it), so that it outlives the worker's next Process,
+// and the grown arena. Only anonymized fields are kept.
+func (r *Record) CloneInto(arena []byte) (Record, []byte) {
+	c := Record{
+		Format: r.Format, Status: r.Status, Bytes: r.Bytes, Time: r.Time, TZOffset: r.TZOffset,
+		RequestTimeUS: r.RequestTimeUS, BadRequest: r.BadRequest, Network: r.Network,
+		Country: r.Country, Continent: r.Continent, ASN: r.ASN, ASOrg: r.ASOrg, asnJSON: r.asnJSON,
+		ReferrerType: r.ReferrerType, Browser: r.Browser, BrowserMajor: r.BrowserMajor, OS: r.OS,
+		Device: r.Device, Bot: r.Bot,
+	}
+	for _, f := range [...]struct {
+		dst *[]byte
+		src []byte
+	}{
+		{&c.Method, r.Method}, {&c.Proto, r.Proto}, {&c.Host, r.Host}, {&c.ClientDomain, r.ClientDomain},
+		{&c.Path, r.Path}, {&c.Query, r.Query}, {&c.SearchTerms, r.SearchTerms},
+		{&c.ReferrerSite, r.ReferrerSite}, {&c.Pseudonym, r.Pseudonym},
+	} {
+		if len(f.src) == 0 {
+			continue
+		}
+		start := len(arena)
+		arena = append(arena, f.src...)
+		*f.dst = arena[start:len(arena):len(arena)]
+	}
+	return c, arena
+}

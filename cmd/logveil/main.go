@@ -14,6 +14,7 @@ Usage:
   logveil anonymize [flags] < access.log > events.jsonl
   logveil run [--config logveil.yaml] [--brokers ...]   # the Kafka stream processor
   logveil check-config [FILE]                           # validate, print the effective config
+  logveil aggregate [--window 1h,24h] < access.log      # page and time statistics of a file, k-anonymous
   logveil create-topic [--brokers B] [--partitions N] TOPIC...  # create a raw input topic
   logveil loggen [--lines N] [--format combined|json] > access.log
   logveil version
@@ -41,6 +42,8 @@ func main() {
 		code = cmdCheckConfig(args, os.Stdout, os.Stderr)
 	case "create-topic":
 		code = cmdCreateTopic(args, os.Stdout, os.Stderr)
+	case "aggregate":
+		code = cmdAggregate(args, os.Stdin, os.Stdout, os.Stderr)
 	case "loggen":
 		code = cmdLoggen(args, os.Stdout, os.Stderr)
 	case "version", "--version", "-version":

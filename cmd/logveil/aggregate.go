@@ -1,0 +1,62 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/logveil/logveil/processor"
+)
+
+func cmdAggregate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("aggregate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	config := fs.String("config", "", "YAML config (anonymize and stats sections)")
+	geoip := fs.String("geoip", "", "country mmdb")
+	windows := fs.String("window", "", "comma-separated window sizes (stats.windows), e.g. 1h,24h")
+	k := fs.Int("k", 0, "fewest distinct visitors a published cell may have (stats.k)")
+	quiet := fs.Bool("quiet", false, "no summary on stderr")
+	if err := fs.Parse(args); err != nil {
+		return exitConfig
+	}
+	cfg, err := processor.LoadConfig(*config)
+	if err != nil {
+		fmt.Fprintf(stderr, "logveil aggregate: %v\n", err)
+		return exitConfig
+	}
+	if *geoip != "" {
+		cfg.Anonymize.CountryDB = *geoip
+	}
+	if *windows != "" {
+		cfg.Stats.Windows = nil
+		for _, w := range splitList(*windows) {
+			d, err := time.ParseDuration(w)
+			if err != nil {
+				fmt.Fprintf(stderr, "logveil aggregate: --window: %q: %v\n", w, err)
+				return exitConfig
+			}
+			cfg.Stats.Windows = append(cfg.Stats.Windows, d)
+		}
+	}
+	if *k != 0 {
+		cfg.Stats.K = *k
+	}
+	if cfg, err = cfg.Validate(); err != nil {
+		fmt.Fprintf(stderr, "logveil aggregate: invalid config: %v\n", err)
+		return exitConfig
+	}
+	start := time.Now()
+	st, rows, err := processor.RunAggregate(cfg, stdin, stdout, processor.PipeOptions{})
+	if err != nil {
+		fmt.Fprintf(stderr, "logveil aggregate: %v\n", err)
+		return exitIO
+	}
+	if !*quiet {
+		el := time.Since(start).Seconds()
+		fmt.Fprintf(stderr, "logveil aggregate: %d lines in, %d aggregated, %d rejected, %d rows in %.3fs (%s lines/s)\n",
+			st.In, st.Out, st.RejectedTotal(), rows, el, strconv.FormatFloat(float64(st.In)/el, 'f', 0, 64))
+	}
+	return exitOK
+}

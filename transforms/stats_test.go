@@ -1,0 +1,274 @@
+package transforms
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/logveil/logveil/bench/loggen"
+)
+
+// hit is what the independent computation keeps of an event.
+type hit struct {
+	t            int64
+	page, search string
+	visitor      string
+	bot          bool
+}
+
+func aggregateLines(t *testing.T, lines [][]byte, cfg StatsConfig) ([]StatsRow, []hit) {
+	t.Helper()
+	w := newTestAnonymizer(t, Config{}).NewWorker()
+	w.SetSaltSource(everyDay{})
+	agg, err := NewAggregator(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hits []hit
+	for _, l := range lines {
+		if w.Process(l) != nil {
+			continue
+		}
+		r := &w.Rec
+		agg.Add(r)
+		hits = append(hits, hit{r.Time, string(r.Path), string(r.SearchTerms), string(r.Pseudonym), r.Bot})
+	}
+	return agg.Close(), hits
+}
+
+func genLines(n int, seed uint64) [][]byte {
+	var b bytes.Buffer
+	loggen.New(loggen.Options{Seed: seed, Start: 1793491200, Rate: 2, Visitors: 800, Pages: 60}).WriteN(&b, n)
+	return bytes.Split(bytes.TrimSuffix(b.Bytes(), []byte("\n")), []byte("\n"))
+}
+
+// TestAggregateMatchesIndependentComputation checks every total and every
+// page and search row against a plain computation over the same hits.
+func TestAggregateMatchesIndependentComputation(t *testing.T) {
+	rows, hits := aggregateLines(t, genLines(30000, 11), StatsConfig{})
+	const size = 3600
+	type tot struct {
+		views, bots int64
+		visitors    map[string]bool
+		pages       map[string]map[string]int64 // page -> visitor -> views
+		search      map[string]map[string]int64
+	}
+	wins := map[int64]*tot{}
+	for _, h := range hits {
+		ws := h.t / size * size
+		if wins[ws] == nil {
+			wins[ws] = &tot{visitors: map[string]bool{}, pages: map[string]map[string]int64{}, search: map[string]map[string]int64{}}
+		}
+		w := wins[ws]
+		if h.bot {
+			w.bots++
+			continue
+		}
+		w.views++
+		w.visitors[h.visitor] = true
+		if w.pages[h.page] == nil {
+			w.pages[h.page] = map[string]int64{}
+		}
+		w.pages[h.page][h.visitor]++
+		if h.search != "" {
+			if w.search[h.search] == nil {
+				w.search[h.search] = map[string]int64{}
+			}
+			w.search[h.search][h.visitor]++
+		}
+	}
+	// Visits: per visitor, time-sorted hits split at 30 min gaps and day changes.
+	byVisitor := map[string][]int64{}
+	for _, h := range hits {
+		if !h.bot {
+			byVisitor[h.visitor] = append(byVisitor[h.visitor], h.t)
+		}
+	}
+	type visitTot struct {
+		n, pages, bounces int64
+		durations         []float64
+	}
+	visits := map[int64]*visitTot{}
+	for _, ts := range byVisitor {
+		sort.Slice(ts, func(i, j int) bool { return ts[i] < ts[j] })
+		start, last, n := ts[0], ts[0], int64(1)
+		flush := func() {
+			ws := start / size * size
+			if visits[ws] == nil {
+				visits[ws] = &visitTot{}
+			}
+			v := visits[ws]
+			v.n++
+			v.pages += n
+			if n == 1 {
+				v.bounces++
+			}
+			v.durations = append(v.durations, float64(last-start))
+		}
+		for _, x := range ts[1:] {
+			if x-last > 1800 || x/86400 != start/86400 {
+				flush()
+				start, n = x, 0
+			}
+			last = x
+			n++
+		}
+		flush()
+	}
+	// Expected rows, folded at k = 5 (pages) and 10 (search).
+	want := map[string]string{}
+	fold := func(prefix string, cells map[string]map[string]int64, k int) {
+		other, otherV := int64(0), map[string]bool{}
+		for v, vis := range cells {
+			var views int64
+			for _, n := range vis {
+				views += n
+			}
+			if len(vis) < k {
+				other += views
+				for x := range vis {
+					otherV[x] = true
+				}
+				continue
+			}
+			want[prefix+v] = fmt.Sprintf("%d/%d", views, len(vis))
+		}
+		if other > 0 {
+			want[prefix+Other] = fmt.Sprintf("%d/%d", other, len(otherV))
+		}
+	}
+	for ws, w := range wins {
+		key := time.Unix(ws, 0).UTC().Format(time.RFC3339)
+		v := visits[ws]
+		if v == nil {
+			v = &visitTot{}
+		}
+		totStr := fmt.Sprintf("%d/%d bots %d visits %d", w.views, len(w.visitors), w.bots, v.n)
+		if v.n > 0 {
+			sort.Float64s(v.durations)
+			var sum float64
+			for _, d := range v.durations {
+				sum += d
+			}
+			nr := func(q float64) float64 { return v.durations[int(math.Ceil(q*float64(len(v.durations))))-1] }
+			totStr += fmt.Sprintf(" mean %.3f p50 %.0f p90 %.0f ppv %.3f bounce %.3f", sum/float64(v.n), nr(0.5), nr(0.9),
+				float64(v.pages)/float64(v.n), float64(v.bounces)/float64(v.n))
+		}
+		want[key+" total"] = totStr
+		fold(key+" page ", w.pages, 5)
+		fold(key+" search ", w.search, 10)
+	}
+	got := map[string]string{}
+	for _, r := range rows {
+		switch r.Dimension {
+		case "total":
+			s := fmt.Sprintf("%d/%d bots %d visits %d", r.Views, r.Visitors, *r.Bots, *r.Visits)
+			if r.VisitDurationMean != nil {
+				s += fmt.Sprintf(" mean %.3f p50 %.0f p90 %.0f ppv %.3f bounce %.3f", *r.VisitDurationMean, *r.VisitDurationP50,
+					*r.VisitDurationP90, *r.PagesPerVisit, *r.BounceRate)
+			}
+			got[r.WindowStart+" total"] = s
+		case "page", "search":
+			got[r.WindowStart+" "+r.Dimension+" "+r.Value] = fmt.Sprintf("%d/%d", r.Views, r.Visitors)
+		}
+		if r.WindowSize != "1h0m0s" || !r.Final {
+			t.Fatalf("row %+v", r)
+		}
+	}
+	if len(want) < 20 {
+		t.Fatalf("only %d expected rows: the input is too small to test anything", len(want))
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: got %q, want %q", k, got[k], v)
+		}
+	}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			t.Errorf("unexpected row %s = %s", k, got[k])
+		}
+	}
+}
+
+// TestKAnonymity: no published row other than (other) has fewer than k
+// visitors, and a single visitor's rare page and search term are not
+// published.
+func TestKAnonymity(t *testing.T) {
+	lines := genLines(20000, 12)
+	rare := []byte(`81.2.69.77 - - [01/Nov/2026:02:10:00 +0000] "GET /my-very-rare-page?q=my+rare+illness HTTP/1.1" 200 1 "-" "Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0"`)
+	lines = append(lines, rare, rare, rare, rare, rare, rare, rare, rare, rare, rare, rare, rare)
+	rows, _ := aggregateLines(t, lines, StatsConfig{})
+	published := 0
+	for _, r := range rows {
+		if r.Dimension == "privacy" || r.Value == Other {
+			continue
+		}
+		published++
+		k := int64(5)
+		if r.Dimension == "search" {
+			k = 10
+		}
+		if r.Visitors < k {
+			t.Errorf("row with %d visitors published: %+v", r.Visitors, r)
+		}
+		if strings.Contains(r.Value, "rare") {
+			t.Errorf("a single visitor's value published: %+v", r)
+		}
+	}
+	if published < 50 {
+		t.Fatalf("only %d rows published", published)
+	}
+}
+
+// TestAggregatorBoundedMemory: a flood of unique paths stays within
+// max_values cells per dimension.
+func TestAggregatorBoundedMemory(t *testing.T) {
+	agg, _ := NewAggregator(StatsConfig{MaxValues: 100})
+	w := newTestAnonymizer(t, Config{}).NewWorker()
+	w.SetSaltSource(everyDay{})
+	for i := range 20000 {
+		line := fmt.Sprintf(`81.2.%d.%d - - [01/Nov/2026:02:10:00 +0000] "GET /flood/p%dx HTTP/1.1" 200 1 "-" "-"`, i/250%250, i%250+1, i)
+		if err := w.Process([]byte(line)); err != nil {
+			t.Fatal(err)
+		}
+		agg.Add(&w.Rec)
+	}
+	for _, win := range agg.windows {
+		if n := len(win.dims[DimPage]); n > 100 {
+			t.Errorf("%d page cells, cap 100", n)
+		}
+	}
+	rows := agg.Close()
+	for _, r := range rows {
+		if r.Dimension == "privacy" && *r.CappedEvents < 19000 {
+			t.Errorf("capped events %d", *r.CappedEvents)
+		}
+	}
+}
+
+func BenchmarkAggregate(b *testing.B) {
+	lines := genLines(100000, 13)
+	w := newTestAnonymizer(b, Config{}).NewWorker()
+	w.SetSaltSource(everyDay{})
+	recs := make([]Record, 0, len(lines))
+	for _, l := range lines {
+		if w.Process(l) == nil {
+			var r Record
+			r = w.Rec
+			// Copy the byte fields the aggregator reads: w.Rec's buffers are reused.
+			r.Path, r.SearchTerms, r.ReferrerSite, r.Pseudonym = bytes.Clone(r.Path), bytes.Clone(r.SearchTerms), bytes.Clone(r.ReferrerSite), bytes.Clone(r.Pseudonym)
+			recs = append(recs, r)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	agg, _ := NewAggregator(StatsConfig{})
+	for i := 0; b.Loop(); i++ {
+		agg.Add(&recs[i%len(recs)])
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
