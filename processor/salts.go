@@ -27,6 +27,8 @@ type saltStore struct {
 	m         *metrics
 	now       func() time.Time
 	writer    *kafka.Writer
+	// janitorEvery is how often expired salts are looked for. Default 1m.
+	janitorEvery time.Duration
 
 	mu        sync.Mutex
 	changed   chan struct{} // closed and replaced when salts change
@@ -38,7 +40,7 @@ type saltStore struct {
 
 func newSaltStore(k *kafkaClients, log *slog.Logger, m *metrics) *saltStore {
 	return &saltStore{
-		k: k, topic: k.cfg.SaltsTopic(), retention: k.cfg.SaltRetention, log: log, m: m, now: time.Now,
+		k: k, topic: k.cfg.SaltsTopic(), retention: k.cfg.SaltRetention, log: log, m: m, now: time.Now, janitorEvery: time.Minute,
 		writer: &kafka.Writer{Addr: kafka.TCP(k.cfg.Brokers...), Topic: k.cfg.SaltsTopic(), RequiredAcks: kafka.RequireAll,
 			BatchTimeout: time.Millisecond, Transport: k.transport, MaxAttempts: 5},
 		changed: make(chan struct{}), salts: map[int64][]byte{}, destroyed: map[int64]bool{},
@@ -200,7 +202,7 @@ func (s *saltStore) setCaughtUpLocked() {
 
 // janitor tombstones salts past their retention and forgets them at once.
 func (s *saltStore) janitor(ctx context.Context) {
-	t := time.NewTicker(time.Minute)
+	t := time.NewTicker(s.janitorEvery)
 	defer t.Stop()
 	for {
 		s.mu.Lock()
