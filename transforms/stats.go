@@ -69,27 +69,22 @@ var dimNames = [numDims]string{"page", "country", "status", "referrer", "browser
 // Other is the value of the row that holds folded and capped cells.
 const Other = "(other)"
 
-type visitorSet map[uint64]struct{}
-
 type cell struct {
 	views    int64
-	visitors visitorSet
+	visitors distinct
 }
 
 func (c *cell) add(views int64, v uint64, hasV bool) {
 	c.views += views
 	if hasV {
-		if c.visitors == nil {
-			c.visitors = visitorSet{}
-		}
-		c.visitors[v] = struct{}{}
+		c.visitors.add(v)
 	}
 }
 
 type window struct {
 	start, size        int64
 	views, bots, bytes int64
-	visitors           visitorSet
+	visitors           distinct
 	dims               [numDims]map[string]*cell
 	capped             [numDims]cell
 	visits, bounces    int64
@@ -106,9 +101,9 @@ type visitState struct {
 }
 
 // Aggregator computes page and time statistics over anonymized records
-// (after Anonymize; visitors come from Record.Pseudonym). It holds exact
-// distinct-visitor sets per cell, bounded by MaxValues cells per dimension
-// and window. Not safe for concurrent use.
+// (after Anonymize; visitors come from Record.Pseudonym). Distinct visitors
+// are exact up to 1024 per cell, then HyperLogLog estimates; MaxValues
+// bounds the cells per dimension and window. Not safe for concurrent use.
 type Aggregator struct {
 	cfg      StatsConfig
 	sizes    []int64
@@ -141,7 +136,7 @@ func (a *Aggregator) window(t, size int64) *window {
 	key := [2]int64{start, size}
 	w := a.windows[key]
 	if w == nil {
-		w = &window{start: start, size: size, visitors: visitorSet{}}
+		w = &window{start: start, size: size}
 		for i := range w.dims {
 			w.dims[i] = map[string]*cell{}
 		}
@@ -186,7 +181,7 @@ func (a *Aggregator) Add(r *Record) {
 			w.bytes += r.Bytes
 		}
 		if hasV {
-			w.visitors[v] = struct{}{}
+			w.visitors.add(v)
 		}
 		max := a.cfg.MaxValues
 		w.add(DimPage, page, 1, v, hasV, max)
@@ -371,8 +366,8 @@ func (a *Aggregator) rows(w *window) []StatsRow {
 	}
 	var rows []StatsRow
 	total := row("total", "", 0, 0)
-	if int64(len(w.visitors)) >= int64(a.cfg.K) {
-		total.Views, total.Visitors = w.views, int64(len(w.visitors))
+	if n := w.visitors.count(); n >= int64(a.cfg.K) {
+		total.Views, total.Visitors = w.views, n
 		total.Bots, total.Bytes, total.Visits = ptr(w.bots), ptr(w.bytes), ptr(w.visits)
 		if w.visits > 0 {
 			d := append([]int32(nil), w.durations...)
@@ -405,22 +400,17 @@ func (a *Aggregator) rows(w *window) []StatsRow {
 		sort.Strings(values)
 		for _, v := range values {
 			c := w.dims[dim][v]
-			if len(c.visitors) < k {
+			if c.visitors.count() < int64(k) {
 				suppressedCells++
 				suppressedEvents += c.views
 				other.views += c.views
-				for x := range c.visitors {
-					if other.visitors == nil {
-						other.visitors = visitorSet{}
-					}
-					other.visitors[x] = struct{}{}
-				}
+				other.visitors.merge(&c.visitors)
 				continue
 			}
-			rows = append(rows, row(dimNames[dim], v, c.views, int64(len(c.visitors))))
+			rows = append(rows, row(dimNames[dim], v, c.views, c.visitors.count()))
 		}
 		if other.views > 0 {
-			rows = append(rows, row(dimNames[dim], Other, other.views, int64(len(other.visitors))))
+			rows = append(rows, row(dimNames[dim], Other, other.views, other.visitors.count()))
 		}
 	}
 	priv := row("privacy", "", 0, 0)
