@@ -52,9 +52,11 @@ func TestCountryUsesFullAddress(t *testing.T) {
 			f("100.64.3.4", CountryPrivate, 0, "100.64.3.0/24")
 			f("8.8.8.8", CountryUnknown, 0, "8.8.8.0/24")
 			f("216.160.83.56:8080", "US", 209, "216.160.83.0/24")
-			if name == "geoip2" {
-				if m := process(t, w, combined("81.2.69.5", "/", "-", "-")); m["continent"] != "EU" {
-					t.Errorf("continent %v, want EU", m["continent"])
+			// GeoIP2 records carry the continent; for country_code
+			// databases it comes from the country.
+			for client, want := range map[string]string{"81.2.69.5": "EU", "216.160.83.56": "NA", "2001:480::1": "NA"} {
+				if m := process(t, w, combined(client, "/", "-", "-")); m["continent"] != want {
+					t.Errorf("%s: continent %v, want %s", client, m["continent"], want)
 				}
 			}
 		})

@@ -217,7 +217,7 @@ func (g *GeoDB) decodeCountry(res maxminddb.Result) countryInfo {
 			CountryCode string `maxminddb:"country_code"`
 		}
 		if res.Decode(&rec) == nil {
-			ci.country = rec.CountryCode
+			ci.country, ci.continent = rec.CountryCode, continentOf[rec.CountryCode]
 		}
 	}
 	if ci.country == "" {
