@@ -163,6 +163,7 @@ func TestPathScrub(t *testing.T) {
 	f("/debug/192.168.10.23/ping", "/debug/{ip}/ping")
 	f("/debug/2001:db8::7/ping", "/debug/{ip}/ping")
 	f("/debug/2001%3Adb8%3A%3A7/ping", "/debug/{ip}/ping")
+	f("/%10.0.0.100A0000A0", "/{ip}") // decodes to no address, but the raw form reads as one
 	f("/cart;jsessionid=ABC123DEF456GHI789", "/cart")
 	f("/img/12345.jpg", "/img/{id}.jpg")
 	f("/api/v1/keys/sk_live_4eC39HqLyjWDarjtT1zdp7dc", "/api/v1/keys/{token}")
@@ -189,6 +190,7 @@ func TestQueryAndSearchTerms(t *testing.T) {
 	f("/p?utm_source=news&session=abc&utm_medium=email", "utm_source=news&utm_medium=email", "")
 	f("/p?ref=a%40b.com&token=x", "ref={redacted}", "")
 	f("/p?utm_campaign=10.1.2.3", "utm_campaign={redacted}", "")
+	f("/p?utm_campaign=%10.1.2.3", "utm_campaign={redacted}", "")
 	f("/search?q=Red+Shoes&page=2", "", "red shoes")
 	f("/search?q=call+me+0612345678+or+me%40x.org", "", "call me {number} or {email}")
 	f("/search?q=%20%20Mixed%20%20Case%20&s=second", "", "mixed case second")

@@ -85,7 +85,13 @@ func appendScrubbedPath(dst, path []byte, routes []route, tmp []byte) ([]byte, [
 			tmp = appendFullyDecoded(tmp[:0], seg, false)
 			dec = tmp
 		}
-		if ph, ext := classifySegment(dec); ph != "" {
+		ph, ext := classifySegment(dec)
+		if ph == "" && hasPercent(seg) {
+			// What is written is the raw segment: "%10.0.0.100" decodes to no
+			// address but reads as one. Judge both forms.
+			ph, ext = classifySegment(seg)
+		}
+		if ph != "" {
 			dst = append(dst, ph...)
 			dst = append(dst, ext...)
 		} else {

@@ -51,7 +51,8 @@ func (w *Worker) scrubQuery(r *Record) {
 		}
 		r.scratch = append(r.scratch, '=')
 		r.tmp = appendFullyDecoded(r.tmp[:0], val, true)
-		if sensitive(r.tmp) {
+		// The raw value is what is written: judge it as well as its decoding.
+		if sensitive(r.tmp) || hasPercent(val) && sensitive(val) {
 			r.scratch = append(r.scratch, "{redacted}"...)
 		} else {
 			r.scratch = append(r.scratch, val...)
