@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -54,7 +55,7 @@ func newMetrics() *metrics {
 	}
 	m.reg.MustRegister(m.recordsIn, m.bytesIn, m.recordsOut, m.bytesOut, m.rejected, m.stage, m.commitLat,
 		m.lag, m.saltAge, m.ready, m.errors, m.offsetReset,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

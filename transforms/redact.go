@@ -68,7 +68,7 @@ func firstPlaceholder(s []byte) string {
 // classifyWord returns the placeholder for a word that identifies someone,
 // or "" to keep it.
 func classifyWord(w []byte, numbers bool) string {
-	var at, colons, dots, digits, letters, maxDigitRun, run int
+	var at, colons, dots, digits, maxDigitRun, run int
 	for _, c := range w {
 		switch {
 		case c == '@':
@@ -87,18 +87,12 @@ func classifyWord(w []byte, numbers bool) string {
 			continue
 		}
 		run = 0
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' {
-			letters++
-		}
 	}
 	if at > 0 && isEmailish(w) {
 		return phEmail
 	}
-	if digits > 0 && (dots >= 3 && containsIPv4(w) || colons >= 2 && containsIPv6(w)) {
-		return phIP
-	}
-	if colons >= 2 && containsIPv6(w) {
-		return phIP // "::1", "fe80::"
+	if digits > 0 && dots >= 3 && containsIPv4(w) || colons >= 2 && containsIPv6(w) {
+		return phIP // dotted quads; "2001:db8::1", "::1", "fe80::"
 	}
 	if len(w) >= 16 && isOpaqueToken(w) {
 		return phToken

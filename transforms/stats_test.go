@@ -255,12 +255,12 @@ func BenchmarkAggregate(b *testing.B) {
 	w := newTestAnonymizer(b, Config{}).NewWorker()
 	w.SetSaltSource(everyDay{})
 	recs := make([]Record, 0, len(lines))
+	var arena []byte
 	for _, l := range lines {
 		if w.Process(l) == nil {
+			// w.Rec's buffers are reused: keep a copy.
 			var r Record
-			r = w.Rec
-			// Copy the byte fields the aggregator reads: w.Rec's buffers are reused.
-			r.Path, r.SearchTerms, r.ReferrerSite, r.Pseudonym = bytes.Clone(r.Path), bytes.Clone(r.SearchTerms), bytes.Clone(r.ReferrerSite), bytes.Clone(r.Pseudonym)
+			r, arena = w.Rec.CloneInto(arena)
 			recs = append(recs, r)
 		}
 	}

@@ -35,7 +35,6 @@ type Generator struct {
 	pages    []string
 	now      float64
 	active   []int // visitors in a visit
-	buf      []byte
 	ts       int64
 	tsBuf    []byte
 }
@@ -45,7 +44,6 @@ type visitor struct {
 	ua        int
 	ref       int
 	pagesLeft int
-	lastPage  int
 }
 
 // New returns a Generator.
@@ -187,7 +185,6 @@ func (g *Generator) Line(dst []byte) []byte {
 	}
 	v := &g.visitors[vi]
 	page := int(g.zipf.Uint64())
-	v.lastPage = page
 	path := g.pages[page]
 	query := ""
 	if path == "/search" {
