@@ -3,6 +3,7 @@ package transforms
 import (
 	"math"
 	"math/bits"
+	"slices"
 )
 
 // distinct counts distinct visitors: exactly up to exactMax, then with a
@@ -107,4 +108,17 @@ func mix64(x uint64) uint64 {
 	x ^= x >> 27
 	x *= 0x94d049bb133111eb
 	return x ^ x>>31
+}
+
+// ids returns the exact set, sorted; nil once it is a sketch.
+func (d *distinct) ids() []uint64 {
+	if d.sketch != nil {
+		return nil
+	}
+	out := make([]uint64, 0, len(d.exact))
+	for x := range d.exact {
+		out = append(out, x)
+	}
+	slices.Sort(out)
+	return out
 }

@@ -1,16 +1,17 @@
 package transforms
 
 import (
-	"encoding/hex"
 	"fmt"
 	"sort"
 	"time"
 	"unsafe"
 )
 
-// StatsConfig configures an Aggregator.
+// StatsConfig configures an Aggregator and a Merger.
 type StatsConfig struct {
-	// Windows are the tumbling event-time window sizes. Default 1h.
+	// Windows are the tumbling event-time window sizes. Default 1h and 24h:
+	// a visit ends at its window's end, so the 24h (UTC day) window gives
+	// whole visits and the 1h window hourly traffic.
 	Windows []time.Duration `yaml:"windows"`
 	// K is the fewest distinct visitors a published cell may have; smaller
 	// cells are folded into "(other)". Default 5. KSearch applies to search
@@ -21,14 +22,18 @@ type StatsConfig struct {
 	// "(other)" so that memory stays bounded. Default 1000.
 	MaxValues int `yaml:"max_values"`
 	// SessionGap ends a visit after this much inactivity. Default 30m; a
-	// visit also ends at the UTC day boundary (the pseudonym changes).
+	// visit also ends at its window's end (so at the UTC day boundary).
 	SessionGap time.Duration `yaml:"session_gap"`
+	// Lateness: a window stays open until the largest event time seen is
+	// this far past its end; later events for it are counted as late and
+	// dropped. Default 10m.
+	Lateness time.Duration `yaml:"lateness"`
 }
 
 // WithDefaults returns c with every unset field at its default.
 func (c StatsConfig) WithDefaults() StatsConfig {
 	if len(c.Windows) == 0 {
-		c.Windows = []time.Duration{time.Hour}
+		c.Windows = []time.Duration{time.Hour, 24 * time.Hour}
 	}
 	if c.K == 0 {
 		c.K = 5
@@ -42,10 +47,28 @@ func (c StatsConfig) WithDefaults() StatsConfig {
 	if c.SessionGap == 0 {
 		c.SessionGap = 30 * time.Minute
 	}
+	if c.Lateness == 0 {
+		c.Lateness = 10 * time.Minute
+	}
 	return c
 }
 
-// Dimensions of the statistics, in output order.
+func (c StatsConfig) validate() ([]int64, error) {
+	var sizes []int64
+	for _, w := range c.Windows {
+		if w < time.Minute || w%time.Minute != 0 || (24*time.Hour)%w != 0 && w%(24*time.Hour) != 0 {
+			return nil, fmt.Errorf("stats.windows: %s is not a whole number of minutes dividing a day (or whole days)", w)
+		}
+		sizes = append(sizes, int64(w/time.Second))
+	}
+	if c.K < 1 || c.KSearch < 1 || c.MaxValues < 1 || c.SessionGap < time.Minute || c.Lateness < 0 {
+		return nil, fmt.Errorf("stats: k, k_search and max_values must be at least 1, session_gap at least 1m, lateness not negative")
+	}
+	return sizes, nil
+}
+
+// Dimensions of the statistics, in output order. The hit dimensions come
+// first; entry/exit page and visit country are counted per visit.
 const (
 	DimPage = iota
 	DimCountry
@@ -61,6 +84,7 @@ const (
 	DimExitPage
 	DimVisitCountry
 	numDims
+	numHitDims = DimEntryPage
 )
 
 var dimNames = [numDims]string{"page", "country", "status", "referrer", "browser", "os", "device", "hour", "weekday",
@@ -81,188 +105,224 @@ func (c *cell) add(views int64, v uint64, hasV bool) {
 	}
 }
 
-type window struct {
-	start, size        int64
-	views, bots, bytes int64
-	visitors           distinct
-	dims               [numDims]map[string]*cell
-	capped             [numDims]cell
-	visits, bounces    int64
-	pages              int64
-	durations          []int32
-	cappedEvents       int64
-}
-
-type visitState struct {
+// session is one visit inside a window.
+type session struct {
 	start, last int64
 	pages       int64
 	entry, exit string
 	country     string
 }
 
-// Aggregator computes page and time statistics over anonymized records
-// (after Anonymize; visitors come from Record.Pseudonym). Distinct visitors
-// are exact up to 1024 per cell, then HyperLogLog estimates; MaxValues
-// bounds the cells per dimension and window. Not safe for concurrent use.
+type window struct {
+	start, size        int64
+	views, bots, bytes int64
+	visitors           distinct
+	dims               [numHitDims]map[string]*cell
+	capped             [numHitDims]cell
+	cappedEvents       int64
+	sessions           map[uint64][]session
+	minOffset          int64 // the first input offset that went into the window
+	dirty              bool
+}
+
+// Aggregator computes page and time statistics over anonymized hits of one
+// input partition, per event-time window, and emits them as Partials that a
+// Merger combines (README: statistics). A window closes when the largest
+// event time seen passes its end by Lateness; hits for closed windows are
+// late. Distinct visitors are exact up to 1024 per cell, then HyperLogLog
+// estimates; MaxValues bounds the cells per dimension and window. Not safe
+// for concurrent use.
 type Aggregator struct {
 	cfg      StatsConfig
 	sizes    []int64
+	gap      int64
+	lateness int64
 	windows  map[[2]int64]*window
-	visits   map[uint64]*visitState
 	maxTime  int64
-	sinceGC  int
+	started  bool
 	strings  map[string]string
-	Received int64 // records added
+	Received int64 // hits added, late ones included
+	Late     int64 // hits dropped because their window had closed
 }
 
 // NewAggregator returns an Aggregator.
 func NewAggregator(cfg StatsConfig) (*Aggregator, error) {
 	cfg = cfg.WithDefaults()
-	a := &Aggregator{cfg: cfg, windows: map[[2]int64]*window{}, visits: map[uint64]*visitState{}, strings: map[string]string{}}
-	for _, w := range cfg.Windows {
-		if w < time.Minute || w%time.Minute != 0 || (24*time.Hour)%w != 0 && w%(24*time.Hour) != 0 {
-			return nil, fmt.Errorf("stats.windows: %s is not a whole number of minutes dividing a day (or whole days)", w)
-		}
-		a.sizes = append(a.sizes, int64(w/time.Second))
+	sizes, err := cfg.validate()
+	if err != nil {
+		return nil, err
 	}
-	if cfg.K < 1 || cfg.KSearch < 1 || cfg.MaxValues < 1 || cfg.SessionGap < time.Minute {
-		return nil, fmt.Errorf("stats: k, k_search and max_values must be at least 1, session_gap at least 1m")
-	}
-	return a, nil
+	return &Aggregator{cfg: cfg, sizes: sizes, gap: int64(cfg.SessionGap / time.Second), lateness: int64(cfg.Lateness / time.Second),
+		windows: map[[2]int64]*window{}, strings: map[string]string{}}, nil
 }
 
-func (a *Aggregator) window(t, size int64) *window {
-	start := floorDiv(t, size) * size
+// MaxTime is the largest event time seen (Unix seconds); ok is false before
+// the first hit.
+func (a *Aggregator) MaxTime() (t int64, ok bool) { return a.maxTime, a.started }
+
+// SetMaxTime restores the largest event time seen, as saved with a
+// committed offset: replaying from there then closes windows exactly as
+// the run that saved it did.
+func (a *Aggregator) SetMaxTime(t int64) {
+	if !a.started || t > a.maxTime {
+		a.maxTime, a.started = t, true
+	}
+}
+
+// Held is the smallest input offset that an open window still needs: a
+// restart must replay from there. ok is false when no window is open.
+func (a *Aggregator) Held() (offset int64, ok bool) {
+	for _, w := range a.windows {
+		if !ok || w.minOffset < offset {
+			offset, ok = w.minOffset, true
+		}
+	}
+	return offset, ok
+}
+
+// Open is the number of open windows.
+func (a *Aggregator) Open() int { return len(a.windows) }
+
+func (a *Aggregator) closed(end int64) bool { return a.started && end <= a.maxTime-a.lateness }
+
+var weekdays = [7]string{"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"} // day 0 of Unix time was a Thursday
+
+// Add counts one anonymized record (batch mode: its offset is its position).
+func (a *Aggregator) Add(r *Record) {
+	var h Hit
+	h.FromRecord(r)
+	a.AddHit(&h, a.Received)
+}
+
+// AddHit counts one hit read at input offset. It reports false when the
+// hit was late (every window it falls in had closed).
+func (a *Aggregator) AddHit(h *Hit, offset int64) bool {
+	a.Received++
+	t := h.Time
+	a.SetMaxTime(t)
+	counted := false
+	for _, size := range a.sizes {
+		start := floorDiv(t, size) * size
+		if a.closed(start + size) {
+			continue
+		}
+		counted = true
+		w := a.window(start, size, offset)
+		if h.Bot {
+			w.bots++
+			continue
+		}
+		w.views++
+		if h.Bytes > 0 {
+			w.bytes += h.Bytes
+		}
+		v, hasV := h.Visitor, h.HasVisitor
+		if hasV {
+			w.visitors.add(v)
+		}
+		max := a.cfg.MaxValues
+		w.add(DimPage, h.Page, v, hasV, max)
+		w.add(DimCountry, h.Country, v, hasV, max)
+		w.add(DimStatus, bytesOf(statusClass(h.Status)), v, hasV, max)
+		w.add(DimReferrer, h.Referrer, v, hasV, max)
+		w.add(DimBrowser, h.Browser, v, hasV, max)
+		w.add(DimOS, h.OS, v, hasV, max)
+		w.add(DimDevice, h.Device, v, hasV, max)
+		w.add(DimHour, bytesOf(twoDigits[floorDiv(t, 3600)%24]), v, hasV, max)
+		w.add(DimWeekday, bytesOf(weekdays[floorDiv(t, 86400)%7]), v, hasV, max)
+		if len(h.Search) > 0 {
+			w.add(DimSearch, h.Search, v, hasV, max)
+		}
+		if hasV {
+			a.visit(w, v, t, h)
+		}
+	}
+	if !counted {
+		a.Late++
+	}
+	return counted
+}
+
+func (a *Aggregator) window(start, size, offset int64) *window {
 	key := [2]int64{start, size}
 	w := a.windows[key]
 	if w == nil {
-		w = &window{start: start, size: size}
+		w = &window{start: start, size: size, minOffset: offset, sessions: map[uint64][]session{}}
 		for i := range w.dims {
 			w.dims[i] = map[string]*cell{}
 		}
 		a.windows[key] = w
 	}
+	w.dirty = true
 	return w
 }
 
-func (w *window) add(dim int, value []byte, views int64, v uint64, hasV bool, max int) {
+func (w *window) add(dim int, value []byte, v uint64, hasV bool, max int) {
 	c := w.dims[dim][string(value)]
 	if c == nil {
 		if len(w.dims[dim]) >= max {
-			w.capped[dim].add(views, v, hasV)
-			w.cappedEvents += views
+			w.capped[dim].add(1, v, hasV)
+			w.cappedEvents++
 			return
 		}
 		c = &cell{}
 		w.dims[dim][string(value)] = c
 	}
-	c.add(views, v, hasV)
+	c.add(1, v, hasV)
 }
 
-var weekdays = [7]string{"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"} // day 0 of Unix time was a Thursday
-
-// Add counts one anonymized record.
-func (a *Aggregator) Add(r *Record) {
-	a.Received++
-	t := r.Time
-	if t > a.maxTime {
-		a.maxTime = t
+// visit adds a hit to the visitor's visits in w. Visits are the visitor's
+// hits in the window split where two consecutive hits are more than the
+// session gap apart, whatever order the hits arrive in.
+func (a *Aggregator) visit(w *window, v uint64, t int64, h *Hit) {
+	ss := w.sessions[v]
+	i := 0 // the first visit that does not end more than a gap before t
+	for i < len(ss) && ss[i].last+a.gap < t {
+		i++
 	}
-	v, hasV := visitorID(r.Pseudonym)
-	page, ref := pageOf(r), referrerOf(r)
-	for _, size := range a.sizes {
-		w := a.window(t, size)
-		if r.Bot {
-			w.bots++
-			continue
-		}
-		w.views++
-		if r.Bytes > 0 {
-			w.bytes += r.Bytes
-		}
-		if hasV {
-			w.visitors.add(v)
-		}
-		max := a.cfg.MaxValues
-		w.add(DimPage, page, 1, v, hasV, max)
-		w.add(DimCountry, bytesOf(r.Country), 1, v, hasV, max)
-		w.add(DimStatus, bytesOf(statusClass(r.Status)), 1, v, hasV, max)
-		w.add(DimReferrer, ref, 1, v, hasV, max)
-		w.add(DimBrowser, bytesOf(r.Browser), 1, v, hasV, max)
-		w.add(DimOS, bytesOf(r.OS), 1, v, hasV, max)
-		w.add(DimDevice, bytesOf(r.Device), 1, v, hasV, max)
-		w.add(DimHour, bytesOf(twoDigits[floorDiv(t, 3600)%24]), 1, v, hasV, max)
-		w.add(DimWeekday, bytesOf(weekdays[floorDiv(t, 86400)%7]), 1, v, hasV, max)
-		if len(r.SearchTerms) > 0 {
-			w.add(DimSearch, r.SearchTerms, 1, v, hasV, max)
-		}
-	}
-	if !r.Bot && hasV {
-		a.visit(v, t, a.intern(page), r.Country)
-	}
-	if a.sinceGC++; a.sinceGC >= 10000 {
-		a.sinceGC = 0
-		a.endIdleVisits(a.maxTime - int64(a.cfg.SessionGap/time.Second))
-	}
-}
-
-// visit extends the visitor's visit or ends it and starts a new one.
-func (a *Aggregator) visit(v uint64, t int64, page, country string) {
-	s := a.visits[v]
-	gap := int64(a.cfg.SessionGap / time.Second)
-	if s != nil && t-s.last <= gap && floorDiv(t, 86400) == floorDiv(s.start, 86400) {
-		if t >= s.last {
-			s.last, s.exit = t, page
-		} else if t < s.start {
-			s.start, s.entry = t, page
-		}
-		s.pages++
+	if i == len(ss) || ss[i].start-a.gap > t {
+		page, country := a.intern(h.Page), a.intern(h.Country)
+		ss = append(ss, session{})
+		copy(ss[i+1:], ss[i:])
+		ss[i] = session{start: t, last: t, pages: 1, entry: page, exit: page, country: country}
+		w.sessions[v] = ss
 		return
 	}
-	if s != nil {
-		a.endVisit(v, s)
+	s := &ss[i]
+	s.pages++
+	if t < s.start {
+		s.start, s.entry, s.country = t, a.intern(h.Page), a.intern(h.Country)
 	}
-	a.visits[v] = &visitState{start: t, last: t, pages: 1, entry: page, exit: page, country: country}
-}
-
-func (a *Aggregator) endVisit(v uint64, s *visitState) {
-	for _, size := range a.sizes {
-		w := a.window(s.start, size)
-		w.visits++
-		w.pages += s.pages
-		if s.pages == 1 {
-			w.bounces++
+	if t >= s.last {
+		s.last, s.exit = t, a.intern(h.Page)
+	}
+	// A hit can bridge this visit and the next one.
+	if i+1 < len(ss) && ss[i+1].start-a.gap <= s.last {
+		n := ss[i+1]
+		s.pages += n.pages
+		if n.last >= s.last {
+			s.last, s.exit = n.last, n.exit
 		}
-		w.durations = append(w.durations, int32(s.last-s.start))
-		w.add(DimEntryPage, bytesOf(s.entry), 1, v, true, a.cfg.MaxValues)
-		w.add(DimExitPage, bytesOf(s.exit), 1, v, true, a.cfg.MaxValues)
-		w.add(DimVisitCountry, bytesOf(s.country), 1, v, true, a.cfg.MaxValues)
-	}
-	delete(a.visits, v)
-}
-
-// endIdleVisits ends visits whose last hit is before cutoff.
-func (a *Aggregator) endIdleVisits(cutoff int64) {
-	for v, s := range a.visits {
-		if s.last < cutoff {
-			a.endVisit(v, s)
-		}
+		ss = append(ss[:i+1], ss[i+2:]...)
+		w.sessions[v] = ss
 	}
 }
 
-func visitorID(p []byte) (uint64, bool) {
-	if len(p) < 16 {
-		return 0, false
+// bytesOf views a string as bytes for a map lookup; the result must not be
+// written to.
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+// intern returns a string for b, shared across hits of the same page.
+func (a *Aggregator) intern(b []byte) string {
+	if s, ok := a.strings[string(b)]; ok {
+		return s
 	}
-	var b [8]byte
-	if _, err := hex.Decode(b[:], p[:16]); err != nil {
-		return 0, false
+	if len(a.strings) >= 1<<17 {
+		clear(a.strings)
 	}
-	var v uint64
-	for _, x := range b {
-		v = v<<8 | uint64(x)
-	}
-	return v, true
+	s := string(b)
+	a.strings[s] = s
+	return s
 }
 
 var badRequestPage = []byte("(bad request)")
@@ -284,23 +344,6 @@ func referrerOf(r *Record) []byte {
 	return r.ReferrerSite
 }
 
-// bytesOf views a string as bytes for a map lookup; the result must not be
-// written to.
-func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
-
-// intern returns a string for b, shared across hits of the same page.
-func (a *Aggregator) intern(b []byte) string {
-	if s, ok := a.strings[string(b)]; ok {
-		return s
-	}
-	if len(a.strings) >= 1<<17 {
-		clear(a.strings)
-	}
-	s := string(b)
-	a.strings[s] = s
-	return s
-}
-
 var statusClasses = [10]string{"0xx", "1xx", "2xx", "3xx", "4xx", "5xx", "6xx", "7xx", "8xx", "9xx"}
 
 func statusClass(s int) string { return statusClasses[s/100%10] }
@@ -312,115 +355,136 @@ var twoDigits = func() (t [24]string) {
 	return t
 }()
 
-// StatsRow is one published figure: the <prefix>.stats schema (README).
-type StatsRow struct {
-	WindowStart string `json:"window_start"`
-	WindowSize  string `json:"window_size"`
-	Dimension   string `json:"dimension"`
-	Value       string `json:"value"`
-	Views       int64  `json:"views"`
-	Visitors    int64  `json:"visitors"`
-	// Totals only.
-	Bots              *int64   `json:"bots,omitempty"`
-	Bytes             *int64   `json:"bytes,omitempty"`
-	Visits            *int64   `json:"visits,omitempty"`
-	VisitDurationMean *float64 `json:"visit_duration_mean_s,omitempty"`
-	VisitDurationP50  *float64 `json:"visit_duration_p50_s,omitempty"`
-	VisitDurationP90  *float64 `json:"visit_duration_p90_s,omitempty"`
-	PagesPerVisit     *float64 `json:"pages_per_visit,omitempty"`
-	BounceRate        *float64 `json:"bounce_rate,omitempty"`
-	// Privacy record only.
-	K                *int   `json:"k,omitempty"`
-	KSearch          *int   `json:"k_search,omitempty"`
-	SuppressedCells  *int64 `json:"suppressed_cells,omitempty"`
-	SuppressedEvents *int64 `json:"suppressed_events,omitempty"`
-	CappedEvents     *int64 `json:"capped_events,omitempty"`
-	Final            bool   `json:"final"`
-}
-
-// Close ends every visit and returns the rows of every window, each
-// dimension's cells with fewer than k visitors folded into "(other)".
-func (a *Aggregator) Close() []StatsRow {
-	a.endIdleVisits(1 << 62)
+// Flush appends the Partials of every window that changed since the last
+// Flush and, final, of every window that has closed (those are then
+// forgotten). With all set every window is closed: the end of a batch
+// input. source is the input partition the partials are keyed by.
+func (a *Aggregator) Flush(dst []Partial, source int, all bool) []Partial {
 	keys := make([][2]int64, 0, len(a.windows))
-	for k := range a.windows {
-		keys = append(keys, k)
+	for k, w := range a.windows {
+		final := all || a.closed(w.start+w.size)
+		if w.dirty || final {
+			keys = append(keys, k)
+		}
 	}
 	sort.Slice(keys, func(i, j int) bool {
 		return keys[i][1] < keys[j][1] || keys[i][1] == keys[j][1] && keys[i][0] < keys[j][0]
 	})
-	var rows []StatsRow
 	for _, k := range keys {
-		rows = append(rows, a.rows(a.windows[k])...)
+		w := a.windows[k]
+		final := all || a.closed(w.start+w.size)
+		dst = a.partials(dst, w, source, final)
+		w.dirty = false
+		if final {
+			delete(a.windows, k)
+		}
 	}
-	return rows
+	return dst
 }
 
-func ptr[T any](v T) *T { return &v }
+// Close ends every window and returns the published rows, as one Merger
+// over this Aggregator's partials computes them (batch mode).
+func (a *Aggregator) Close() []StatsRow {
+	m := NewMerger(a.cfg)
+	for _, p := range a.Flush(nil, 0, true) {
+		m.Add(&p)
+	}
+	return m.Rows(nil, true)
+}
 
-func (a *Aggregator) rows(w *window) []StatsRow {
-	start := time.Unix(w.start, 0).UTC().Format(time.RFC3339)
-	size := (time.Duration(w.size) * time.Second).String()
-	row := func(dim, value string, views, visitors int64) StatsRow {
-		return StatsRow{WindowStart: start, WindowSize: size, Dimension: dim, Value: value, Views: views, Visitors: visitors, Final: true}
+// durationBucket rounds a visit duration to the resolution the quantiles
+// are published at: seconds up to 10 min, 10 s up to 1 h, then minutes.
+// It bounds a window's duration histogram to about 2,300 buckets.
+func durationBucket(d int64) int64 {
+	switch {
+	case d < 600:
+		return d
+	case d < 3600:
+		return d / 10 * 10
+	default:
+		return d / 60 * 60
 	}
-	var rows []StatsRow
-	total := row("total", "", 0, 0)
-	if n := w.visitors.count(); n >= int64(a.cfg.K) {
-		total.Views, total.Visitors = w.views, n
-		total.Bots, total.Bytes, total.Visits = ptr(w.bots), ptr(w.bytes), ptr(w.visits)
-		if w.visits > 0 {
-			d := append([]int32(nil), w.durations...)
-			sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
-			var sum int64
-			for _, x := range d {
-				sum += int64(x)
+}
+
+func (a *Aggregator) partials(dst []Partial, w *window, source int, final bool) []Partial {
+	kmax := int64(max(a.cfg.K, a.cfg.KSearch))
+	base := Partial{Start: w.start, Size: w.size, Source: source, Final: final}
+	withCell := func(p Partial, c *cell) Partial {
+		p.Views, p.Visitors = c.views, c.visitors.count()
+		if p.Visitors < kmax {
+			p.IDs = c.visitors.ids()
+		}
+		return p
+	}
+	// Visits: computed from the window's sessions.
+	var visits [3]map[string]*cell
+	for i := range visits {
+		visits[i] = map[string]*cell{}
+	}
+	var visitCapped [3]cell
+	tot := base
+	tot.Dim = "total"
+	hist := map[int64]int64{}
+	vids := make([]uint64, 0, len(w.sessions))
+	for v := range w.sessions {
+		vids = append(vids, v)
+	}
+	sort.Slice(vids, func(i, j int) bool { return vids[i] < vids[j] })
+	for _, v := range vids {
+		for _, s := range w.sessions[v] {
+			tot.Visits++
+			tot.Pages += s.pages
+			if s.pages == 1 {
+				tot.Bounces++
 			}
-			total.VisitDurationMean = ptr(float64(sum) / float64(len(d)))
-			total.VisitDurationP50 = ptr(float64(d[quantileIndex(len(d), 0.5)]))
-			total.VisitDurationP90 = ptr(float64(d[quantileIndex(len(d), 0.9)]))
-			total.PagesPerVisit = ptr(float64(w.pages) / float64(w.visits))
-			total.BounceRate = ptr(float64(w.bounces) / float64(w.visits))
+			d := s.last - s.start
+			tot.DurationSum += d
+			hist[durationBucket(d)]++
+			for i, value := range [3]string{s.entry, s.exit, s.country} {
+				c := visits[i][value]
+				if c == nil {
+					if len(visits[i]) >= a.cfg.MaxValues {
+						visitCapped[i].add(1, v, true)
+						tot.CappedEvents++
+						continue
+					}
+					c = &cell{}
+					visits[i][value] = c
+				}
+				c.add(1, v, true)
+			}
 		}
-	} else {
-		total.Value = Other // too few visitors to publish the window's totals
 	}
-	rows = append(rows, total)
-	var suppressedCells, suppressedEvents int64
-	for dim := range numDims {
-		k := a.cfg.K
-		if dim == DimSearch {
-			k = a.cfg.KSearch
-		}
-		other := w.capped[dim]
-		values := make([]string, 0, len(w.dims[dim]))
-		for v := range w.dims[dim] {
+	for d, n := range hist {
+		tot.Durations = append(tot.Durations, [2]int64{d, n})
+	}
+	sort.Slice(tot.Durations, func(i, j int) bool { return tot.Durations[i][0] < tot.Durations[j][0] })
+	tot = withCell(tot, &cell{views: w.views, visitors: w.visitors})
+	tot.Bots, tot.Bytes = w.bots, w.bytes
+	tot.CappedEvents += w.cappedEvents
+	dst = append(dst, tot)
+	emit := func(dim int, cells map[string]*cell, capped *cell) {
+		values := make([]string, 0, len(cells))
+		for v := range cells {
 			values = append(values, v)
 		}
 		sort.Strings(values)
 		for _, v := range values {
-			c := w.dims[dim][v]
-			if c.visitors.count() < int64(k) {
-				suppressedCells++
-				suppressedEvents += c.views
-				other.views += c.views
-				other.visitors.merge(&c.visitors)
-				continue
-			}
-			rows = append(rows, row(dimNames[dim], v, c.views, c.visitors.count()))
+			p := base
+			p.Dim, p.Value = dimNames[dim], v
+			dst = append(dst, withCell(p, cells[v]))
 		}
-		if other.views > 0 {
-			rows = append(rows, row(dimNames[dim], Other, other.views, other.visitors.count()))
+		if capped.views > 0 {
+			p := base
+			p.Dim, p.Capped = dimNames[dim], true
+			dst = append(dst, withCell(p, capped))
 		}
 	}
-	priv := row("privacy", "", 0, 0)
-	priv.K, priv.KSearch = ptr(a.cfg.K), ptr(a.cfg.KSearch)
-	priv.SuppressedCells, priv.SuppressedEvents, priv.CappedEvents = ptr(suppressedCells), ptr(suppressedEvents), ptr(w.cappedEvents)
-	return append(rows, priv)
-}
-
-// quantileIndex is the nearest-rank index of quantile q among n sorted values.
-func quantileIndex(n int, q float64) int {
-	i := int(q*float64(n)+0.999999) - 1
-	return min(max(i, 0), n-1)
+	for dim := range numHitDims {
+		emit(dim, w.dims[dim], &w.capped[dim])
+	}
+	for i := range visits {
+		emit(DimEntryPage+i, visits[i], &visitCapped[i])
+	}
+	return dst
 }

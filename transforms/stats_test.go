@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -49,7 +50,7 @@ func genLines(n int, seed uint64) [][]byte {
 // TestAggregateMatchesIndependentComputation checks every total and every
 // page and search row against a plain computation over the same hits.
 func TestAggregateMatchesIndependentComputation(t *testing.T) {
-	rows, hits := aggregateLines(t, genLines(30000, 11), StatsConfig{})
+	rows, hits := aggregateLines(t, genLines(30000, 11), StatsConfig{Windows: []time.Duration{time.Hour}})
 	const size = 3600
 	type tot struct {
 		views, bots int64
@@ -81,7 +82,7 @@ func TestAggregateMatchesIndependentComputation(t *testing.T) {
 			w.search[h.search][h.visitor]++
 		}
 	}
-	// Visits: per visitor, time-sorted hits split at 30 min gaps and day changes.
+	// Visits: per visitor, time-sorted hits split at 30 min gaps and window ends.
 	byVisitor := map[string][]int64{}
 	for _, h := range hits {
 		if !h.bot {
@@ -110,7 +111,7 @@ func TestAggregateMatchesIndependentComputation(t *testing.T) {
 			v.durations = append(v.durations, float64(last-start))
 		}
 		for _, x := range ts[1:] {
-			if x-last > 1800 || x/86400 != start/86400 {
+			if x-last > 1800 || x/size != start/size {
 				flush()
 				start, n = x, 0
 			}
@@ -154,7 +155,17 @@ func TestAggregateMatchesIndependentComputation(t *testing.T) {
 			for _, d := range v.durations {
 				sum += d
 			}
-			nr := func(q float64) float64 { return v.durations[int(math.Ceil(q*float64(len(v.durations))))-1] }
+			// Quantiles are published at 1 s up to 10 min, 10 s up to 1 h, then 1 min.
+			nr := func(q float64) float64 {
+				d := v.durations[int(math.Ceil(q*float64(len(v.durations))))-1]
+				switch {
+				case d >= 3600:
+					d = math.Floor(d/60) * 60
+				case d >= 600:
+					d = math.Floor(d/10) * 10
+				}
+				return d
+			}
 			totStr += fmt.Sprintf(" mean %.3f p50 %.0f p90 %.0f ppv %.3f bounce %.3f", sum/float64(v.n), nr(0.5), nr(0.9),
 				float64(v.pages)/float64(v.n), float64(v.bounces)/float64(v.n))
 		}
@@ -250,27 +261,42 @@ func TestAggregatorBoundedMemory(t *testing.T) {
 	}
 }
 
+// BenchmarkAggregate: realistic hits through the windows and visits, with
+// the partials of changed windows emitted every 100,000 hits. Each pass
+// over the input is shifted by a day so that it is not late.
 func BenchmarkAggregate(b *testing.B) {
 	lines := genLines(100000, 13)
 	w := newTestAnonymizer(b, Config{}).NewWorker()
 	w.SetSaltSource(everyDay{})
-	recs := make([]Record, 0, len(lines))
+	hits := make([]Hit, 0, len(lines))
 	var arena []byte
 	for _, l := range lines {
 		if w.Process(l) == nil {
 			// w.Rec's buffers are reused: keep a copy.
 			var r Record
 			r, arena = w.Rec.CloneInto(arena)
-			recs = append(recs, r)
+			var h Hit
+			h.FromRecord(&r)
+			hits = append(hits, h)
 		}
 	}
+	span := (hits[len(hits)-1].Time - hits[0].Time + 86400) / 86400 * 86400
 	b.ReportAllocs()
 	b.ResetTimer()
 	agg, _ := NewAggregator(StatsConfig{})
+	var parts []Partial
 	for i := 0; b.Loop(); i++ {
-		agg.Add(&recs[i%len(recs)])
+		h := hits[i%len(hits)]
+		h.Time += int64(i/len(hits)) * span
+		agg.AddHit(&h, int64(i))
+		if i%100000 == 99999 {
+			parts = agg.Flush(parts[:0], 0, false)
+		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	if agg.Late > 0 {
+		b.Fatalf("%d late hits: the benchmark measured dropping", agg.Late)
+	}
 }
 
 func TestDistinctExactThenSketch(t *testing.T) {
@@ -320,4 +346,102 @@ func withinSketchError(got, want string) bool {
 		grest, wrest = "", ""
 	}
 	return gv == wv && grest == wrest && wu > exactMax && math.Abs(float64(gu-wu)) <= 0.05*float64(wu)
+}
+
+// streamHits is a generated log as hits, a few shuffled within 5 minutes
+// so that some arrive out of order and some arrive late.
+func streamHits(t *testing.T, n int, seed uint64) []Hit {
+	t.Helper()
+	w := newTestAnonymizer(t, Config{}).NewWorker()
+	w.SetSaltSource(everyDay{})
+	var hits []Hit
+	var arena []byte
+	for i, l := range genLines(n, seed) {
+		if w.Process(l) != nil {
+			continue
+		}
+		var r Record
+		r, arena = w.Rec.CloneInto(arena)
+		var h Hit
+		h.FromRecord(&r)
+		switch i % 97 {
+		case 5:
+			h.Time -= 300 // out of order, within lateness
+		case 7:
+			h.Time -= 4 * 3600 // late
+		}
+		hits = append(hits, h)
+	}
+	return hits
+}
+
+// TestAggregatorReplayFromHeldOffset is the statistics stage's recovery in
+// miniature: a run that "crashes" and restarts from its last checkpoint
+// (the held offset, with the largest event time saved then, and no output
+// until it is past the checkpoint's position) leaves the same partials as a
+// run that never stopped.
+func TestAggregatorReplayFromHeldOffset(t *testing.T) {
+	hits := streamHits(t, 40000, 31)
+	cfg := StatsConfig{Windows: []time.Duration{time.Hour, 24 * time.Hour}}
+	const flushEvery = 700
+	run := func(crashes map[int]bool) (*Merger, int64) {
+		m := NewMerger(cfg)
+		agg, _ := NewAggregator(cfg)
+		type checkpoint struct{ held, maxT, pos int64 }
+		cp := checkpoint{}
+		quietUntil := int64(0)
+		var late int64
+		for i := int64(0); i < int64(len(hits)); i++ {
+			if crashes[int(i)] {
+				delete(crashes, int(i))
+				agg, _ = NewAggregator(cfg)
+				if cp.pos > 0 {
+					agg.SetMaxTime(cp.maxT)
+				}
+				i, quietUntil = cp.held, cp.pos
+			}
+			if !agg.AddHit(&hits[i], i) && i >= quietUntil {
+				late++
+			}
+			if (i+1)%flushEvery == 0 || i == int64(len(hits))-1 {
+				parts := agg.Flush(nil, 3, false)
+				if i+1 >= quietUntil {
+					for _, p := range parts {
+						m.Add(&p)
+					}
+				}
+				held, ok := agg.Held()
+				if !ok {
+					held = i + 1
+				}
+				maxT, _ := agg.MaxTime()
+				cp = checkpoint{held, maxT, i + 1}
+			}
+		}
+		return m, late
+	}
+	want, wantLate := run(nil)
+	if wantLate == 0 {
+		t.Fatal("no late hits: the input does not test lateness")
+	}
+	finals := 0
+	for _, w := range want.windows {
+		for _, p := range w.parts {
+			if p.Final {
+				finals++
+			}
+		}
+	}
+	if finals == 0 || len(want.windows) < 10 {
+		t.Fatalf("%d windows, %d final partials: the input is too small", len(want.windows), finals)
+	}
+	for _, crashes := range []map[int]bool{{5000: true}, {1234: true, 20000: true, 33333: true}, {39990: true}} {
+		got, _ := run(crashes)
+		if !reflect.DeepEqual(got.windows, want.windows) {
+			t.Errorf("after crashes the partials differ: %d windows vs %d", len(got.windows), len(want.windows))
+		}
+		if !reflect.DeepEqual(got.Rows(nil, false), want.Rows(nil, false)) {
+			t.Errorf("after crashes the rows differ")
+		}
+	}
 }

@@ -1,0 +1,178 @@
+package transforms
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"strconv"
+)
+
+// Hit is what the statistics need of one anonymized event: the value of the
+// <prefix>.visits topic (AppendHit) and the input of Aggregator.AddHit.
+// Byte slices alias the record or message they were read from.
+type Hit struct {
+	Time       int64
+	Visitor    uint64 // the first 8 bytes of the day's pseudonym
+	HasVisitor bool
+	Bot        bool
+	Status     int
+	Bytes      int64
+	// Page is the scrubbed path, or "(bad request)"; Referrer the referrer
+	// site or its kind, e.g. "(direct)".
+	Page, Referrer, Search       []byte
+	Country, Browser, OS, Device []byte
+}
+
+// FromRecord fills h from an anonymized record.
+func (h *Hit) FromRecord(r *Record) {
+	h.Time, h.Bot, h.Status, h.Bytes = r.Time, r.Bot, r.Status, r.Bytes
+	h.Visitor, h.HasVisitor = visitorID(r.Pseudonym)
+	h.Page, h.Referrer, h.Search = pageOf(r), referrerOf(r), r.SearchTerms
+	h.Country, h.Browser, h.OS, h.Device = bytesOf(r.Country), bytesOf(r.Browser), bytesOf(r.OS), bytesOf(r.Device)
+}
+
+// hitVersion starts every encoded hit; a reader refuses other versions.
+const hitVersion = "h1"
+
+// AppendHit appends the compact encoding of h, the <prefix>.visits value:
+// tab-separated fields (README: output schemas), with tab, newline and
+// backslash escaped inside text fields. The visitor is the message key.
+func AppendHit(dst []byte, h *Hit) []byte {
+	dst = append(dst, hitVersion...)
+	dst = append(dst, '\t')
+	dst = strconv.AppendInt(dst, h.Time, 10)
+	dst = append(dst, '\t')
+	if h.Bot {
+		dst = append(dst, '1')
+	} else {
+		dst = append(dst, '0')
+	}
+	dst = append(dst, '\t')
+	dst = strconv.AppendInt(dst, int64(h.Status), 10)
+	dst = append(dst, '\t')
+	dst = strconv.AppendInt(dst, h.Bytes, 10)
+	for _, f := range [...][]byte{h.Country, h.Browser, h.OS, h.Device, h.Referrer, h.Page, h.Search} {
+		dst = append(dst, '\t')
+		dst = appendHitText(dst, f)
+	}
+	return dst
+}
+
+func appendHitText(dst, s []byte) []byte {
+	for _, c := range s {
+		switch c {
+		case '\t':
+			dst = append(dst, '\\', 't')
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\\':
+			dst = append(dst, '\\', '\\')
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}
+
+// Errors of ParseHit.
+var (
+	ErrHitVersion = errors.New("visits record: unknown version")
+	ErrHitFields  = errors.New("visits record: wrong number of fields")
+	ErrHitNumber  = errors.New("visits record: bad number")
+)
+
+// ParseHit reads a <prefix>.visits message: key is the pseudonym, value an
+// AppendHit encoding. Escaped text is unescaped into scratch, which is
+// returned for reuse; fields alias value or scratch.
+func ParseHit(key, value []byte, h *Hit, scratch []byte) ([]byte, error) {
+	h.Visitor, h.HasVisitor = visitorID(key)
+	scratch = scratch[:0]
+	var fields [12][]byte
+	n, done := 0, false
+	for ; n < len(fields) && !done; n++ {
+		i := bytes.IndexByte(value, '\t')
+		if i < 0 {
+			fields[n], done = value, true
+			continue
+		}
+		fields[n], value = value[:i], value[i+1:]
+	}
+	if n != len(fields) || !done {
+		return scratch, ErrHitFields
+	}
+	if string(fields[0]) != hitVersion {
+		return scratch, ErrHitVersion
+	}
+	var ok1, ok2, ok3 bool
+	h.Time, ok1 = atoi64(fields[1])
+	status, ok2 := atoi64(fields[3])
+	h.Bytes, ok3 = atoi64(fields[4])
+	if !ok1 || !ok2 || !ok3 || len(fields[2]) != 1 {
+		return scratch, ErrHitNumber
+	}
+	h.Status, h.Bot = int(status), fields[2][0] == '1'
+	texts := [...]*[]byte{&h.Country, &h.Browser, &h.OS, &h.Device, &h.Referrer, &h.Page, &h.Search}
+	for i, p := range texts {
+		f := fields[5+i]
+		if bytes.IndexByte(f, '\\') < 0 {
+			*p = f
+			continue
+		}
+		start := len(scratch)
+		for j := 0; j < len(f); j++ {
+			c := f[j]
+			if c == '\\' && j+1 < len(f) {
+				j++
+				switch f[j] {
+				case 't':
+					c = '\t'
+				case 'n':
+					c = '\n'
+				default:
+					c = f[j]
+				}
+			}
+			scratch = append(scratch, c)
+		}
+		*p = scratch[start:len(scratch):len(scratch)]
+	}
+	return scratch, nil
+}
+
+// atoi64 parses an optionally negative decimal.
+func atoi64(b []byte) (int64, bool) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
+}
+
+// visitorID is the first 8 bytes of a hex pseudonym.
+func visitorID(p []byte) (uint64, bool) {
+	if len(p) < 16 {
+		return 0, false
+	}
+	var b [8]byte
+	if _, err := hex.Decode(b[:], p[:16]); err != nil {
+		return 0, false
+	}
+	var v uint64
+	for _, x := range b {
+		v = v<<8 | uint64(x)
+	}
+	return v, true
+}

@@ -1,0 +1,79 @@
+package transforms
+
+import (
+	"bytes"
+	"testing"
+)
+
+func TestHitRoundTrip(t *testing.T) {
+	w := newTestAnonymizer(t, Config{}).NewWorker()
+	w.SetSaltSource(everyDay{})
+	for _, line := range genLines(2000, 21) {
+		if w.Process(line) != nil {
+			continue
+		}
+		var h, got Hit
+		h.FromRecord(&w.Rec)
+		enc := AppendHit(nil, &h)
+		if _, err := ParseHit(w.Rec.Pseudonym, enc, &got, nil); err != nil {
+			t.Fatalf("%s: %v", enc, err)
+		}
+		if !hitsEqual(&h, &got) {
+			t.Fatalf("round trip of %s:\n got %+v\nwant %+v", line, got, h)
+		}
+	}
+}
+
+func TestHitEscapes(t *testing.T) {
+	h := Hit{Visitor: 0x0123456789abcdef, HasVisitor: true, Time: -5, Status: 404, Bytes: -1, Page: []byte("/a\tb\\c\nd"), Search: []byte("x\\"), Country: []byte("DE")}
+	enc := AppendHit(nil, &h)
+	if bytes.Count(enc, []byte("\t")) != 11 || bytes.Contains(enc, []byte("\n")) {
+		t.Fatalf("encoding %q", enc)
+	}
+	var got Hit
+	if _, err := ParseHit([]byte("0123456789abcdef0123"), enc, &got, nil); err != nil || !hitsEqual(&h, &got) {
+		t.Fatalf("got %+v, %v", got, err)
+	}
+}
+
+func TestHitErrors(t *testing.T) {
+	for _, c := range []struct {
+		value string
+		err   error
+	}{
+		{"", ErrHitFields},
+		{"h1\t1\t0\t200\t5\tDE\tFirefox\tLinux\tdesktop\t(direct)\t/", ErrHitFields},
+		{"h1\t1\t0\t200\t5\tDE\tFirefox\tLinux\tdesktop\t(direct)\t/\t\t", ErrHitFields},
+		{"h2\t1\t0\t200\t5\tDE\tFirefox\tLinux\tdesktop\t(direct)\t/\t", ErrHitVersion},
+		{"h1\tx\t0\t200\t5\tDE\tFirefox\tLinux\tdesktop\t(direct)\t/\t", ErrHitNumber},
+		{"h1\t1\t0\t200\t5\tDE\tFirefox\tLinux\tdesktop\t(direct)\t/\t", nil},
+	} {
+		var h Hit
+		if _, err := ParseHit(nil, []byte(c.value), &h, nil); err != c.err {
+			t.Errorf("%q: %v, want %v", c.value, err, c.err)
+		}
+	}
+}
+
+func hitsEqual(a, b *Hit) bool {
+	return a.Time == b.Time && a.Bot == b.Bot && a.Status == b.Status && a.Bytes == b.Bytes && a.Visitor == b.Visitor &&
+		a.HasVisitor == b.HasVisitor && bytes.Equal(a.Page, b.Page) && bytes.Equal(a.Referrer, b.Referrer) &&
+		bytes.Equal(a.Search, b.Search) && bytes.Equal(a.Country, b.Country) && bytes.Equal(a.Browser, b.Browser) &&
+		bytes.Equal(a.OS, b.OS) && bytes.Equal(a.Device, b.Device)
+}
+
+// FuzzHit: any value either fails to parse or re-encodes to itself once
+// normalised.
+func FuzzHit(f *testing.F) {
+	f.Add([]byte("h1\t1\t0\t200\t5\tDE\tFirefox\tLinux\tdesktop\t(direct)\t/a\\tb\tq"))
+	f.Fuzz(func(t *testing.T, value []byte) {
+		var h, again Hit
+		if _, err := ParseHit(nil, value, &h, nil); err != nil {
+			return
+		}
+		enc := AppendHit(nil, &h)
+		if _, err := ParseHit(nil, enc, &again, nil); err != nil || !hitsEqual(&h, &again) {
+			t.Fatalf("%q -> %q: %v", value, enc, err)
+		}
+	})
+}

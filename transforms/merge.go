@@ -1,0 +1,339 @@
+package transforms
+
+import (
+	"sort"
+	"strconv"
+	"time"
+)
+
+// Partial is one input partition's figures for one cell (window ×
+// dimension × value), the value of the internal <prefix>.partials topic.
+// An Aggregator writes the whole cell each time, so a newer Partial for the
+// same key replaces the older one, and a replay rewrites the same value.
+type Partial struct {
+	Start  int64  `json:"start"` // window start, Unix seconds
+	Size   int64  `json:"size"`  // window size, seconds
+	Dim    string `json:"dim"`   // a dimension name or "total"
+	Value  string `json:"value,omitempty"`
+	Capped bool   `json:"capped,omitempty"` // the cell of values past max_values
+	Source int    `json:"src"`              // input partition
+	Views  int64  `json:"views"`
+	// Visitors is distinct visitors; IDs lists them (visitor ids, the first
+	// 8 bytes of daily pseudonyms) when they are fewer than the largest k,
+	// so that a folded "(other)" row counts each visitor once.
+	Visitors int64    `json:"visitors"`
+	IDs      []uint64 `json:"ids,omitempty"`
+	// Totals only.
+	Bots         int64      `json:"bots,omitempty"`
+	Bytes        int64      `json:"bytes,omitempty"`
+	Visits       int64      `json:"visits,omitempty"`
+	Pages        int64      `json:"pages,omitempty"`
+	Bounces      int64      `json:"bounces,omitempty"`
+	DurationSum  int64      `json:"duration_sum,omitempty"`
+	Durations    [][2]int64 `json:"durations,omitempty"` // [bucket seconds, visits]
+	CappedEvents int64      `json:"capped_events,omitempty"`
+	// Final: the window has closed on this input partition.
+	Final bool `json:"final"`
+}
+
+// AppendKey appends the partial's topic key: window start and size,
+// dimension, source partition, then the value (last, so any bytes are safe).
+func (p *Partial) AppendKey(dst []byte) []byte {
+	dst = strconv.AppendInt(dst, p.Start, 10)
+	dst = append(dst, '|')
+	dst = strconv.AppendInt(dst, p.Size, 10)
+	dst = append(dst, '|')
+	dst = append(dst, p.Dim...)
+	dst = append(dst, '|')
+	dst = strconv.AppendInt(dst, int64(p.Source), 10)
+	if p.Capped {
+		return append(dst, "|c"...)
+	}
+	dst = append(dst, "|v"...)
+	return append(dst, p.Value...)
+}
+
+// AppendWindowKey appends the key all partials of one window share; the
+// partials topic is partitioned by it so that one merger sees a whole window.
+func AppendWindowKey(dst []byte, start, size int64) []byte {
+	dst = strconv.AppendInt(dst, start, 10)
+	dst = append(dst, '|')
+	return strconv.AppendInt(dst, size, 10)
+}
+
+type partKey struct {
+	dim, value string
+	capped     bool
+	source     int
+}
+
+type mergeWindow struct {
+	parts map[partKey]*Partial
+}
+
+// Merger combines the Partials of every input partition into the published
+// rows. Visitors of different partitions are different people (the visits
+// topic is partitioned by pseudonym), so visitor counts add up; k-anonymity
+// and max_values apply to the combined cells.
+type Merger struct {
+	cfg     StatsConfig
+	windows map[[2]int64]*mergeWindow
+}
+
+// NewMerger returns a Merger; cfg must be valid (NewAggregator checks it).
+func NewMerger(cfg StatsConfig) *Merger {
+	return &Merger{cfg: cfg.WithDefaults(), windows: map[[2]int64]*mergeWindow{}}
+}
+
+// Add stores p, replacing an older partial of the same key. It returns the
+// window p belongs to.
+func (m *Merger) Add(p *Partial) [2]int64 {
+	key := [2]int64{p.Start, p.Size}
+	w := m.windows[key]
+	if w == nil {
+		w = &mergeWindow{parts: map[partKey]*Partial{}}
+		m.windows[key] = w
+	}
+	cp := *p
+	w.parts[partKey{p.Dim, p.Value, p.Capped, p.Source}] = &cp
+	return key
+}
+
+// Windows returns the windows held, by size then start.
+func (m *Merger) Windows() [][2]int64 {
+	keys := make([][2]int64, 0, len(m.windows))
+	for k := range m.windows {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		return keys[i][1] < keys[j][1] || keys[i][1] == keys[j][1] && keys[i][0] < keys[j][0]
+	})
+	return keys
+}
+
+// Drop forgets a window.
+func (m *Merger) Drop(key [2]int64) { delete(m.windows, key) }
+
+// Rows appends the rows of every window.
+func (m *Merger) Rows(dst []StatsRow, final bool) []StatsRow {
+	for _, k := range m.Windows() {
+		dst = m.WindowRows(dst, k, final)
+	}
+	return dst
+}
+
+// StatsRow is one published figure: the <prefix>.stats schema (README).
+type StatsRow struct {
+	WindowStart string `json:"window_start"`
+	WindowSize  string `json:"window_size"`
+	Dimension   string `json:"dimension"`
+	Value       string `json:"value"`
+	Views       int64  `json:"views"`
+	Visitors    int64  `json:"visitors"`
+	// Totals only.
+	Bots              *int64   `json:"bots,omitempty"`
+	Bytes             *int64   `json:"bytes,omitempty"`
+	Visits            *int64   `json:"visits,omitempty"`
+	VisitDurationMean *float64 `json:"visit_duration_mean_s,omitempty"`
+	VisitDurationP50  *float64 `json:"visit_duration_p50_s,omitempty"`
+	VisitDurationP90  *float64 `json:"visit_duration_p90_s,omitempty"`
+	PagesPerVisit     *float64 `json:"pages_per_visit,omitempty"`
+	BounceRate        *float64 `json:"bounce_rate,omitempty"`
+	// Privacy record only.
+	K                *int   `json:"k,omitempty"`
+	KSearch          *int   `json:"k_search,omitempty"`
+	SuppressedCells  *int64 `json:"suppressed_cells,omitempty"`
+	SuppressedEvents *int64 `json:"suppressed_events,omitempty"`
+	CappedEvents     *int64 `json:"capped_events,omitempty"`
+	Final            bool   `json:"final"`
+}
+
+// AppendKey appends the row's <prefix>.stats key: window start, size,
+// dimension and value.
+func (r *StatsRow) AppendKey(dst []byte) []byte {
+	dst = append(dst, r.WindowStart...)
+	dst = append(dst, '|')
+	dst = append(dst, r.WindowSize...)
+	dst = append(dst, '|')
+	dst = append(dst, r.Dimension...)
+	dst = append(dst, '|')
+	return append(dst, r.Value...)
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// merged is one combined cell.
+type merged struct {
+	value          string
+	views, visitor int64
+	ids            map[uint64]struct{}
+	idsComplete    bool
+}
+
+// WindowRows appends the rows of one window: the totals, each dimension's
+// cells with at least k visitors (at most max_values of them, by views)
+// and an "(other)" row for the rest, and the privacy record.
+func (m *Merger) WindowRows(dst []StatsRow, key [2]int64, final bool) []StatsRow {
+	w := m.windows[key]
+	if w == nil {
+		return dst
+	}
+	start := time.Unix(key[0], 0).UTC().Format(time.RFC3339)
+	size := (time.Duration(key[1]) * time.Second).String()
+	row := func(dim, value string, views, visitors int64) StatsRow {
+		return StatsRow{WindowStart: start, WindowSize: size, Dimension: dim, Value: value, Views: views, Visitors: visitors, Final: final}
+	}
+	// Combine the partials per dimension and value, in a fixed order.
+	pks := make([]partKey, 0, len(w.parts))
+	for k := range w.parts {
+		pks = append(pks, k)
+	}
+	sort.Slice(pks, func(i, j int) bool {
+		a, b := pks[i], pks[j]
+		if a.dim != b.dim {
+			return a.dim < b.dim
+		}
+		if a.capped != b.capped {
+			return !a.capped
+		}
+		if a.value != b.value {
+			return a.value < b.value
+		}
+		return a.source < b.source
+	})
+	var tot Partial
+	hist := map[int64]int64{}
+	cells := map[string]map[string]*merged{}
+	capped := map[string]*merged{}
+	for _, k := range pks {
+		p := w.parts[k]
+		if p.Dim == "total" {
+			tot.Views += p.Views
+			tot.Visitors += p.Visitors
+			tot.Bots += p.Bots
+			tot.Bytes += p.Bytes
+			tot.Visits += p.Visits
+			tot.Pages += p.Pages
+			tot.Bounces += p.Bounces
+			tot.DurationSum += p.DurationSum
+			tot.CappedEvents += p.CappedEvents
+			for _, d := range p.Durations {
+				hist[d[0]] += d[1]
+			}
+			continue
+		}
+		var c *merged
+		if p.Capped {
+			if c = capped[p.Dim]; c == nil {
+				c = &merged{value: Other}
+				capped[p.Dim] = c
+			}
+		} else {
+			if cells[p.Dim] == nil {
+				cells[p.Dim] = map[string]*merged{}
+			}
+			if c = cells[p.Dim][p.Value]; c == nil {
+				c = &merged{value: p.Value, ids: map[uint64]struct{}{}, idsComplete: true}
+				cells[p.Dim][p.Value] = c
+			}
+		}
+		c.views += p.Views
+		c.visitor += p.Visitors
+		if c.ids != nil {
+			if int64(len(p.IDs)) != p.Visitors {
+				c.idsComplete = false
+			}
+			for _, id := range p.IDs {
+				c.ids[id] = struct{}{}
+			}
+		}
+	}
+	total := row("total", "", 0, 0)
+	if tot.Visitors >= int64(m.cfg.K) {
+		total.Views, total.Visitors = tot.Views, tot.Visitors
+		total.Bots, total.Bytes, total.Visits = ptr(tot.Bots), ptr(tot.Bytes), ptr(tot.Visits)
+		if tot.Visits > 0 {
+			buckets := make([][2]int64, 0, len(hist))
+			for d, n := range hist {
+				buckets = append(buckets, [2]int64{d, n})
+			}
+			sort.Slice(buckets, func(i, j int) bool { return buckets[i][0] < buckets[j][0] })
+			total.VisitDurationMean = ptr(float64(tot.DurationSum) / float64(tot.Visits))
+			total.VisitDurationP50 = ptr(float64(histQuantile(buckets, tot.Visits, 0.5)))
+			total.VisitDurationP90 = ptr(float64(histQuantile(buckets, tot.Visits, 0.9)))
+			total.PagesPerVisit = ptr(float64(tot.Pages) / float64(tot.Visits))
+			total.BounceRate = ptr(float64(tot.Bounces) / float64(tot.Visits))
+		}
+	} else {
+		total.Value = Other // too few visitors to publish the window's totals
+	}
+	dst = append(dst, total)
+	var suppressedCells, suppressedEvents int64
+	cappedEvents := tot.CappedEvents
+	for dim := range numDims {
+		name := dimNames[dim]
+		k := int64(m.cfg.K)
+		if dim == DimSearch {
+			k = int64(m.cfg.KSearch)
+		}
+		other := merged{ids: map[uint64]struct{}{}}
+		var otherApprox int64 // visitors of folded cells whose ids are not known
+		fold := func(c *merged) {
+			other.views += c.views
+			if c.ids != nil && c.idsComplete {
+				for id := range c.ids {
+					other.ids[id] = struct{}{}
+				}
+			} else {
+				otherApprox += c.visitor
+			}
+		}
+		if c := capped[name]; c != nil {
+			fold(c)
+		}
+		var kept []*merged
+		for _, c := range cells[name] {
+			if c.visitor < k {
+				suppressedCells++
+				suppressedEvents += c.views
+				fold(c)
+				continue
+			}
+			kept = append(kept, c)
+		}
+		sort.Slice(kept, func(i, j int) bool {
+			return kept[i].views > kept[j].views || kept[i].views == kept[j].views && kept[i].value < kept[j].value
+		})
+		if len(kept) > m.cfg.MaxValues {
+			for _, c := range kept[m.cfg.MaxValues:] {
+				cappedEvents += c.views
+				fold(c)
+			}
+			kept = kept[:m.cfg.MaxValues]
+		}
+		sort.Slice(kept, func(i, j int) bool { return kept[i].value < kept[j].value })
+		for _, c := range kept {
+			dst = append(dst, row(name, c.value, c.views, c.visitor))
+		}
+		if other.views > 0 {
+			dst = append(dst, row(name, Other, other.views, int64(len(other.ids))+otherApprox))
+		}
+	}
+	priv := row("privacy", "", 0, 0)
+	priv.K, priv.KSearch = ptr(m.cfg.K), ptr(m.cfg.KSearch)
+	priv.SuppressedCells, priv.SuppressedEvents, priv.CappedEvents = ptr(suppressedCells), ptr(suppressedEvents), ptr(cappedEvents)
+	return append(dst, priv)
+}
+
+// histQuantile is the nearest-rank quantile q of n values in buckets.
+func histQuantile(buckets [][2]int64, n int64, q float64) int64 {
+	rank := int64(q*float64(n) + 0.999999)
+	rank = min(max(rank, 1), n)
+	var seen int64
+	for _, b := range buckets {
+		if seen += b[1]; seen >= rank {
+			return b[0]
+		}
+	}
+	return buckets[len(buckets)-1][0]
+}
