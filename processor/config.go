@@ -30,6 +30,28 @@ type Config struct {
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	// LogFormat is text (default) or json, for log/slog on stderr.
 	LogFormat string `yaml:"log_format"`
+	// Stages this process runs: anonymize (raw topics -> events, visits),
+	// aggregate (visits -> partials) and merge (partials -> stats). Default
+	// all three (only anonymize when kafka.visits is false); deployments
+	// that scale the stages apart run one per process.
+	Stages []string `yaml:"stages"`
+}
+
+// Stage names.
+const (
+	StageAnonymize = "anonymize"
+	StageAggregate = "aggregate"
+	StageMerge     = "merge"
+)
+
+// runs reports whether the process runs stage s.
+func (c Config) runs(s string) bool {
+	for _, x := range c.Stages {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 // KafkaConfig is the stream processor's Kafka side.
@@ -79,6 +101,18 @@ type KafkaConfig struct {
 	// PseudonymInEvents also writes the pseudonym ("visitor") into
 	// <prefix>.events. Default false.
 	PseudonymInEvents bool `yaml:"pseudonym_in_events"`
+	// PartialsRetention: the internal <prefix>.partials topic (compacted)
+	// also deletes records this old; it must outlast the largest window
+	// plus the lateness. Default 48h.
+	PartialsRetention time.Duration `yaml:"partials_retention"`
+	// StatsEmitInterval is how often the aggregate stage writes the partials
+	// of windows that changed (and commits); windows that close are written
+	// at once. Default 5s.
+	StatsEmitInterval time.Duration `yaml:"stats_emit_interval"`
+	// Late also writes hits that arrive after their window closed to
+	// <prefix>.late (same retention as visits). Default false: they are
+	// only counted (logveil_stats_late_total).
+	Late bool `yaml:"late"`
 	// SaltRetention is how long a day's salt lives before it is tombstoned;
 	// pseudonyms of older days can no longer be computed. Default 48h.
 	SaltRetention time.Duration `yaml:"salt_retention"`
@@ -119,6 +153,9 @@ func (k KafkaConfig) EventsTopic() string   { return k.TopicPrefix + ".events" }
 func (k KafkaConfig) RejectedTopic() string { return k.TopicPrefix + ".rejected" }
 func (k KafkaConfig) SaltsTopic() string    { return k.TopicPrefix + ".salts" }
 func (k KafkaConfig) VisitsTopic() string   { return k.TopicPrefix + ".visits" }
+func (k KafkaConfig) PartialsTopic() string { return k.TopicPrefix + ".partials" }
+func (k KafkaConfig) StatsTopic() string    { return k.TopicPrefix + ".stats" }
+func (k KafkaConfig) LateTopic() string     { return k.TopicPrefix + ".late" }
 
 // VisitsEnabled reports whether the visits topic is written.
 func (k KafkaConfig) VisitsEnabled() bool { return k.Visits == nil || *k.Visits }
@@ -197,9 +234,36 @@ func (c Config) Validate() (Config, error) {
 	defD(&k.RejectedRetention, 168*time.Hour)
 	defD(&k.VisitsRetention, 48*time.Hour)
 	defD(&k.SaltRetention, 48*time.Hour)
+	defD(&k.PartialsRetention, 48*time.Hour)
+	defD(&k.StatsEmitInterval, 5*time.Second)
 	if k.Visits == nil {
 		t := true
 		k.Visits = &t
+	}
+	if len(c.Stages) == 0 {
+		c.Stages = []string{StageAnonymize}
+		if k.VisitsEnabled() {
+			c.Stages = append(c.Stages, StageAggregate, StageMerge)
+		}
+	}
+	for _, s := range c.Stages {
+		if s != StageAnonymize && s != StageAggregate && s != StageMerge {
+			return c, fmt.Errorf("stages: %q is not anonymize, aggregate or merge", s)
+		}
+	}
+	if c.runs(StageAnonymize) && c.runs(StageAggregate) && !k.VisitsEnabled() {
+		return c, fmt.Errorf("stages: aggregate reads <prefix>.visits, which kafka.visits: false turns off")
+	}
+	var longest time.Duration
+	for _, w := range c.Stats.Windows {
+		longest = max(longest, w)
+	}
+	if k.PartialsRetention < longest+c.Stats.Lateness+time.Hour {
+		return c, fmt.Errorf("kafka.partials_retention: %s does not outlast the largest window plus lateness plus an hour (%s)",
+			k.PartialsRetention, longest+c.Stats.Lateness+time.Hour)
+	}
+	if k.StatsEmitInterval < 10*time.Millisecond {
+		return c, fmt.Errorf("kafka.stats_emit_interval: %s is under 10ms", k.StatsEmitInterval)
 	}
 	def(&c.HTTP.Listen, ":9464")
 	defD(&c.ShutdownTimeout, 30*time.Second)

@@ -25,6 +25,10 @@ type kafkaClients struct {
 	dialer    *kafka.Dialer
 	transport *kafka.Transport
 	client    *kafka.Client
+	// inputs are the topics that must exist (the anonymize stage's raw
+	// topics); stats: the statistics topics are created too.
+	inputs []string
+	stats  bool
 }
 
 func newKafkaClients(cfg KafkaConfig) (*kafkaClients, error) {
@@ -43,7 +47,7 @@ func newKafkaClients(cfg KafkaConfig) (*kafkaClients, error) {
 	transport := &kafka.Transport{ClientID: cfg.ClientID, DialTimeout: 10 * time.Second, TLS: tlsCfg, SASL: mech,
 		MetadataTTL: 30 * time.Second, IdleTimeout: time.Minute}
 	return &kafkaClients{
-		cfg: cfg, dialer: dialer, transport: transport,
+		cfg: cfg, dialer: dialer, transport: transport, inputs: cfg.InputTopics, stats: cfg.VisitsEnabled(),
 		client: &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Timeout: 15 * time.Second, Transport: transport},
 	}, nil
 }
@@ -134,6 +138,20 @@ func (k *kafkaClients) outputTopics() []topicSpec {
 		specs = append(specs, topicSpec{c.VisitsTopic(), c.Partitions, map[string]string{
 			"retention.ms": ms(c.VisitsRetention), "cleanup.policy": "delete", "segment.ms": "3600000"}})
 	}
+	if k.stats {
+		// Partials: the latest per cell and partition (compaction), and
+		// nothing older than partials_retention (deletion): they carry
+		// visitor ids of small cells. Stats: the latest row per key.
+		specs = append(specs,
+			topicSpec{c.PartialsTopic(), c.Partitions, map[string]string{"cleanup.policy": "compact,delete",
+				"retention.ms": ms(c.PartialsRetention), "segment.ms": "3600000", "min.cleanable.dirty.ratio": "0.1"}},
+			topicSpec{c.StatsTopic(), c.Partitions, map[string]string{"cleanup.policy": "compact", "segment.ms": "3600000",
+				"min.cleanable.dirty.ratio": "0.1", "delete.retention.ms": "86400000"}})
+		if c.Late {
+			specs = append(specs, topicSpec{c.LateTopic(), c.Partitions, map[string]string{
+				"retention.ms": ms(c.VisitsRetention), "cleanup.policy": "delete"}})
+		}
+	}
 	return specs
 }
 
@@ -150,7 +168,7 @@ func (k *kafkaClients) ensureTopics(ctx context.Context) error {
 			have[t.Name] = true
 		}
 	}
-	for _, t := range k.cfg.InputTopics {
+	for _, t := range k.inputs {
 		if !have[t] {
 			return &notFoundError{fmt.Sprintf("input topic %q does not exist on %s (create it, or fix kafka.input_topics)", t, strings.Join(k.cfg.Brokers, ","))}
 		}

@@ -33,6 +33,8 @@ type metrics struct {
 	ready       prometheus.Gauge
 	errors      *prometheus.CounterVec // op
 	offsetReset prometheus.Counter
+	statsLate   prometheus.Counter
+	statsOpen   *prometheus.GaugeVec // partition
 }
 
 func newMetrics() *metrics {
@@ -52,9 +54,11 @@ func newMetrics() *metrics {
 		ready:       prometheus.NewGauge(prometheus.GaugeOpts{Name: "logveil_ready", Help: "1 when consuming and producing succeed, else 0."}),
 		errors:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logveil_kafka_errors_total", Help: "Kafka operation failures (retried), by operation."}, []string{"op"}),
 		offsetReset: prometheus.NewCounter(prometheus.CounterOpts{Name: "logveil_offset_resets_total", Help: "Fetches whose offset had been deleted by retention; restarted at the earliest offset."}),
+		statsLate:   prometheus.NewCounter(prometheus.CounterOpts{Name: "logveil_stats_late_total", Help: "Hits that arrived after their window closed (dropped from the statistics)."}),
+		statsOpen:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logveil_stats_open_windows", Help: "Open statistics windows, per visits partition."}, []string{"partition"}),
 	}
 	m.reg.MustRegister(m.recordsIn, m.bytesIn, m.recordsOut, m.bytesOut, m.rejected, m.stage, m.commitLat,
-		m.lag, m.saltAge, m.ready, m.errors, m.offsetReset,
+		m.lag, m.saltAge, m.ready, m.errors, m.offsetReset, m.statsLate, m.statsOpen,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -66,8 +70,9 @@ func (m *metrics) setLag(topic string, partition int, lag int64) {
 // health tracks readiness: the group is joined and the last fetch and
 // produce succeeded.
 type health struct {
-	joined, fetchOK, produceOK atomic.Bool
-	m                          *metrics
+	joined, stages     atomic.Int32 // stages whose group is joined, of stages run
+	fetchOK, produceOK atomic.Bool
+	m                  *metrics
 }
 
 func (h *health) update() {
@@ -78,7 +83,9 @@ func (h *health) update() {
 	h.m.ready.Set(v)
 }
 
-func (h *health) ready() bool { return h.joined.Load() && h.fetchOK.Load() && h.produceOK.Load() }
+func (h *health) ready() bool {
+	return h.stages.Load() > 0 && h.joined.Load() == h.stages.Load() && h.fetchOK.Load() && h.produceOK.Load()
+}
 
 // serveHTTP runs /metrics, /healthz and /readyz until ctx ends. The bound
 // address is sent on bound (useful with ":0").

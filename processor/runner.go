@@ -1,6 +1,7 @@
 package processor
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -57,6 +58,10 @@ func NewRunner(cfg Config, log *slog.Logger) (*Runner, error) {
 		anon.Close()
 		return nil, err
 	}
+	if !cfg.runs(StageAnonymize) {
+		k.inputs = nil
+	}
+	k.stats = cfg.runs(StageAggregate) || cfg.runs(StageMerge)
 	// kafka-go's zstd codec is one shared value; its fastest level costs a
 	// fifth of the default's CPU for a few percent of size on log events.
 	compress.ZstdCodec.Level = 1
@@ -72,7 +77,7 @@ func NewRunner(cfg Config, log *slog.Logger) (*Runner, error) {
 	r.salts = newSaltStore(k, log, m)
 	r.writer = &kafka.Writer{
 		Addr:         kafka.TCP(cfg.Kafka.Brokers...),
-		Balancer:     outputBalancer{visits: cfg.Kafka.VisitsTopic()},
+		Balancer:     outputBalancer{visits: cfg.Kafka.VisitsTopic(), partials: cfg.Kafka.PartialsTopic(), stats: cfg.Kafka.StatsTopic(), late: cfg.Kafka.LateTopic()},
 		RequiredAcks: kafka.RequireAll,
 		Compression:  codec,
 		BatchTimeout: cfg.Kafka.Linger,
@@ -94,12 +99,27 @@ func (r *Runner) Ready() bool { return r.h.ready() }
 
 // outputBalancer keeps events and rejects on the source record's partition
 // (so per-partition order survives) and spreads visits by pseudonym with
-// Kafka's Java-compatible murmur2, so one visitor's hits meet on one partition.
-type outputBalancer struct{ visits string }
+// Kafka's Java-compatible murmur2, so one visitor's hits meet on one
+// partition. Partials go by window (the key's "start|size" prefix) so one
+// merger sees a whole window, except watermarks, which name their
+// partition; stats rows and late hits go by key.
+type outputBalancer struct{ visits, partials, stats, late string }
 
 func (b outputBalancer) Balance(msg kafka.Message, partitions ...int) int {
-	if msg.Topic == b.visits {
+	switch msg.Topic {
+	case b.visits, b.stats, b.late:
 		return kafka.Murmur2Balancer{}.Balance(msg, partitions...)
+	case b.partials:
+		if bytes.HasPrefix(msg.Key, watermarkKeyPrefix) {
+			break
+		}
+		k := msg.Key
+		if i := bytes.IndexByte(k, '|'); i >= 0 {
+			if j := bytes.IndexByte(k[i+1:], '|'); j >= 0 {
+				k = k[:i+1+j]
+			}
+		}
+		return kafka.Murmur2Balancer{}.Balance(kafka.Message{Key: k}, partitions...)
 	}
 	return partitions[msg.Partition%len(partitions)]
 }
@@ -143,11 +163,61 @@ func (r *Runner) Run(ctx context.Context) error {
 	defer saltCancel()
 	go r.salts.run(saltCtx)
 
+	// Each stage is a consumer group of its own.
+	type stage struct {
+		name, group string
+		topics      []string
+		consume     consumeFunc
+	}
+	var stages []stage
+	kc := &r.cfg.Kafka
+	if r.cfg.runs(StageAnonymize) {
+		stages = append(stages, stage{StageAnonymize, kc.GroupID, kc.InputTopics, r.consume})
+	}
+	if r.cfg.runs(StageAggregate) {
+		stages = append(stages, stage{StageAggregate, kc.GroupID + ".aggregate", []string{kc.VisitsTopic()}, r.consumeVisits})
+	}
+	if r.cfg.runs(StageMerge) {
+		stages = append(stages, stage{StageMerge, kc.GroupID + ".merge", []string{kc.PartialsTopic()}, r.consumeMerge})
+	}
+	r.h.stages.Store(int32(len(stages)))
+	var wg sync.WaitGroup
+	errs := make(chan error, len(stages))
+	for _, st := range stages {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := r.runGroup(ctx, hardCtx, hardCancel, st.name, st.group, st.topics, st.consume); err != nil {
+				errs <- fmt.Errorf("stage %s: %w", st.name, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	saltCancel()
+	r.salts.close()
+	err := r.writer.Close()
+	if e := <-errs; e != nil {
+		err = e
+	}
+	r.log.Info("stopped", "in", r.in.Load(), "out", r.out.Load(), "rejected", r.rejected.Load())
+	return err
+}
+
+// consumeFunc runs one assigned partition of a stage until the generation
+// or the run ends, reporting what may be committed to acks.
+type consumeFunc func(runCtx, genCtx, hardCtx context.Context, group, topic string, pa kafka.PartitionAssignment, acks *ackTable)
+
+// runGroup is one stage's consumer-group member: it joins, runs each
+// generation's partitions with consume, and on ctx's end stops fetching,
+// lets in-flight batches finish and commit, and leaves the group (within
+// ShutdownTimeout, else hardCancel abandons them: they will be replayed).
+func (r *Runner) runGroup(ctx, hardCtx context.Context, hardCancel func(), name, group string, topics []string, consume consumeFunc) error {
 	cg, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
-		ID:                    r.cfg.Kafka.GroupID,
+		ID:                    group,
 		Brokers:               r.cfg.Kafka.Brokers,
 		Dialer:                r.k.dialer,
-		Topics:                r.cfg.Kafka.InputTopics,
+		Topics:                topics,
 		StartOffset:           kafka.FirstOffset,
 		HeartbeatInterval:     time.Second,
 		SessionTimeout:        r.cfg.Kafka.SessionTimeout,
@@ -159,27 +229,37 @@ func (r *Runner) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.log.Info("consuming", "group", r.cfg.Kafka.GroupID, "topics", r.cfg.Kafka.InputTopics, "brokers", r.cfg.Kafka.Brokers)
+	r.log.Info("consuming", "stage", name, "group", group, "topics", topics, "brokers", r.cfg.Kafka.Brokers)
+	joined := false
+	setJoined := func(v bool) {
+		if v != joined {
+			joined = v
+			if v {
+				r.h.joined.Add(1)
+			} else {
+				r.h.joined.Add(-1)
+			}
+			r.h.update()
+		}
+	}
 	for {
 		gen, err := cg.Next(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
 			}
-			r.h.joined.Store(false)
-			r.h.update()
+			setJoined(false)
 			r.m.errors.WithLabelValues("group").Inc()
-			r.log.Warn("consumer group: retrying", "err", err)
+			r.log.Warn("consumer group: retrying", "stage", name, "err", err)
 			continue
 		}
-		r.h.joined.Store(true)
-		r.h.update()
-		r.startGeneration(ctx, hardCtx, gen)
+		setJoined(true)
+		r.startGeneration(ctx, hardCtx, group, gen, consume)
 	}
 
 	// Graceful stop: closing the group ends the generation; its goroutines
 	// finish their batch, the committer commits, then the member leaves.
-	r.log.Info("stopping: finishing in-flight batches", "timeout", r.cfg.ShutdownTimeout)
+	r.log.Info("stopping: finishing in-flight batches", "stage", name, "timeout", r.cfg.ShutdownTimeout)
 	done := make(chan struct{})
 	go func() {
 		cg.Close()
@@ -188,60 +268,62 @@ func (r *Runner) Run(ctx context.Context) error {
 	select {
 	case <-done:
 	case <-time.After(r.cfg.ShutdownTimeout):
-		r.log.Error("shutdown timeout: abandoning in-flight batches (they will be replayed)")
+		r.log.Error("shutdown timeout: abandoning in-flight batches (they will be replayed)", "stage", name)
 		hardCancel()
 		<-done
 	}
-	r.h.joined.Store(false)
-	r.h.update()
-	saltCancel()
-	r.salts.close()
-	err = r.writer.Close()
-	r.log.Info("stopped", "in", r.in.Load(), "out", r.out.Load(), "rejected", r.rejected.Load())
-	return err
+	setJoined(false)
+	return nil
 }
 
 type notFoundError struct{ msg string }
 
 func (e *notFoundError) Error() string { return e.msg }
 
+// commitPoint is an offset that may be committed, with the metadata the
+// partition's stage needs to resume from it.
+type commitPoint struct {
+	offset int64
+	meta   string
+}
+
 // ackTable holds, per partition, the next offset whose predecessors are all
-// produced and acknowledged: what may be committed.
+// produced and acknowledged (for the statistics stages: the oldest offset
+// an open window still holds): what may be committed.
 type ackTable struct {
 	mu      sync.Mutex
-	acked   map[string]map[int]int64
+	acked   map[string]map[int]commitPoint
 	changed bool
 }
 
-func (a *ackTable) set(topic string, partition int, next int64) {
+func (a *ackTable) set(topic string, partition int, next int64, meta string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.acked[topic] == nil {
-		a.acked[topic] = map[int]int64{}
+		a.acked[topic] = map[int]commitPoint{}
 	}
-	a.acked[topic][partition] = next
+	a.acked[topic][partition] = commitPoint{next, meta}
 	a.changed = true
 }
 
-func (a *ackTable) take() map[string]map[int]int64 {
+func (a *ackTable) take() map[string][]kafka.OffsetCommit {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if !a.changed {
 		return nil
 	}
 	a.changed = false
-	cp := make(map[string]map[int]int64, len(a.acked))
+	out := make(map[string][]kafka.OffsetCommit, len(a.acked))
 	for t, ps := range a.acked {
-		cp[t] = make(map[int]int64, len(ps))
-		for p, o := range ps {
-			cp[t][p] = o
+		for p, c := range ps {
+			out[t] = append(out[t], kafka.OffsetCommit{Partition: p, Offset: c.offset, Metadata: c.meta})
 		}
 	}
-	return cp
+	return out
 }
 
-func (r *Runner) startGeneration(runCtx, hardCtx context.Context, gen *kafka.Generation) {
-	acks := &ackTable{acked: map[string]map[int]int64{}}
+func (r *Runner) startGeneration(runCtx, hardCtx context.Context, group string, gen *kafka.Generation, consume consumeFunc) {
+	acks := &ackTable{acked: map[string]map[int]commitPoint{}}
 	var partitions sync.WaitGroup
 	n := 0
 	for topic, pas := range gen.Assignments {
@@ -250,11 +332,11 @@ func (r *Runner) startGeneration(runCtx, hardCtx context.Context, gen *kafka.Gen
 			partitions.Add(1)
 			gen.Start(func(genCtx context.Context) {
 				defer partitions.Done()
-				r.consume(runCtx, genCtx, hardCtx, topic, pa, acks)
+				consume(runCtx, genCtx, hardCtx, group, topic, pa, acks)
 			})
 		}
 	}
-	r.log.Info("generation joined", "generation", gen.ID, "partitions", n)
+	r.log.Info("generation joined", "group", group, "generation", gen.ID, "partitions", n)
 	gen.Start(func(genCtx context.Context) {
 		t := time.NewTicker(r.cfg.Kafka.CommitInterval)
 		defer t.Stop()
@@ -273,19 +355,59 @@ func (r *Runner) startGeneration(runCtx, hardCtx context.Context, gen *kafka.Gen
 	})
 }
 
+// commit commits what acks holds, with each partition's metadata, as a
+// member of gen (a member that lost its partitions is refused).
 func (r *Runner) commit(gen *kafka.Generation, acks *ackTable) {
 	offsets := acks.take()
 	if offsets == nil {
 		return
 	}
 	start := time.Now()
-	if err := gen.CommitOffsets(offsets); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	resp, err := r.k.client.OffsetCommit(ctx, &kafka.OffsetCommitRequest{GroupID: gen.GroupID, GenerationID: int(gen.ID),
+		MemberID: gen.MemberID, Topics: offsets})
+	if err == nil {
+	check:
+		for _, ps := range resp.Topics {
+			for _, p := range ps {
+				if p.Error != nil {
+					err = p.Error
+					break check
+				}
+			}
+		}
+	}
+	if err != nil {
 		// Not fatal: the records are replayed with the same ids.
 		r.m.errors.WithLabelValues("commit").Inc()
 		r.log.Warn("commit failed; records since the last commit will be replayed", "err", err)
 		return
 	}
 	r.m.commitLat.Observe(time.Since(start).Seconds())
+}
+
+// commitMetadata reads the metadata committed with a partition's offset.
+func (r *Runner) commitMetadata(ctx context.Context, group, topic string, partition int) (string, error) {
+	resp, err := r.k.client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: {partition}}})
+	if err != nil {
+		return "", err
+	}
+	if resp.Error != nil {
+		return "", resp.Error
+	}
+	for _, p := range resp.Topics[topic] {
+		if p.Partition == partition {
+			if p.Error != nil {
+				return "", p.Error
+			}
+			if p.CommittedOffset < 0 {
+				return "", nil
+			}
+			return p.Metadata, nil
+		}
+	}
+	return "", nil
 }
 
 // fetched is one fetch response's records.
@@ -295,7 +417,7 @@ type fetched struct {
 }
 
 // consume runs one assigned partition until the generation or the run ends.
-func (r *Runner) consume(runCtx, genCtx, hardCtx context.Context, topic string, pa kafka.PartitionAssignment, acks *ackTable) {
+func (r *Runner) consume(runCtx, genCtx, hardCtx context.Context, _, topic string, pa kafka.PartitionAssignment, acks *ackTable) {
 	fetchCtx, cancel := context.WithCancel(runCtx)
 	defer cancel()
 	go func() {
@@ -324,7 +446,7 @@ func (r *Runner) consume(runCtx, genCtx, hardCtx context.Context, topic string, 
 		}
 		r.m.stage.WithLabelValues("produce").Observe(time.Since(start).Seconds())
 		last := f.msgs[len(f.msgs)-1].Offset
-		acks.set(topic, pa.ID, last+1)
+		acks.set(topic, pa.ID, last+1, "")
 		r.m.setLag(topic, pa.ID, max(f.hwm-(last+1), 0))
 		r.in.Add(int64(len(f.msgs)))
 		r.out.Add(b.events)
@@ -475,6 +597,7 @@ type batchBuilder struct {
 	partition                       int
 
 	arena                                      []byte
+	hit                                        transforms.Hit
 	out                                        []kafka.Message
 	events, visits, rejects, bytesIn, bytesOut int64
 	reasons                                    map[string]int64
@@ -534,13 +657,11 @@ func (b *batchBuilder) build(msgs []kafka.Message) {
 		b.add(b.eventsTopic, id, event)
 		b.events++
 		if visits && len(rec.Pseudonym) > 0 {
-			v := event
-			if !cfg.PseudonymInEvents {
-				b.wk.EmitPseudonym = true
-				start = len(b.arena)
-				b.arena = b.wk.AppendJSON(b.arena, rec, id)
-				v = b.arena[start:len(b.arena):len(b.arena)]
-			}
+			// The statistics stage's input: what it needs of the event.
+			b.hit.FromRecord(rec)
+			start = len(b.arena)
+			b.arena = transforms.AppendHit(b.arena, &b.hit)
+			v := b.arena[start:len(b.arena):len(b.arena)]
 			kStart := len(b.arena)
 			b.arena = append(b.arena, rec.Pseudonym...)
 			b.add(b.visTopic, b.arena[kStart:len(b.arena):len(b.arena)], v)

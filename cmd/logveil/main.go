@@ -15,6 +15,7 @@ Usage:
   logveil run [--config logveil.yaml] [--brokers ...]   # the Kafka stream processor
   logveil check-config [FILE]                           # validate, print the effective config
   logveil aggregate [--window 1h,24h] < access.log      # page and time statistics of a file, k-anonymous
+  logveil stats [--brokers B] [--window 1h] [--dimension page] [--since 24h] [--json]  # read <prefix>.stats
   logveil create-topic [--brokers B] [--partitions N] TOPIC...  # create a raw input topic
   logveil loggen [--lines N] [--format combined|json] > access.log
   logveil version
@@ -44,6 +45,8 @@ func main() {
 		code = cmdCreateTopic(args, os.Stdout, os.Stderr)
 	case "aggregate":
 		code = cmdAggregate(args, os.Stdin, os.Stdout, os.Stderr)
+	case "stats":
+		code = cmdStats(args, os.Stdout, os.Stderr)
 	case "loggen":
 		code = cmdLoggen(args, os.Stdout, os.Stderr)
 	case "version", "--version", "-version":

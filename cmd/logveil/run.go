@@ -19,6 +19,7 @@ import (
 type runFlags struct {
 	fs                                                         *flag.FlagSet
 	config, brokers, group, inputs, prefix, listen, geoip, asn string
+	stages                                                     string
 }
 
 func newRunFlags(name string, stderr io.Writer) *runFlags {
@@ -32,6 +33,7 @@ func newRunFlags(name string, stderr io.Writer) *runFlags {
 	f.fs.StringVar(&f.listen, "listen", "", "metrics/health address (http.listen), - to disable")
 	f.fs.StringVar(&f.geoip, "geoip", "", "country mmdb (anonymize.country_db)")
 	f.fs.StringVar(&f.asn, "asn", "", "ASN mmdb (anonymize.asn_db)")
+	f.fs.StringVar(&f.stages, "stages", "", "comma-separated stages to run: anonymize,aggregate,merge (stages)")
 	return f
 }
 
@@ -67,6 +69,8 @@ func (f *runFlags) load() (processor.Config, error) {
 			cfg.Anonymize.CountryDB = f.geoip
 		case "asn":
 			cfg.Anonymize.ASNDB = f.asn
+		case "stages":
+			cfg.Stages = splitList(f.stages)
 		}
 	})
 	return cfg.Validate()

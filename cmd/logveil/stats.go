@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/logveil/logveil/processor"
+	"github.com/logveil/logveil/transforms"
+)
+
+// cmdStats prints the latest value of each row of <prefix>.stats.
+func cmdStats(args []string, stdout, stderr io.Writer) int {
+	f := newRunFlags("stats", stderr)
+	window := f.fs.Duration("window", 0, "only windows of this size, e.g. 1h (default all)")
+	dim := f.fs.String("dimension", "", "only this dimension: total, page, country, status, referrer, browser, os, device, hour, weekday, search, entry_page, exit_page, visit_country, privacy")
+	since := f.fs.String("since", "", "only windows starting at or after this time (RFC 3339) or this long ago (e.g. 24h)")
+	asJSON := f.fs.Bool("json", false, "print JSON lines in the <prefix>.stats schema instead of a table")
+	if err := f.fs.Parse(args); err != nil {
+		return exitConfig
+	}
+	cfg, err := f.load()
+	if err != nil {
+		fmt.Fprintf(stderr, "logveil stats: invalid config: %v\n", err)
+		return exitConfig
+	}
+	filter := processor.StatsFilter{Window: *window, Dimension: *dim}
+	if *since != "" {
+		if d, err := time.ParseDuration(*since); err == nil {
+			filter.Since = time.Now().Add(-d)
+		} else if t, err := time.Parse(time.RFC3339, *since); err == nil {
+			filter.Since = t
+		} else {
+			fmt.Fprintf(stderr, "logveil stats: --since %q is neither a duration nor an RFC 3339 time\n", *since)
+			return exitConfig
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	rows, err := processor.ReadStats(ctx, cfg, filter)
+	if err != nil {
+		fmt.Fprintf(stderr, "logveil stats: %v\n", err)
+		return exitIO
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		for i := range rows {
+			if err := enc.Encode(&rows[i]); err != nil {
+				return exitIO
+			}
+		}
+		return exitOK
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "WINDOW\tSIZE\tDIMENSION\tVALUE\tVIEWS\tVISITORS\tDETAIL\tFINAL")
+	for i := range rows {
+		r := &rows[i]
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%v\n", r.WindowStart, r.WindowSize, r.Dimension, r.Value, r.Views, r.Visitors, detail(r), r.Final)
+	}
+	if err := tw.Flush(); err != nil {
+		return exitIO
+	}
+	if len(rows) == 0 {
+		fmt.Fprintln(stderr, "logveil stats: no rows match")
+	}
+	return exitOK
+}
+
+// detail is the table's summary of a total or privacy row.
+func detail(r *transforms.StatsRow) string {
+	f := func(p *float64, prec int) string {
+		if p == nil {
+			return "-"
+		}
+		return strconv.FormatFloat(*p, 'f', prec, 64)
+	}
+	switch {
+	case r.Visits != nil:
+		return fmt.Sprintf("bots=%d visits=%d duration_mean=%ss p50=%ss p90=%ss pages/visit=%s bounce=%s", *r.Bots, *r.Visits,
+			f(r.VisitDurationMean, 0), f(r.VisitDurationP50, 0), f(r.VisitDurationP90, 0), f(r.PagesPerVisit, 2), f(r.BounceRate, 3))
+	case r.K != nil:
+		return fmt.Sprintf("k=%d k_search=%d suppressed_cells=%d suppressed_events=%d capped_events=%d", *r.K, *r.KSearch,
+			*r.SuppressedCells, *r.SuppressedEvents, *r.CappedEvents)
+	}
+	return ""
+}

@@ -1,0 +1,417 @@
+package processor
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/logveil/logveil/transforms"
+)
+
+// The statistics stages (README: statistics).
+//
+// aggregate: one transforms.Aggregator per <prefix>.visits partition (one
+// visitor's hits are all on one partition). Every stats_emit_interval, and
+// when windows close, it writes the partials of the windows that changed to
+// <prefix>.partials, then its watermark (largest event time seen) to every
+// partials partition, then marks for commit the oldest visits offset an
+// open window holds, with "a1 <largest time> <position>" as metadata. A
+// restart replays from that offset with the largest time restored and
+// writes nothing until it is past the position: the open windows are
+// rebuilt from their first hit, closed ones stay closed, and the partials
+// it then writes are the ones an uninterrupted run would have written.
+//
+// merge: one transforms.Merger per partials partition (partials are
+// partitioned by window). A window is final when every visits partition's
+// watermark has passed its end by the lateness. After each batch it writes
+// the rows of the windows that changed to <prefix>.stats (a tombstone for a
+// row that is no longer published), final ones with "final": true, and
+// commits the oldest partials offset an open window holds, with the
+// watermarks as metadata ("m1 <position> <partition>:<time>,...").
+
+// watermarkKeyPrefix starts the key of a watermark record in the partials
+// topic.
+var watermarkKeyPrefix = []byte("wm|")
+
+const watermarkDim = "watermark"
+
+// statsMeta is the aggregate stage's commit metadata.
+func statsMeta(maxTime, pos int64) string {
+	return "a1 " + strconv.FormatInt(maxTime, 10) + " " + strconv.FormatInt(pos, 10)
+}
+
+func parseStatsMeta(s string) (maxTime, pos int64, ok bool) {
+	f := strings.Fields(s)
+	if len(f) != 3 || f[0] != "a1" {
+		return 0, 0, false
+	}
+	maxTime, err1 := strconv.ParseInt(f[1], 10, 64)
+	pos, err2 := strconv.ParseInt(f[2], 10, 64)
+	return maxTime, pos, err1 == nil && err2 == nil
+}
+
+func mergeMeta(pos int64, wm map[int]int64) string {
+	var b strings.Builder
+	b.WriteString("m1 ")
+	b.WriteString(strconv.FormatInt(pos, 10))
+	b.WriteByte(' ')
+	for i, src := range slices.Sorted(maps.Keys(wm)) {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "%d:%d", src, wm[src])
+	}
+	return b.String()
+}
+
+func parseMergeMeta(s string) (pos int64, wm map[int]int64, ok bool) {
+	f := strings.Fields(s)
+	if len(f) < 2 || f[0] != "m1" {
+		return 0, nil, false
+	}
+	pos, err := strconv.ParseInt(f[1], 10, 64)
+	if err != nil {
+		return 0, nil, false
+	}
+	wm = map[int]int64{}
+	if len(f) == 3 {
+		for _, kv := range strings.Split(f[2], ",") {
+			k, v, found := strings.Cut(kv, ":")
+			src, err1 := strconv.Atoi(k)
+			t, err2 := strconv.ParseInt(v, 10, 64)
+			if !found || err1 != nil || err2 != nil {
+				return 0, nil, false
+			}
+			wm[src] = t
+		}
+	}
+	return pos, wm, true
+}
+
+// restoreMeta reads a partition's commit metadata, retrying while the
+// broker cannot answer; "" when nothing was committed.
+func (r *Runner) restoreMeta(ctx context.Context, group, topic string, partition int) (string, bool) {
+	var bo backoff
+	bo.min, bo.max = 200*time.Millisecond, 5*time.Second
+	for {
+		meta, err := r.commitMetadata(ctx, group, topic, partition)
+		if err == nil {
+			return meta, true
+		}
+		r.m.errors.WithLabelValues("offset_fetch").Inc()
+		r.log.Warn("cannot read committed metadata; retrying", "topic", topic, "partition", partition, "err", err)
+		if !sleepCtx(ctx, bo.next()) {
+			return "", false
+		}
+	}
+}
+
+// startFetch runs r.fetch for one partition until the generation or the
+// run ends.
+func (r *Runner) startFetch(runCtx, genCtx context.Context, topic string, partition int, offset int64) (<-chan fetched, func()) {
+	fetchCtx, cancel := context.WithCancel(runCtx)
+	go func() {
+		select {
+		case <-genCtx.Done():
+		case <-fetchCtx.Done():
+		}
+		cancel()
+	}()
+	ch := make(chan fetched, 1)
+	go r.fetch(fetchCtx, topic, partition, offset, ch)
+	return ch, cancel
+}
+
+// consumeVisits is the aggregate stage for one visits partition.
+func (r *Runner) consumeVisits(runCtx, genCtx, hardCtx context.Context, group, topic string, pa kafka.PartitionAssignment, acks *ackTable) {
+	agg, err := transforms.NewAggregator(r.cfg.Stats)
+	if err != nil {
+		r.log.Error("statistics config", "err", err) // Validate checked it
+		return
+	}
+	meta, ok := r.restoreMeta(genCtx, group, topic, pa.ID)
+	if !ok {
+		return
+	}
+	quietUntil := int64(-1)
+	if maxTime, pos, ok := parseStatsMeta(meta); ok {
+		agg.SetMaxTime(maxTime)
+		quietUntil = pos
+		r.log.Info("statistics: rebuilding open windows by replay", "topic", topic, "partition", pa.ID, "from", pa.Offset, "quiet_until", pos)
+	}
+	ch, cancel := r.startFetch(runCtx, genCtx, topic, pa.ID, pa.Offset)
+	defer cancel()
+
+	kc := &r.cfg.Kafka
+	partialsParts, err := r.partitionCount(genCtx, kc.PartialsTopic())
+	if err != nil {
+		return
+	}
+	var (
+		hit       transforms.Hit
+		scratch   []byte
+		parts     []transforms.Partial
+		out, late []kafka.Message
+		pos       = int64(-1)
+		dirty     bool
+		lastEmit  = time.Now()
+		lateCount = r.m.statsLate
+	)
+	emit := func() bool {
+		start := time.Now()
+		parts = agg.Flush(parts[:0], pa.ID, false)
+		quiet := pos < quietUntil
+		out = out[:0]
+		if !quiet {
+			for i := range parts {
+				p := &parts[i]
+				v, _ := json.Marshal(p)
+				out = append(out, kafka.Message{Topic: kc.PartialsTopic(), Key: p.AppendKey(nil), Value: v})
+			}
+			out = append(out, late...)
+		}
+		if !r.produce(hardCtx, out) {
+			return false
+		}
+		maxTime, _ := agg.MaxTime()
+		if !quiet {
+			// The watermark goes after the partials it covers.
+			out = out[:0]
+			v, _ := json.Marshal(transforms.Partial{Dim: watermarkDim, Source: pa.ID, Start: maxTime})
+			key := fmt.Appendf(append([]byte(nil), watermarkKeyPrefix...), "%d", pa.ID)
+			for i := range partialsParts {
+				out = append(out, kafka.Message{Topic: kc.PartialsTopic(), Key: key, Value: v, Partition: i})
+			}
+			if !r.produce(hardCtx, out) {
+				return false
+			}
+			r.m.recordsOut.WithLabelValues(kc.PartialsTopic()).Add(float64(len(parts)))
+			if len(late) > 0 {
+				r.m.recordsOut.WithLabelValues(kc.LateTopic()).Add(float64(len(late)))
+			}
+		}
+		late = late[:0]
+		held, ok := agg.Held()
+		if !ok {
+			held = pos
+		}
+		acks.set(topic, pa.ID, held, statsMeta(maxTime, max(pos, quietUntil)))
+		r.m.statsOpen.WithLabelValues(strconv.Itoa(pa.ID)).Set(float64(agg.Open()))
+		r.m.stage.WithLabelValues("aggregate_emit").Observe(time.Since(start).Seconds())
+		dirty, lastEmit = false, time.Now()
+		return true
+	}
+	tick := time.NewTicker(min(kc.StatsEmitInterval, time.Second))
+	defer tick.Stop()
+	for {
+		select {
+		case f, ok := <-ch:
+			if !ok {
+				return
+			}
+			start := time.Now()
+			for i := range f.msgs {
+				m := &f.msgs[i]
+				scratch, err = transforms.ParseHit(m.Key, m.Value, &hit, scratch)
+				if err != nil {
+					// Only logveil writes this topic: a newer version's record.
+					r.m.errors.WithLabelValues("visits_decode").Inc()
+					continue
+				}
+				if !agg.AddHit(&hit, m.Offset) && m.Offset >= quietUntil {
+					lateCount.Inc()
+					if kc.Late {
+						late = append(late, kafka.Message{Topic: kc.LateTopic(), Key: m.Key, Value: m.Value})
+					}
+				}
+			}
+			last := f.msgs[len(f.msgs)-1].Offset
+			pos, dirty = last+1, true
+			r.m.setLag(topic, pa.ID, max(f.hwm-pos, 0))
+			r.m.stage.WithLabelValues("aggregate").Observe(time.Since(start).Seconds())
+			if time.Since(lastEmit) >= kc.StatsEmitInterval || len(late) > 10000 {
+				if !emit() {
+					return
+				}
+			}
+		case <-tick.C:
+			if dirty && time.Since(lastEmit) >= kc.StatsEmitInterval && !emit() {
+				return
+			}
+		}
+	}
+}
+
+// partitionCount is a topic's number of partitions.
+func (r *Runner) partitionCount(ctx context.Context, topic string) (int, error) {
+	var bo backoff
+	bo.min, bo.max = 200*time.Millisecond, 5*time.Second
+	for {
+		meta, err := r.k.client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+		if err == nil && len(meta.Topics) == 1 && meta.Topics[0].Error == nil && len(meta.Topics[0].Partitions) > 0 {
+			return len(meta.Topics[0].Partitions), nil
+		}
+		if err == nil && len(meta.Topics) == 1 {
+			err = meta.Topics[0].Error
+		}
+		r.m.errors.WithLabelValues("metadata").Inc()
+		r.log.Warn("cannot read topic metadata; retrying", "topic", topic, "err", err)
+		if !sleepCtx(ctx, bo.next()) {
+			return 0, ctx.Err()
+		}
+	}
+}
+
+// consumeMerge is the merge stage for one partials partition.
+func (r *Runner) consumeMerge(runCtx, genCtx, hardCtx context.Context, group, topic string, pa kafka.PartitionAssignment, acks *ackTable) {
+	kc := &r.cfg.Kafka
+	sources, err := r.partitionCount(genCtx, kc.VisitsTopic())
+	if err != nil {
+		return
+	}
+	meta, ok := r.restoreMeta(genCtx, group, topic, pa.ID)
+	if !ok {
+		return
+	}
+	quietUntil := int64(-1)
+	wm := map[int]int64{}
+	if pos, saved, ok := parseMergeMeta(meta); ok {
+		quietUntil, wm = pos, saved
+	}
+	ch, cancel := r.startFetch(runCtx, genCtx, topic, pa.ID, pa.Offset)
+	defer cancel()
+
+	lateness := int64(r.cfg.Stats.Lateness / time.Second)
+	merger := transforms.NewMerger(r.cfg.Stats)
+	closed := func(key [2]int64) bool {
+		for s := range sources {
+			t, ok := wm[s]
+			if !ok || t-lateness < key[0]+key[1] {
+				return false
+			}
+		}
+		return true
+	}
+	held := map[[2]int64]int64{}                  // open window -> its oldest partial's offset
+	published := map[[2]int64]map[string]string{} // window -> row key -> value written
+	changed := map[[2]int64]bool{}
+	var (
+		pos      = int64(-1)
+		out      []kafka.Message
+		rows     []transforms.StatsRow
+		lastEmit = time.Now()
+		p        transforms.Partial
+	)
+	emit := func() bool {
+		start := time.Now()
+		quiet := pos < quietUntil
+		out = out[:0]
+		finals := 0
+		for _, key := range merger.Windows() {
+			final := closed(key)
+			if !changed[key] && !final {
+				continue
+			}
+			rows = merger.WindowRows(rows[:0], key, final)
+			was := published[key]
+			now := make(map[string]string, len(rows))
+			for i := range rows {
+				k := string(rows[i].AppendKey(nil))
+				v, _ := json.Marshal(&rows[i])
+				now[k] = string(v)
+				if was[k] != string(v) {
+					out = append(out, kafka.Message{Topic: kc.StatsTopic(), Key: []byte(k), Value: v})
+				}
+			}
+			for k := range was {
+				if _, ok := now[k]; !ok {
+					out = append(out, kafka.Message{Topic: kc.StatsTopic(), Key: []byte(k)}) // tombstone
+				}
+			}
+			published[key] = now
+			delete(changed, key)
+			if final {
+				finals++
+				merger.Drop(key)
+				delete(held, key)
+				delete(published, key)
+			}
+		}
+		if quiet {
+			out = out[:0]
+		}
+		if !r.produce(hardCtx, out) {
+			return false
+		}
+		r.m.recordsOut.WithLabelValues(kc.StatsTopic()).Add(float64(len(out)))
+		oldest := pos
+		for _, o := range held {
+			oldest = min(oldest, o)
+		}
+		acks.set(topic, pa.ID, oldest, mergeMeta(max(pos, quietUntil), wm))
+		r.m.stage.WithLabelValues("merge_emit").Observe(time.Since(start).Seconds())
+		lastEmit = time.Now()
+		return true
+	}
+	tick := time.NewTicker(min(kc.StatsEmitInterval, time.Second))
+	defer tick.Stop()
+	dirty := false
+	for {
+		select {
+		case f, ok := <-ch:
+			if !ok {
+				return
+			}
+			anyClosed := false
+			for i := range f.msgs {
+				m := &f.msgs[i]
+				if m.Value == nil {
+					continue // a tombstone
+				}
+				p = transforms.Partial{}
+				if err := json.Unmarshal(m.Value, &p); err != nil {
+					r.m.errors.WithLabelValues("partials_decode").Inc()
+					continue
+				}
+				if p.Dim == watermarkDim {
+					if t, ok := wm[p.Source]; !ok || p.Start > t {
+						wm[p.Source] = p.Start
+						anyClosed = true
+					}
+					continue
+				}
+				key := [2]int64{p.Start, p.Size}
+				if closed(key) {
+					continue // the window's final rows are written
+				}
+				merger.Add(&p)
+				if _, ok := held[key]; !ok {
+					held[key] = m.Offset
+				}
+				changed[key] = true
+			}
+			pos, dirty = f.msgs[len(f.msgs)-1].Offset+1, true
+			r.m.setLag(topic, pa.ID, max(f.hwm-pos, 0))
+			if anyClosed || time.Since(lastEmit) >= kc.StatsEmitInterval {
+				if !emit() {
+					return
+				}
+				dirty = false
+			}
+		case <-tick.C:
+			if dirty && time.Since(lastEmit) >= kc.StatsEmitInterval {
+				if !emit() {
+					return
+				}
+				dirty = false
+			}
+		}
+	}
+}
