@@ -20,21 +20,22 @@ import (
 // values, topic names from the config and partition numbers: never data
 // from a log line.
 type metrics struct {
-	reg         *prometheus.Registry
-	recordsIn   prometheus.Counter
-	bytesIn     prometheus.Counter
-	recordsOut  *prometheus.CounterVec // topic
-	bytesOut    prometheus.Counter
-	rejected    *prometheus.CounterVec // reason
-	stage       *prometheus.HistogramVec
-	commitLat   prometheus.Histogram
-	lag         *prometheus.GaugeVec // topic, partition
-	saltAge     prometheus.Gauge
-	ready       prometheus.Gauge
-	errors      *prometheus.CounterVec // op
-	offsetReset prometheus.Counter
-	statsLate   prometheus.Counter
-	statsOpen   *prometheus.GaugeVec // partition
+	reg             *prometheus.Registry
+	recordsIn       prometheus.Counter
+	bytesIn         prometheus.Counter
+	recordsOut      *prometheus.CounterVec // topic
+	bytesOut        prometheus.Counter
+	rejected        *prometheus.CounterVec // reason
+	stage           *prometheus.HistogramVec
+	commitLat       prometheus.Histogram
+	lag             *prometheus.GaugeVec // topic, partition
+	saltAge         prometheus.Gauge
+	ready           prometheus.Gauge
+	errors          *prometheus.CounterVec // op
+	offsetReset     prometheus.Counter
+	statsLate       prometheus.Counter
+	statsDuplicates prometheus.Counter
+	statsOpen       *prometheus.GaugeVec // partition
 }
 
 func newMetrics() *metrics {
@@ -49,16 +50,17 @@ func newMetrics() *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10)}, []string{"stage"}),
 		commitLat: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "logveil_commit_seconds", Help: "Offset commit latency.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 4, 9)}),
-		lag:         prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logveil_consumer_lag", Help: "High watermark minus next offset, per assigned partition."}, []string{"topic", "partition"}),
-		saltAge:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "logveil_salt_epoch_age_seconds", Help: "Age of the newest visitor-pseudonym salt epoch in use."}),
-		ready:       prometheus.NewGauge(prometheus.GaugeOpts{Name: "logveil_ready", Help: "1 when consuming and producing succeed, else 0."}),
-		errors:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logveil_kafka_errors_total", Help: "Kafka operation failures (retried), by operation."}, []string{"op"}),
-		offsetReset: prometheus.NewCounter(prometheus.CounterOpts{Name: "logveil_offset_resets_total", Help: "Fetches whose offset had been deleted by retention; restarted at the earliest offset."}),
-		statsLate:   prometheus.NewCounter(prometheus.CounterOpts{Name: "logveil_stats_late_total", Help: "Hits that arrived after their window closed (dropped from the statistics)."}),
-		statsOpen:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logveil_stats_open_windows", Help: "Open statistics windows, per visits partition."}, []string{"partition"}),
+		lag:             prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logveil_consumer_lag", Help: "High watermark minus next offset, per assigned partition."}, []string{"topic", "partition"}),
+		saltAge:         prometheus.NewGauge(prometheus.GaugeOpts{Name: "logveil_salt_epoch_age_seconds", Help: "Age of the newest visitor-pseudonym salt epoch in use."}),
+		ready:           prometheus.NewGauge(prometheus.GaugeOpts{Name: "logveil_ready", Help: "1 when consuming and producing succeed, else 0."}),
+		errors:          prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logveil_kafka_errors_total", Help: "Kafka operation failures (retried), by operation."}, []string{"op"}),
+		offsetReset:     prometheus.NewCounter(prometheus.CounterOpts{Name: "logveil_offset_resets_total", Help: "Fetches whose offset had been deleted by retention; restarted at the earliest offset."}),
+		statsLate:       prometheus.NewCounter(prometheus.CounterOpts{Name: "logveil_stats_late_total", Help: "Hits that arrived after their window closed (dropped from the statistics)."}),
+		statsDuplicates: prometheus.NewCounter(prometheus.CounterOpts{Name: "logveil_stats_duplicates_total", Help: "Hits replayed by the anonymize stage after a crash, recognised by their raw offset and not counted again."}),
+		statsOpen:       prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logveil_stats_open_windows", Help: "Open statistics windows, per visits partition."}, []string{"partition"}),
 	}
 	m.reg.MustRegister(m.recordsIn, m.bytesIn, m.recordsOut, m.bytesOut, m.rejected, m.stage, m.commitLat,
-		m.lag, m.saltAge, m.ready, m.errors, m.offsetReset, m.statsLate, m.statsOpen,
+		m.lag, m.saltAge, m.ready, m.errors, m.offsetReset, m.statsLate, m.statsDuplicates, m.statsOpen,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -107,11 +107,12 @@ type outputBalancer struct{ visits, partials, stats, late string }
 
 func (b outputBalancer) Balance(msg kafka.Message, partitions ...int) int {
 	switch msg.Topic {
-	case b.visits, b.stats, b.late:
-		return kafka.Murmur2Balancer{}.Balance(msg, partitions...)
-	case b.partials:
+	case b.visits, b.stats, b.late, b.partials:
 		if bytes.HasPrefix(msg.Key, watermarkKeyPrefix) {
-			break
+			break // a watermark for every partition
+		}
+		if msg.Topic != b.partials {
+			return kafka.Murmur2Balancer{}.Balance(msg, partitions...)
 		}
 		k := msg.Key
 		if i := bytes.IndexByte(k, '|'); i >= 0 {
@@ -410,7 +411,11 @@ func (r *Runner) commitMetadata(ctx context.Context, group, topic string, partit
 	return "", nil
 }
 
-// fetched is one fetch response's records.
+// idleEvery is how often a caught-up partition's consumer hears so.
+const idleEvery = 5 * time.Second
+
+// fetched is one fetch response's records; none when the partition is
+// caught up and idle.
 type fetched struct {
 	msgs []kafka.Message
 	hwm  int64
@@ -435,9 +440,29 @@ func (r *Runner) consume(runCtx, genCtx, hardCtx context.Context, _, topic strin
 		wk.SetSaltSource(r.salts)
 	}
 	b := &batchBuilder{r: r, wk: wk, topic: topic, partition: pa.ID, eventsTopic: r.cfg.Kafka.EventsTopic(),
-		rejTopic: r.cfg.Kafka.RejectedTopic(), visTopic: r.cfg.Kafka.VisitsTopic()}
+		rejTopic: r.cfg.Kafka.RejectedTopic(), visTopic: r.cfg.Kafka.VisitsTopic(), source: sourceName(topic, pa.ID)}
+	if r.cfg.Kafka.VisitsEnabled() {
+		n, err := r.partitionCount(genCtx, r.cfg.Kafka.VisitsTopic())
+		if err != nil {
+			return
+		}
+		b.visitsPartitions = n
+	}
 	for f := range ch {
 		start := time.Now()
+		if len(f.msgs) == 0 {
+			// Idle: this partition's future records will be about as new as
+			// the wall clock, so its watermark moves to now.
+			if b.visitsPartitions > 0 {
+				b.watermark = max(b.watermark, time.Now().Unix())
+				b.out, b.arena = b.out[:0], b.arena[:0]
+				b.addWatermarks()
+				if !r.produce(hardCtx, b.out) {
+					return
+				}
+			}
+			continue
+		}
 		b.build(f.msgs)
 		r.m.stage.WithLabelValues("process").Observe(time.Since(start).Seconds())
 		start = time.Now()
@@ -514,6 +539,7 @@ func (r *Runner) fetch(ctx context.Context, topic string, partition int, offset 
 	brokers := r.cfg.Kafka.Brokers
 	attempt := 0
 	sizeHint := 256 // records per fetch, learnt from the last one
+	lastIdle := time.Now()
 	fail := func(op string, err error) {
 		if conn != nil {
 			conn.Close()
@@ -571,6 +597,16 @@ func (r *Runner) fetch(ctx context.Context, topic string, partition int, offset 
 			}
 		} else if err == nil || isTimeout(err) {
 			r.m.setLag(topic, partition, max(hwm-offset, 0))
+			// Caught up: tell the consumer, at most every idleEvery, so it
+			// can move its watermark along while no records come.
+			if hwm <= offset && time.Since(lastIdle) >= idleEvery {
+				lastIdle = time.Now()
+				select {
+				case ch <- fetched{hwm: hwm}:
+				case <-ctx.Done():
+					return
+				}
+			}
 		}
 		switch {
 		case err == nil || isTimeout(err):
@@ -595,6 +631,11 @@ type batchBuilder struct {
 	wk                              *transforms.Worker
 	topic                           string
 	partition                       int
+	source                          []byte // "topic/partition"
+	// visitsPartitions: every one gets this partition's watermark (the
+	// largest event time read from it) after each batch's hits.
+	visitsPartitions int
+	watermark        int64
 
 	arena                                      []byte
 	hit                                        transforms.Hit
@@ -641,6 +682,9 @@ func (b *batchBuilder) build(msgs []kafka.Message) {
 		id := b.arena[idStart:len(b.arena):len(b.arena)]
 
 		err := b.wk.Process(line)
+		if err == nil {
+			b.watermark = max(b.watermark, b.wk.Rec.Time)
+		}
 		if err != nil {
 			b.rejects++
 			b.reasons[err.Error()]++
@@ -659,6 +703,7 @@ func (b *batchBuilder) build(msgs []kafka.Message) {
 		if visits && len(rec.Pseudonym) > 0 {
 			// The statistics stage's input: what it needs of the event.
 			b.hit.FromRecord(rec)
+			b.hit.Source, b.hit.Offset = b.source, m.Offset
 			start = len(b.arena)
 			b.arena = transforms.AppendHit(b.arena, &b.hit)
 			v := b.arena[start:len(b.arena):len(b.arena)]
@@ -668,6 +713,30 @@ func (b *batchBuilder) build(msgs []kafka.Message) {
 			b.visits++
 		}
 	}
+	if b.visitsPartitions > 0 && b.watermark > 0 {
+		b.addWatermarks()
+	}
+}
+
+// addWatermarks adds the partition's watermark record for every visits
+// partition; in the same produce call as the hits, after them, so each
+// visits partition gets it after this batch's hits.
+func (b *batchBuilder) addWatermarks() {
+	start := len(b.arena)
+	b.arena = append(b.arena, watermarkKeyPrefix...)
+	b.arena = append(b.arena, b.source...)
+	key := b.arena[start:len(b.arena):len(b.arena)]
+	start = len(b.arena)
+	b.arena = append(b.arena, "w1\t"...)
+	b.arena = strconv.AppendInt(b.arena, b.watermark, 10)
+	value := b.arena[start:len(b.arena):len(b.arena)]
+	for i := range b.visitsPartitions {
+		b.out = append(b.out, kafka.Message{Topic: b.visTopic, Key: key, Value: value, Partition: i})
+	}
+}
+
+func sourceName(topic string, partition int) []byte {
+	return strconv.AppendInt(append([]byte(topic), '/'), int64(partition), 10)
 }
 
 func (b *batchBuilder) add(topic string, key, value []byte) {

@@ -1,6 +1,7 @@
 package processor
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -42,19 +43,45 @@ var watermarkKeyPrefix = []byte("wm|")
 
 const watermarkDim = "watermark"
 
-// statsMeta is the aggregate stage's commit metadata.
-func statsMeta(maxTime, pos int64) string {
-	return "a1 " + strconv.FormatInt(maxTime, 10) + " " + strconv.FormatInt(pos, 10)
+// statsMeta is the aggregate stage's commit metadata: the position output
+// was written up to and each raw source partition's watermark.
+func statsMeta(pos int64, sources map[string]int64) string {
+	var b strings.Builder
+	b.WriteString("a1 ")
+	b.WriteString(strconv.FormatInt(pos, 10))
+	b.WriteByte(' ')
+	for i, src := range slices.Sorted(maps.Keys(sources)) {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(src)
+		b.WriteByte('=')
+		b.WriteString(strconv.FormatInt(sources[src], 10))
+	}
+	return b.String()
 }
 
-func parseStatsMeta(s string) (maxTime, pos int64, ok bool) {
+func parseStatsMeta(s string) (pos int64, sources map[string]int64, ok bool) {
 	f := strings.Fields(s)
-	if len(f) != 3 || f[0] != "a1" {
-		return 0, 0, false
+	if len(f) < 2 || f[0] != "a1" {
+		return 0, nil, false
 	}
-	maxTime, err1 := strconv.ParseInt(f[1], 10, 64)
-	pos, err2 := strconv.ParseInt(f[2], 10, 64)
-	return maxTime, pos, err1 == nil && err2 == nil
+	pos, err := strconv.ParseInt(f[1], 10, 64)
+	if err != nil {
+		return 0, nil, false
+	}
+	sources = map[string]int64{}
+	if len(f) == 3 {
+		for _, kv := range strings.Split(f[2], ",") {
+			k, v, found := strings.Cut(kv, "=")
+			t, err := strconv.ParseInt(v, 10, 64)
+			if !found || err != nil {
+				return 0, nil, false
+			}
+			sources[k] = t
+		}
+	}
+	return pos, sources, true
 }
 
 func mergeMeta(pos int64, wm map[int]int64) string {
@@ -129,11 +156,37 @@ func (r *Runner) startFetch(runCtx, genCtx context.Context, topic string, partit
 	return ch, cancel
 }
 
-// consumeVisits is the aggregate stage for one visits partition.
+// inputSources lists the raw topics' partitions as "topic/partition": the
+// sources whose watermarks the aggregate stage waits for.
+func (r *Runner) inputSources(ctx context.Context) ([]string, error) {
+	var out []string
+	for _, t := range r.cfg.Kafka.InputTopics {
+		n, err := r.partitionCount(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		for p := range n {
+			out = append(out, string(sourceName(t, p)))
+		}
+	}
+	return out, nil
+}
+
+// consumeVisits is the aggregate stage for one visits partition. Its hits
+// come from every raw partition, interleaved; each raw partition's
+// watermark (the largest event time the anonymize stage read from it) comes
+// after its hits, and the windows close against the smallest watermark. A
+// hit whose raw offset is not past the last one seen from its raw partition
+// is a replay of the anonymize stage (after a crash): it is not counted twice.
 func (r *Runner) consumeVisits(runCtx, genCtx, hardCtx context.Context, group, topic string, pa kafka.PartitionAssignment, acks *ackTable) {
 	agg, err := transforms.NewAggregator(r.cfg.Stats)
 	if err != nil {
 		r.log.Error("statistics config", "err", err) // Validate checked it
+		return
+	}
+	agg.UseExternalClock()
+	expected, err := r.inputSources(genCtx)
+	if err != nil {
 		return
 	}
 	meta, ok := r.restoreMeta(genCtx, group, topic, pa.ID)
@@ -141,11 +194,25 @@ func (r *Runner) consumeVisits(runCtx, genCtx, hardCtx context.Context, group, t
 		return
 	}
 	quietUntil := int64(-1)
-	if maxTime, pos, ok := parseStatsMeta(meta); ok {
-		agg.SetMaxTime(maxTime)
-		quietUntil = pos
+	sources := map[string]int64{} // raw source -> watermark
+	if pos, saved, ok := parseStatsMeta(meta); ok {
+		quietUntil, sources = pos, saved
 		r.log.Info("statistics: rebuilding open windows by replay", "topic", topic, "partition", pa.ID, "from", pa.Offset, "quiet_until", pos)
 	}
+	advance := func() {
+		var clock int64
+		for i, src := range expected {
+			t, ok := sources[src]
+			if !ok {
+				return // a raw partition not heard from yet
+			}
+			if i == 0 || t < clock {
+				clock = t
+			}
+		}
+		agg.Advance(clock)
+	}
+	advance()
 	ch, cancel := r.startFetch(runCtx, genCtx, topic, pa.ID, pa.Offset)
 	defer cancel()
 
@@ -162,7 +229,7 @@ func (r *Runner) consumeVisits(runCtx, genCtx, hardCtx context.Context, group, t
 		pos       = int64(-1)
 		dirty     bool
 		lastEmit  = time.Now()
-		lateCount = r.m.statsLate
+		seen      = map[string]int64{} // raw source -> last raw offset counted
 	)
 	emit := func() bool {
 		start := time.Now()
@@ -180,18 +247,20 @@ func (r *Runner) consumeVisits(runCtx, genCtx, hardCtx context.Context, group, t
 		if !r.produce(hardCtx, out) {
 			return false
 		}
-		maxTime, _ := agg.MaxTime()
-		if !quiet {
+		clock, started := agg.Clock()
+		if !quiet && started {
 			// The watermark goes after the partials it covers.
 			out = out[:0]
-			v, _ := json.Marshal(transforms.Partial{Dim: watermarkDim, Source: pa.ID, Start: maxTime})
-			key := fmt.Appendf(append([]byte(nil), watermarkKeyPrefix...), "%d", pa.ID)
+			v, _ := json.Marshal(transforms.Partial{Dim: watermarkDim, Source: pa.ID, Start: clock})
+			key := strconv.AppendInt(append([]byte(nil), watermarkKeyPrefix...), int64(pa.ID), 10)
 			for i := range partialsParts {
 				out = append(out, kafka.Message{Topic: kc.PartialsTopic(), Key: key, Value: v, Partition: i})
 			}
 			if !r.produce(hardCtx, out) {
 				return false
 			}
+		}
+		if !quiet {
 			r.m.recordsOut.WithLabelValues(kc.PartialsTopic()).Add(float64(len(parts)))
 			if len(late) > 0 {
 				r.m.recordsOut.WithLabelValues(kc.LateTopic()).Add(float64(len(late)))
@@ -202,7 +271,7 @@ func (r *Runner) consumeVisits(runCtx, genCtx, hardCtx context.Context, group, t
 		if !ok {
 			held = pos
 		}
-		acks.set(topic, pa.ID, held, statsMeta(maxTime, max(pos, quietUntil)))
+		acks.set(topic, pa.ID, held, statsMeta(max(pos, quietUntil), sources))
 		r.m.statsOpen.WithLabelValues(strconv.Itoa(pa.ID)).Set(float64(agg.Open()))
 		r.m.stage.WithLabelValues("aggregate_emit").Observe(time.Since(start).Seconds())
 		dirty, lastEmit = false, time.Now()
@@ -216,17 +285,38 @@ func (r *Runner) consumeVisits(runCtx, genCtx, hardCtx context.Context, group, t
 			if !ok {
 				return
 			}
+			if len(f.msgs) == 0 {
+				continue
+			}
 			start := time.Now()
 			for i := range f.msgs {
 				m := &f.msgs[i]
+				if bytes.HasPrefix(m.Key, watermarkKeyPrefix) {
+					src := m.Key[len(watermarkKeyPrefix):]
+					t, ok := parseWatermark(m.Value)
+					if !ok {
+						r.m.errors.WithLabelValues("visits_decode").Inc()
+						continue
+					}
+					if old, ok := sources[string(src)]; !ok || t > old {
+						sources[string(src)] = t
+						advance()
+					}
+					continue
+				}
 				scratch, err = transforms.ParseHit(m.Key, m.Value, &hit, scratch)
 				if err != nil {
 					// Only logveil writes this topic: a newer version's record.
 					r.m.errors.WithLabelValues("visits_decode").Inc()
 					continue
 				}
+				if last, ok := seen[string(hit.Source)]; ok && hit.Offset <= last {
+					r.m.statsDuplicates.Inc()
+					continue
+				}
+				seen[string(hit.Source)] = hit.Offset
 				if !agg.AddHit(&hit, m.Offset) && m.Offset >= quietUntil {
-					lateCount.Inc()
+					r.m.statsLate.Inc()
 					if kc.Late {
 						late = append(late, kafka.Message{Topic: kc.LateTopic(), Key: m.Key, Value: m.Value})
 					}
@@ -247,6 +337,16 @@ func (r *Runner) consumeVisits(runCtx, genCtx, hardCtx context.Context, group, t
 			}
 		}
 	}
+}
+
+// parseWatermark reads a visits watermark value, "w1\t<unix seconds>".
+func parseWatermark(v []byte) (int64, bool) {
+	rest, ok := bytes.CutPrefix(v, []byte("w1\t"))
+	if !ok {
+		return 0, false
+	}
+	t, err := strconv.ParseInt(string(rest), 10, 64)
+	return t, err == nil
 }
 
 // partitionCount is a topic's number of partitions.
@@ -368,6 +468,9 @@ func (r *Runner) consumeMerge(runCtx, genCtx, hardCtx context.Context, group, to
 		case f, ok := <-ch:
 			if !ok {
 				return
+			}
+			if len(f.msgs) == 0 {
+				continue
 			}
 			anyClosed := false
 			for i := range f.msgs {

@@ -11,6 +11,10 @@ import (
 // <prefix>.visits topic (AppendHit) and the input of Aggregator.AddHit.
 // Byte slices alias the record or message they were read from.
 type Hit struct {
+	// Source is the raw topic and partition ("access-logs/3") and Offset the
+	// raw record's offset: a replayed record is recognised as a duplicate.
+	Source     []byte
+	Offset     int64
 	Time       int64
 	Visitor    uint64 // the first 8 bytes of the day's pseudonym
 	HasVisitor bool
@@ -39,6 +43,10 @@ const hitVersion = "h1"
 // backslash escaped inside text fields. The visitor is the message key.
 func AppendHit(dst []byte, h *Hit) []byte {
 	dst = append(dst, hitVersion...)
+	dst = append(dst, '\t')
+	dst = appendHitText(dst, h.Source)
+	dst = append(dst, '\t')
+	dst = strconv.AppendInt(dst, h.Offset, 10)
 	dst = append(dst, '\t')
 	dst = strconv.AppendInt(dst, h.Time, 10)
 	dst = append(dst, '\t')
@@ -87,7 +95,7 @@ var (
 func ParseHit(key, value []byte, h *Hit, scratch []byte) ([]byte, error) {
 	h.Visitor, h.HasVisitor = visitorID(key)
 	scratch = scratch[:0]
-	var fields [12][]byte
+	var fields [14][]byte
 	n, done := 0, false
 	for ; n < len(fields) && !done; n++ {
 		i := bytes.IndexByte(value, '\t')
@@ -103,17 +111,21 @@ func ParseHit(key, value []byte, h *Hit, scratch []byte) ([]byte, error) {
 	if string(fields[0]) != hitVersion {
 		return scratch, ErrHitVersion
 	}
-	var ok1, ok2, ok3 bool
-	h.Time, ok1 = atoi64(fields[1])
-	status, ok2 := atoi64(fields[3])
-	h.Bytes, ok3 = atoi64(fields[4])
-	if !ok1 || !ok2 || !ok3 || len(fields[2]) != 1 {
+	var ok0, ok1, ok2, ok3 bool
+	h.Offset, ok0 = atoi64(fields[2])
+	h.Time, ok1 = atoi64(fields[3])
+	status, ok2 := atoi64(fields[5])
+	h.Bytes, ok3 = atoi64(fields[6])
+	if !ok0 || !ok1 || !ok2 || !ok3 || len(fields[4]) != 1 {
 		return scratch, ErrHitNumber
 	}
-	h.Status, h.Bot = int(status), fields[2][0] == '1'
-	texts := [...]*[]byte{&h.Country, &h.Browser, &h.OS, &h.Device, &h.Referrer, &h.Page, &h.Search}
-	for i, p := range texts {
-		f := fields[5+i]
+	h.Status, h.Bot = int(status), fields[4][0] == '1'
+	texts := [...]struct {
+		dst   *[]byte
+		field int
+	}{{&h.Source, 1}, {&h.Country, 7}, {&h.Browser, 8}, {&h.OS, 9}, {&h.Device, 10}, {&h.Referrer, 11}, {&h.Page, 12}, {&h.Search, 13}}
+	for _, t := range texts {
+		p, f := t.dst, fields[t.field]
 		if bytes.IndexByte(f, '\\') < 0 {
 			*p = f
 			continue

@@ -25,9 +25,9 @@ func TestHitRoundTrip(t *testing.T) {
 }
 
 func TestHitEscapes(t *testing.T) {
-	h := Hit{Visitor: 0x0123456789abcdef, HasVisitor: true, Time: -5, Status: 404, Bytes: -1, Page: []byte("/a\tb\\c\nd"), Search: []byte("x\\"), Country: []byte("DE")}
+	h := Hit{Source: []byte("raw/1"), Offset: 77, Visitor: 0x0123456789abcdef, HasVisitor: true, Time: -5, Status: 404, Bytes: -1, Page: []byte("/a\tb\\c\nd"), Search: []byte("x\\"), Country: []byte("DE")}
 	enc := AppendHit(nil, &h)
-	if bytes.Count(enc, []byte("\t")) != 11 || bytes.Contains(enc, []byte("\n")) {
+	if bytes.Count(enc, []byte("\t")) != 13 || bytes.Contains(enc, []byte("\n")) {
 		t.Fatalf("encoding %q", enc)
 	}
 	var got Hit
@@ -42,11 +42,11 @@ func TestHitErrors(t *testing.T) {
 		err   error
 	}{
 		{"", ErrHitFields},
-		{"h1\t1\t0\t200\t5\tDE\tFirefox\tLinux\tdesktop\t(direct)\t/", ErrHitFields},
-		{"h1\t1\t0\t200\t5\tDE\tFirefox\tLinux\tdesktop\t(direct)\t/\t\t", ErrHitFields},
-		{"h2\t1\t0\t200\t5\tDE\tFirefox\tLinux\tdesktop\t(direct)\t/\t", ErrHitVersion},
-		{"h1\tx\t0\t200\t5\tDE\tFirefox\tLinux\tdesktop\t(direct)\t/\t", ErrHitNumber},
-		{"h1\t1\t0\t200\t5\tDE\tFirefox\tLinux\tdesktop\t(direct)\t/\t", nil},
+		{"h1\tr/0\t5\t1\t0\t200\t5\tDE\tFirefox\tLinux\tdesktop\t(direct)\t/", ErrHitFields},
+		{"h1\tr/0\t5\t1\t0\t200\t5\tDE\tFirefox\tLinux\tdesktop\t(direct)\t/\t\t", ErrHitFields},
+		{"h2\tr/0\t5\t1\t0\t200\t5\tDE\tFirefox\tLinux\tdesktop\t(direct)\t/\t", ErrHitVersion},
+		{"h1\tr/0\t5\tx\t0\t200\t5\tDE\tFirefox\tLinux\tdesktop\t(direct)\t/\t", ErrHitNumber},
+		{"h1\tr/0\t5\t1\t0\t200\t5\tDE\tFirefox\tLinux\tdesktop\t(direct)\t/\t", nil},
 	} {
 		var h Hit
 		if _, err := ParseHit(nil, []byte(c.value), &h, nil); err != c.err {
@@ -56,7 +56,7 @@ func TestHitErrors(t *testing.T) {
 }
 
 func hitsEqual(a, b *Hit) bool {
-	return a.Time == b.Time && a.Bot == b.Bot && a.Status == b.Status && a.Bytes == b.Bytes && a.Visitor == b.Visitor &&
+	return bytes.Equal(a.Source, b.Source) && a.Offset == b.Offset && a.Time == b.Time && a.Bot == b.Bot && a.Status == b.Status && a.Bytes == b.Bytes && a.Visitor == b.Visitor &&
 		a.HasVisitor == b.HasVisitor && bytes.Equal(a.Page, b.Page) && bytes.Equal(a.Referrer, b.Referrer) &&
 		bytes.Equal(a.Search, b.Search) && bytes.Equal(a.Country, b.Country) && bytes.Equal(a.Browser, b.Browser) &&
 		bytes.Equal(a.OS, b.OS) && bytes.Equal(a.Device, b.Device)
@@ -65,7 +65,7 @@ func hitsEqual(a, b *Hit) bool {
 // FuzzHit: any value either fails to parse or re-encodes to itself once
 // normalised.
 func FuzzHit(f *testing.F) {
-	f.Add([]byte("h1\t1\t0\t200\t5\tDE\tFirefox\tLinux\tdesktop\t(direct)\t/a\\tb\tq"))
+	f.Add([]byte("h1\tr/0\t5\t1\t0\t200\t5\tDE\tFirefox\tLinux\tdesktop\t(direct)\t/a\\tb\tq"))
 	f.Fuzz(func(t *testing.T, value []byte) {
 		var h, again Hit
 		if _, err := ParseHit(nil, value, &h, nil); err != nil {

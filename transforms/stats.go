@@ -138,8 +138,9 @@ type Aggregator struct {
 	gap      int64
 	lateness int64
 	windows  map[[2]int64]*window
-	maxTime  int64
+	clock    int64 // event time windows close against
 	started  bool
+	external bool // the clock moves by Advance only
 	strings  map[string]string
 	Received int64 // hits added, late ones included
 	Late     int64 // hits dropped because their window had closed
@@ -156,18 +157,21 @@ func NewAggregator(cfg StatsConfig) (*Aggregator, error) {
 		windows: map[[2]int64]*window{}, strings: map[string]string{}}, nil
 }
 
-// MaxTime is the largest event time seen (Unix seconds); ok is false before
-// the first hit.
-func (a *Aggregator) MaxTime() (t int64, ok bool) { return a.maxTime, a.started }
+// Clock is the event time windows close against (Unix seconds): a window
+// closes when the clock passes its end by the lateness. By default it is
+// the largest event time seen; ok is false before it is set.
+func (a *Aggregator) Clock() (t int64, ok bool) { return a.clock, a.started }
 
-// SetMaxTime restores the largest event time seen, as saved with a
-// committed offset: replaying from there then closes windows exactly as
-// the run that saved it did.
-func (a *Aggregator) SetMaxTime(t int64) {
-	if !a.started || t > a.maxTime {
-		a.maxTime, a.started = t, true
+// Advance moves the clock forward to t (never back).
+func (a *Aggregator) Advance(t int64) {
+	if !a.started || t > a.clock {
+		a.clock, a.started = t, true
 	}
 }
+
+// UseExternalClock makes Advance the only thing that moves the clock, e.g.
+// to the smallest watermark of several inputs whose hits are interleaved.
+func (a *Aggregator) UseExternalClock() { a.external = true }
 
 // Held is the smallest input offset that an open window still needs: a
 // restart must replay from there. ok is false when no window is open.
@@ -183,7 +187,7 @@ func (a *Aggregator) Held() (offset int64, ok bool) {
 // Open is the number of open windows.
 func (a *Aggregator) Open() int { return len(a.windows) }
 
-func (a *Aggregator) closed(end int64) bool { return a.started && end <= a.maxTime-a.lateness }
+func (a *Aggregator) closed(end int64) bool { return a.started && end <= a.clock-a.lateness }
 
 var weekdays = [7]string{"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"} // day 0 of Unix time was a Thursday
 
@@ -199,7 +203,9 @@ func (a *Aggregator) Add(r *Record) {
 func (a *Aggregator) AddHit(h *Hit, offset int64) bool {
 	a.Received++
 	t := h.Time
-	a.SetMaxTime(t)
+	if !a.external {
+		a.Advance(t)
+	}
 	counted := false
 	for _, size := range a.sizes {
 		start := floorDiv(t, size) * size

@@ -396,7 +396,7 @@ func TestAggregatorReplayFromHeldOffset(t *testing.T) {
 				delete(crashes, int(i))
 				agg, _ = NewAggregator(cfg)
 				if cp.pos > 0 {
-					agg.SetMaxTime(cp.maxT)
+					agg.Advance(cp.maxT)
 				}
 				i, quietUntil = cp.held, cp.pos
 			}
@@ -414,7 +414,7 @@ func TestAggregatorReplayFromHeldOffset(t *testing.T) {
 				if !ok {
 					held = i + 1
 				}
-				maxT, _ := agg.MaxTime()
+				maxT, _ := agg.Clock()
 				cp = checkpoint{held, maxT, i + 1}
 			}
 		}
