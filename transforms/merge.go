@@ -145,7 +145,10 @@ type StatsRow struct {
 	SuppressedCells  *int64 `json:"suppressed_cells,omitempty"`
 	SuppressedEvents *int64 `json:"suppressed_events,omitempty"`
 	CappedEvents     *int64 `json:"capped_events,omitempty"`
-	Final            bool   `json:"final"`
+	// Suppressed: a window with fewer than k visitors publishes its total
+	// row with no figures.
+	Suppressed bool `json:"suppressed,omitempty"`
+	Final      bool `json:"final"`
 }
 
 // AppendKey appends the row's <prefix>.stats key: window start, size,
@@ -265,7 +268,7 @@ func (m *Merger) WindowRows(dst []StatsRow, key [2]int64, final bool) []StatsRow
 			total.BounceRate = ptr(float64(tot.Bounces) / float64(tot.Visits))
 		}
 	} else {
-		total.Value = Other // too few visitors to publish the window's totals
+		total.Suppressed = true // too few visitors to publish the window's totals
 	}
 	dst = append(dst, total)
 	var suppressedCells, suppressedEvents int64

@@ -215,7 +215,7 @@ func TestKAnonymity(t *testing.T) {
 	rows, _ := aggregateLines(t, lines, StatsConfig{})
 	published := 0
 	for _, r := range rows {
-		if r.Dimension == "privacy" || r.Value == Other {
+		if r.Dimension == "privacy" || r.Value == Other || r.Suppressed {
 			continue
 		}
 		published++
