@@ -210,6 +210,9 @@ func (m *Merger) WindowRows(dst []StatsRow, key [2]int64, final bool) []StatsRow
 	capped := map[string]*merged{}
 	for _, k := range pks {
 		p := w.parts[k]
+		if !final && visitDims[p.Dim] {
+			continue // visit figures are published with the final rows only
+		}
 		if p.Dim == "total" {
 			tot.Views += p.Views
 			tot.Visitors += p.Visitors
@@ -254,8 +257,11 @@ func (m *Merger) WindowRows(dst []StatsRow, key [2]int64, final bool) []StatsRow
 	total := row("total", "", 0, 0)
 	if tot.Visitors >= int64(m.cfg.K) {
 		total.Views, total.Visitors = tot.Views, tot.Visitors
-		total.Bots, total.Bytes, total.Visits = ptr(tot.Bots), ptr(tot.Bytes), ptr(tot.Visits)
-		if tot.Visits > 0 {
+		total.Bots, total.Bytes = ptr(tot.Bots), ptr(tot.Bytes)
+		if final {
+			total.Visits = ptr(tot.Visits)
+		}
+		if final && tot.Visits > 0 {
 			buckets := make([][2]int64, 0, len(hist))
 			for d, n := range hist {
 				buckets = append(buckets, [2]int64{d, n})
@@ -318,7 +324,10 @@ func (m *Merger) WindowRows(dst []StatsRow, key [2]int64, final bool) []StatsRow
 		for _, c := range kept {
 			dst = append(dst, row(name, c.value, c.views, c.visitor))
 		}
-		if other.views > 0 {
+		// Every dimension with values has an (other) row, even an empty
+		// one: a row that appeared and then went away would need a
+		// tombstone that a restarted merger could not know to write.
+		if len(cells[name]) > 0 || capped[name] != nil {
 			dst = append(dst, row(name, Other, other.views, int64(len(other.ids))+otherApprox))
 		}
 	}
@@ -327,6 +336,8 @@ func (m *Merger) WindowRows(dst []StatsRow, key [2]int64, final bool) []StatsRow
 	priv.SuppressedCells, priv.SuppressedEvents, priv.CappedEvents = ptr(suppressedCells), ptr(suppressedEvents), ptr(cappedEvents)
 	return append(dst, priv)
 }
+
+var visitDims = map[string]bool{dimNames[DimEntryPage]: true, dimNames[DimExitPage]: true, dimNames[DimVisitCountry]: true}
 
 // histQuantile is the nearest-rank quantile q of n values in buckets.
 func histQuantile(buckets [][2]int64, n int64, q float64) int64 {

@@ -105,12 +105,25 @@ func (c *cell) add(views int64, v uint64, hasV bool) {
 	}
 }
 
-// session is one visit inside a window.
+// session is one visit inside a window. Its entry and exit hits are the
+// first and last by (time, raw source, raw offset): hits in the same second
+// order the same way whatever order they arrive in.
 type session struct {
-	start, last int64
-	pages       int64
-	entry, exit string
-	country     string
+	start, last       int64
+	pages             int64
+	entry, exit       hitRef
+	entryPage, exitPg string
+	country           string
+}
+
+// hitRef orders hits of one second by where they were read.
+type hitRef struct {
+	source string
+	offset int64
+}
+
+func (a hitRef) less(b hitRef) bool {
+	return a.source < b.source || a.source == b.source && a.offset < b.offset
 }
 
 type window struct {
@@ -286,28 +299,29 @@ func (a *Aggregator) visit(w *window, v uint64, t int64, h *Hit) {
 	for i < len(ss) && ss[i].last+a.gap < t {
 		i++
 	}
+	ref := hitRef{a.intern(h.Source), h.Offset}
 	if i == len(ss) || ss[i].start-a.gap > t {
 		page, country := a.intern(h.Page), a.intern(h.Country)
 		ss = append(ss, session{})
 		copy(ss[i+1:], ss[i:])
-		ss[i] = session{start: t, last: t, pages: 1, entry: page, exit: page, country: country}
+		ss[i] = session{start: t, last: t, pages: 1, entry: ref, exit: ref, entryPage: page, exitPg: page, country: country}
 		w.sessions[v] = ss
 		return
 	}
 	s := &ss[i]
 	s.pages++
-	if t < s.start {
-		s.start, s.entry, s.country = t, a.intern(h.Page), a.intern(h.Country)
+	if t < s.start || t == s.start && ref.less(s.entry) {
+		s.start, s.entry, s.entryPage, s.country = t, ref, a.intern(h.Page), a.intern(h.Country)
 	}
-	if t >= s.last {
-		s.last, s.exit = t, a.intern(h.Page)
+	if t > s.last || t == s.last && s.exit.less(ref) {
+		s.last, s.exit, s.exitPg = t, ref, a.intern(h.Page)
 	}
 	// A hit can bridge this visit and the next one.
 	if i+1 < len(ss) && ss[i+1].start-a.gap <= s.last {
 		n := ss[i+1]
 		s.pages += n.pages
-		if n.last >= s.last {
-			s.last, s.exit = n.last, n.exit
+		if n.last > s.last || n.last == s.last && s.exit.less(n.exit) {
+			s.last, s.exit, s.exitPg = n.last, n.exit, n.exitPg
 		}
 		ss = append(ss[:i+1], ss[i+2:]...)
 		w.sessions[v] = ss
@@ -422,7 +436,10 @@ func (a *Aggregator) partials(dst []Partial, w *window, source int, final bool) 
 		}
 		return p
 	}
-	// Visits: computed from the window's sessions.
+	// Visits: computed from the window's sessions, once the window has
+	// closed. Before that a visit can still grow, merge with another or
+	// change its entry and exit pages, so its figures are not published:
+	// provisional rows carry only hit counts, which never shrink.
 	var visits [3]map[string]*cell
 	for i := range visits {
 		visits[i] = map[string]*cell{}
@@ -433,7 +450,9 @@ func (a *Aggregator) partials(dst []Partial, w *window, source int, final bool) 
 	hist := map[int64]int64{}
 	vids := make([]uint64, 0, len(w.sessions))
 	for v := range w.sessions {
-		vids = append(vids, v)
+		if final {
+			vids = append(vids, v)
+		}
 	}
 	sort.Slice(vids, func(i, j int) bool { return vids[i] < vids[j] })
 	for _, v := range vids {
@@ -446,7 +465,7 @@ func (a *Aggregator) partials(dst []Partial, w *window, source int, final bool) 
 			d := s.last - s.start
 			tot.DurationSum += d
 			hist[durationBucket(d)]++
-			for i, value := range [3]string{s.entry, s.exit, s.country} {
+			for i, value := range [3]string{s.entryPage, s.exitPg, s.country} {
 				c := visits[i][value]
 				if c == nil {
 					if len(visits[i]) >= a.cfg.MaxValues {

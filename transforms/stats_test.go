@@ -138,7 +138,7 @@ func TestAggregateMatchesIndependentComputation(t *testing.T) {
 			}
 			want[prefix+v] = fmt.Sprintf("%d/%d", views, len(vis))
 		}
-		if other > 0 {
+		if len(cells) > 0 {
 			want[prefix+Other] = fmt.Sprintf("%d/%d", other, len(otherV))
 		}
 	}

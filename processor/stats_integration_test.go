@@ -1,0 +1,534 @@
+package processor_test
+
+// The statistics stages against the real broker: every published figure
+// equals an independent computation over the anonymized events; kill -9 and
+// scale-out leave the same final table; no published row singles anyone out.
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os/exec"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/logveil/logveil/bench/loggen"
+)
+
+// statsInput is a generated log that ends more than an hour ago (so every
+// hourly window is closed by the time the run is idle), with a single
+// visitor's rare page and rare search term planted in its middle, in time
+// order.
+func statsInput(t *testing.T) []byte {
+	t.Helper()
+	const n = 30000
+	opt := loggen.Options{Seed: 7, Rate: 1.5, Visitors: 1500, Pages: 150}
+	gen := func(start int64) []byte {
+		var b bytes.Buffer
+		opt.Start = start
+		loggen.New(opt).WriteN(&b, n)
+		return bytes.ReplaceAll(b.Bytes(), []byte("\n\n"), []byte("\n"))
+	}
+	// Keep the lines before the cut (they are in time order).
+	lineTime := func(l []byte) int64 {
+		i := bytes.IndexByte(l, '[')
+		tm, err := time.Parse("02/Jan/2006:15:04:05 -0700", string(l[i+1:i+27]))
+		if err != nil {
+			t.Fatalf("time of %q: %v", l, err)
+		}
+		return tm.Unix()
+	}
+	cut := time.Now().Add(-70 * time.Minute).Unix()
+	lines := gen(cut - 7*3600)
+	for i := 0; i < len(lines); {
+		j := i + bytes.IndexByte(lines[i:], '\n') + 1
+		if lineTime(lines[i:j]) > cut {
+			lines = lines[:i]
+			break
+		}
+		i = j
+	}
+	// The planted visitor: one address, one browser, twelve hits.
+	mid := bytes.IndexByte(lines[len(lines)/2:], '\n') + len(lines)/2 + 1
+	ts := lines[mid+bytes.IndexByte(lines[mid:], '[') : mid+bytes.IndexByte(lines[mid:], ']')+1]
+	var planted []byte
+	for range 12 {
+		planted = fmt.Appendf(planted, `81.2.69.77 - - %s "GET /my-very-rare-page?q=my+rare+illness HTTP/1.1" 200 1 "-" "Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0"`+"\n", ts)
+	}
+	return append(lines[:mid:mid], append(planted, lines[mid:]...)...)
+}
+
+// statsEnv are the settings of every statistics run.
+var statsEnv = []string{"LOGVEIL_KAFKA_PSEUDONYM_IN_EVENTS=true", "LOGVEIL_KAFKA_STATS_EMIT_INTERVAL=300ms"}
+
+// produceKeyed writes lines keyed by their line number, so that every run
+// puts each line at the same partition (kcat hashes the key) and offset.
+func (s *scenario) produceKeyed(lines []byte) {
+	s.t.Helper()
+	var keyed bytes.Buffer
+	for i, l := range bytes.SplitAfter(lines, []byte("\n")) {
+		if len(l) > 0 {
+			fmt.Fprintf(&keyed, "%d\t%s", i, l)
+		}
+	}
+	cmd := exec.Command("kcat", "-P", "-b", s.brokers, "-t", s.raw, "-K", "\t")
+	cmd.Stdin = &keyed
+	if out, err := cmd.CombinedOutput(); err != nil {
+		s.t.Fatalf("kcat -P: %v\n%s", err, out)
+	}
+}
+
+// statsTable reads <prefix>.stats with kcat: the latest value per key.
+func (s *scenario) statsTable() (map[string]string, error) {
+	cmd := exec.Command("kcat", "-C", "-b", s.brokers, "-t", s.prefix+".stats", "-o", "beginning", "-e", "-q", "-Z",
+		"-f", "%k\t%s\n")
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, err
+	}
+	table := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSuffix(string(out), "\n"), "\n") {
+		k, v, ok := strings.Cut(l, "\t")
+		if !ok {
+			continue
+		}
+		if v == "NULL" {
+			delete(table, k)
+		} else {
+			table[k] = v
+		}
+	}
+	return table, nil
+}
+
+// waitStats polls until the table has hourly windows, all of them final,
+// and has not changed for three seconds.
+func (s *scenario) waitStats(timeout time.Duration) map[string]string {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
+	var last map[string]string
+	stable := 0
+	for {
+		table, err := s.statsTable()
+		done := err == nil && len(table) > 0
+		hourly := 0
+		for k, v := range table {
+			if strings.Contains(k, "|1h0m0s|total|") {
+				hourly++
+				if !strings.Contains(v, `"final":true`) {
+					done = false
+				}
+			}
+		}
+		done = done && hourly >= 5
+		if done && fmt.Sprint(table) == fmt.Sprint(last) {
+			if stable++; stable >= 3 {
+				return table
+			}
+		} else {
+			stable = 0
+		}
+		last = table
+		if time.Now().After(deadline) {
+			s.t.Fatalf("statistics not complete after %s: %d rows, %d hourly windows, err %v", timeout, len(table), hourly, err)
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+// event is what the independent computation reads of an anonymized event.
+type event struct {
+	ID           string    `json:"id"`
+	Time         time.Time `json:"time"`
+	Visitor      string    `json:"visitor"`
+	Path         string    `json:"path"`
+	BadRequest   bool      `json:"bad_request"`
+	SearchTerms  string    `json:"search_terms"`
+	Country      string    `json:"country"`
+	Status       int       `json:"status"`
+	Bytes        int64     `json:"bytes"`
+	ReferrerType string    `json:"referrer_type"`
+	ReferrerSite string    `json:"referrer_site"`
+	Device       string    `json:"device"`
+	Bot          bool      `json:"bot"`
+}
+
+// expectedStats computes the published table from the events by plain
+// counting: per window (1h, 24h) views and distinct visitors per value,
+// folded into (other) below k; visits as each visitor's hits in the window
+// split at 30-minute gaps; quantiles nearest-rank at the published
+// resolution. It returns "window|size|dimension|value" -> figures.
+func expectedStats(events []event, final map[string]bool) map[string]string {
+	type cellT struct {
+		views    int64
+		visitors map[string]bool
+	}
+	type win struct {
+		views, bots, bytes int64
+		visitors           map[string]bool
+		cells              map[string]map[string]*cellT // dim -> value -> cell
+		hits               map[string][]event           // visitor -> hits
+	}
+	wins := map[[2]int64]*win{}
+	add := func(w *win, dim, value, visitor string) {
+		if w.cells[dim] == nil {
+			w.cells[dim] = map[string]*cellT{}
+		}
+		c := w.cells[dim][value]
+		if c == nil {
+			c = &cellT{visitors: map[string]bool{}}
+			w.cells[dim][value] = c
+		}
+		c.views++
+		c.visitors[visitor] = true
+	}
+	for _, e := range events {
+		for _, size := range []int64{3600, 86400} {
+			t := e.Time.Unix()
+			key := [2]int64{t / size * size, size}
+			w := wins[key]
+			if w == nil {
+				w = &win{visitors: map[string]bool{}, cells: map[string]map[string]*cellT{}, hits: map[string][]event{}}
+				wins[key] = w
+			}
+			if e.Bot {
+				w.bots++
+				continue
+			}
+			w.views++
+			w.bytes += max(e.Bytes, 0)
+			w.visitors[e.Visitor] = true
+			page := e.Path
+			if e.BadRequest {
+				page = "(bad request)"
+			}
+			ref := e.ReferrerSite
+			if ref == "" {
+				ref = "(" + e.ReferrerType + ")"
+			}
+			add(w, "page", page, e.Visitor)
+			add(w, "country", e.Country, e.Visitor)
+			add(w, "status", fmt.Sprintf("%dxx", e.Status/100), e.Visitor)
+			add(w, "referrer", ref, e.Visitor)
+			add(w, "device", e.Device, e.Visitor)
+			add(w, "hour", fmt.Sprintf("%02d", e.Time.UTC().Hour()), e.Visitor)
+			if e.SearchTerms != "" {
+				add(w, "search", e.SearchTerms, e.Visitor)
+			}
+			w.hits[e.Visitor] = append(w.hits[e.Visitor], e)
+		}
+	}
+	bucket := func(d int64) int64 {
+		switch {
+		case d >= 3600:
+			return d / 60 * 60
+		case d >= 600:
+			return d / 10 * 10
+		}
+		return d
+	}
+	want := map[string]string{}
+	for key, w := range wins {
+		prefix := fmt.Sprintf("%s|%s|", time.Unix(key[0], 0).UTC().Format(time.RFC3339), time.Duration(key[1])*time.Second)
+		// Visits, once the window is final.
+		var visits, pages, bounces, sum int64
+		var durations []int64
+		for v, hits := range w.hits {
+			if !final[prefix] {
+				break
+			}
+			// Hits of the same second: in order of raw partition name and offset.
+			sort.Slice(hits, func(i, j int) bool {
+				if !hits[i].Time.Equal(hits[j].Time) {
+					return hits[i].Time.Before(hits[j].Time)
+				}
+				si, oi := rawPosition(hits[i].ID)
+				sj, oj := rawPosition(hits[j].ID)
+				return si < sj || si == sj && oi < oj
+			})
+			for i := 0; i < len(hits); {
+				j := i + 1
+				for j < len(hits) && hits[j].Time.Sub(hits[j-1].Time) <= 30*time.Minute {
+					j++
+				}
+				visits++
+				pages += int64(j - i)
+				if j-i == 1 {
+					bounces++
+				}
+				d := int64(hits[j-1].Time.Sub(hits[i].Time) / time.Second)
+				sum += d
+				durations = append(durations, d)
+				entry, exit := hits[i], hits[j-1]
+				add(w, "entry_page", entry.Path, v)
+				add(w, "exit_page", exit.Path, v)
+				add(w, "visit_country", entry.Country, v)
+				i = j
+			}
+		}
+		if len(w.visitors) >= 5 {
+			total := fmt.Sprintf("views=%d visitors=%d bots=%d bytes=%d", w.views, len(w.visitors), w.bots, w.bytes)
+			if final[prefix] {
+				total += fmt.Sprintf(" visits=%d", visits)
+			}
+			if visits > 0 {
+				sort.Slice(durations, func(i, j int) bool { return durations[i] < durations[j] })
+				nr := func(q float64) int64 { return bucket(durations[int(math.Ceil(q*float64(len(durations))))-1]) }
+				total += fmt.Sprintf(" mean=%.3f p50=%d p90=%d ppv=%.3f bounce=%.3f", float64(sum)/float64(visits), nr(0.5), nr(0.9),
+					float64(pages)/float64(visits), float64(bounces)/float64(visits))
+			}
+			want[prefix+"total|"] = total
+		}
+		for dim, cells := range w.cells {
+			k := 5
+			if dim == "search" {
+				k = 10
+			}
+			var otherViews int64
+			otherVisitors := map[string]bool{}
+			for value, c := range cells {
+				if len(c.visitors) < k {
+					otherViews += c.views
+					for v := range c.visitors {
+						otherVisitors[v] = true
+					}
+					continue
+				}
+				want[prefix+dim+"|"+value] = fmt.Sprintf("views=%d visitors=%d", c.views, len(c.visitors))
+			}
+			if len(cells) > 0 {
+				want[prefix+dim+"|(other)"] = fmt.Sprintf("views=%d visitors=%d", otherViews, len(otherVisitors))
+			}
+		}
+	}
+	return want
+}
+
+// rawPosition splits an event id "topic-partition-offset" into the raw
+// source name ("topic/partition") and the offset.
+func rawPosition(id string) (string, int64) {
+	i := strings.LastIndexByte(id, '-')
+	j := strings.LastIndexByte(id[:i], '-')
+	off, _ := strconv.ParseInt(id[i+1:], 10, 64)
+	return id[:j] + "/" + id[j+1:i], off
+}
+
+// published turns the stats table into the same form as expectedStats,
+// for the dimensions it computes.
+func published(t *testing.T, table map[string]string) map[string]string {
+	got := map[string]string{}
+	for k, v := range table {
+		var r struct {
+			Dimension, Value    string
+			Views, Visitors     int64
+			Bots, Bytes, Visits *int64
+			Mean                *float64 `json:"visit_duration_mean_s"`
+			P50                 *float64 `json:"visit_duration_p50_s"`
+			P90                 *float64 `json:"visit_duration_p90_s"`
+			PPV                 *float64 `json:"pages_per_visit"`
+			Bounce              *float64 `json:"bounce_rate"`
+			Suppressed          bool
+		}
+		if err := json.Unmarshal([]byte(v), &r); err != nil {
+			t.Fatalf("row %s: %v: %s", k, err, v)
+		}
+		switch r.Dimension {
+		case "total":
+			if r.Suppressed {
+				continue
+			}
+			s := fmt.Sprintf("views=%d visitors=%d bots=%d bytes=%d", r.Views, r.Visitors, *r.Bots, *r.Bytes)
+			if r.Visits != nil {
+				s += fmt.Sprintf(" visits=%d", *r.Visits)
+			}
+			if r.Mean != nil {
+				s += fmt.Sprintf(" mean=%.3f p50=%.0f p90=%.0f ppv=%.3f bounce=%.3f", *r.Mean, *r.P50, *r.P90, *r.PPV, *r.Bounce)
+			}
+			got[k] = s
+		case "page", "country", "status", "referrer", "device", "hour", "search", "entry_page", "exit_page", "visit_country":
+			got[k] = fmt.Sprintf("views=%d visitors=%d", r.Views, r.Visitors)
+		}
+	}
+	return got
+}
+
+// runStats runs one scenario over lines with instances processes. The lines
+// go in four chunks a few hundred milliseconds apart; after each chunk whose
+// index is in kills, one instance (in turn) gets kill -9 a random moment
+// later, while it is working, and is restarted when restart is set.
+func runStats(t *testing.T, lines []byte, instances int, kills map[int]bool, restart bool, rng *rand.Rand) (*scenario, map[string]string) {
+	s := newScenario(t, 6)
+	env := append([]string{"LOGVEIL_KAFKA_PARTITIONS=4"}, statsEnv...)
+	var chunks [][]byte
+	for i := range 4 {
+		end := len(lines) * (i + 1) / 4
+		if i < 3 {
+			end += bytes.IndexByte(lines[end:], '\n') + 1
+		}
+		start := 0
+		for _, c := range chunks {
+			start += len(c)
+		}
+		chunks = append(chunks, lines[start:end])
+	}
+	s.produceKeyed(chunks[0])
+	procs := make([]*exec.Cmd, instances)
+	for i := range procs {
+		procs[i] = s.start(env...)
+	}
+	victim := 0
+	for i, c := range chunks[1:] {
+		time.Sleep(time.Duration(100+rng.IntN(500)) * time.Millisecond)
+		s.produceKeyed(c)
+		if kills[i+1] {
+			time.Sleep(time.Duration(rng.IntN(400)) * time.Millisecond)
+			procs[victim].Process.Signal(syscall.SIGKILL)
+			procs[victim].Wait()
+			if restart {
+				procs[victim] = s.start(env...)
+			}
+			victim = (victim + 1) % instances
+		}
+	}
+	return s, s.waitStats(3 * time.Minute)
+}
+
+func TestStatisticsStages(t *testing.T) {
+	brokers(t)
+	lines := statsInput(t)
+
+	// One uninterrupted instance: the reference.
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 2))
+	s, table := runStats(t, lines, 1, nil, false, rng)
+	events := s.statsEvents(lines)
+	t.Run("correct", func(t *testing.T) { checkStats(t, events, table) })
+	t.Run("k-anonymous", func(t *testing.T) {
+		for _, v := range table {
+			var r struct {
+				Dimension, Value string
+				Visitors         int64
+				Suppressed       bool
+			}
+			json.Unmarshal([]byte(v), &r)
+			if strings.Contains(r.Value, "rare") {
+				t.Errorf("a single visitor's value is published: %s", v)
+			}
+			if r.Dimension == "privacy" || r.Value == "(other)" || r.Suppressed {
+				continue
+			}
+			k := int64(5)
+			if r.Dimension == "search" {
+				k = 10
+			}
+			if r.Visitors < k {
+				t.Errorf("%d visitors (k = %d): %s", r.Visitors, k, v)
+			}
+		}
+		// The planted hits are in the statistics, folded.
+		if !strings.Contains(fmt.Sprint(events), "/my-very-rare-page") {
+			t.Error("the planted page is not among the events")
+		}
+	})
+
+	t.Run("kill -9", func(t *testing.T) {
+		s, crashed := runStats(t, lines, 1, map[int]bool{1: true, 2: true, 3: true}, true, rng)
+		checkStats(t, s.statsEvents(lines), crashed)
+		compareTables(t, crashed, table)
+	})
+	t.Run("three instances, one killed", func(t *testing.T) {
+		s, scaled := runStats(t, lines, 3, map[int]bool{2: true}, false, rng)
+		checkStats(t, s.statsEvents(lines), scaled)
+		compareTables(t, scaled, table)
+	})
+}
+
+// statsEvents reads the run's events, one per id (a crash replays some).
+func (s *scenario) statsEvents(lines []byte) []event {
+	s.t.Helper()
+	var events []event
+	seen := map[string]bool{}
+	for _, r := range s.read(s.prefix + ".events") {
+		var e event
+		if err := json.Unmarshal([]byte(r.value), &e); err != nil || e.Visitor == "" {
+			s.t.Fatalf("event without visitor: %s", r.value)
+		}
+		if !seen[e.ID] {
+			seen[e.ID] = true
+			events = append(events, e)
+		}
+	}
+	if n := bytes.Count(lines, []byte("\n")); len(events) != n {
+		s.t.Fatalf("%d events for %d lines", len(events), n)
+	}
+	return events
+}
+
+// checkStats compares the published table with the independent computation.
+func checkStats(t *testing.T, events []event, table map[string]string) {
+	t.Helper()
+	final := map[string]bool{}
+	for k, v := range table {
+		if strings.Contains(k, "|total|") && strings.Contains(v, `"final":true`) {
+			final[strings.TrimSuffix(k, "total|")] = true
+		}
+	}
+	if len(final) < 5 {
+		t.Fatalf("only %d final windows", len(final))
+	}
+	want, got := expectedStats(events, final), published(t, table)
+	if len(want) < 200 {
+		t.Fatalf("only %d expected rows: the input tests too little", len(want))
+	}
+	bad := 0
+	for k, v := range want {
+		if got[k] != v {
+			if bad++; bad <= 10 {
+				t.Errorf("%s: published %q, computed %q", k, got[k], v)
+			}
+		}
+	}
+	for k, v := range got {
+		if _, ok := want[k]; !ok {
+			if bad++; bad <= 10 {
+				t.Errorf("%s: published %q, not computed", k, v)
+			}
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%d of %d rows differ from the independent computation", bad, len(want))
+	}
+}
+
+func compareTables(t *testing.T, got, want map[string]string) {
+	t.Helper()
+	bad := 0
+	for k, v := range want {
+		if got[k] != v {
+			if bad++; bad <= 10 {
+				t.Errorf("%s:\n got %s\nwant %s", k, got[k], v)
+			}
+		}
+	}
+	for k, v := range got {
+		if _, ok := want[k]; !ok {
+			if bad++; bad <= 10 {
+				t.Errorf("%s: extra row %s", k, v)
+			}
+		}
+	}
+	if bad > 0 {
+		dims := map[string]int{}
+		for k := range want {
+			if got[k] != want[k] {
+				dims[strings.Split(k, "|")[2]]++
+			}
+		}
+		t.Errorf("%d of %d rows differ from the uninterrupted run, by dimension: %v", bad, len(want), dims)
+	}
+}
