@@ -310,14 +310,28 @@ func TestEndToEndWithKcat(t *testing.T) {
 	if !strings.Contains(strings.Join(values, ""), `"line":"malformed line from {ip} with {email} and {ip}"`) {
 		t.Error("the planted malformed line is not in the rejected topic, redacted")
 	}
-	// Visits are keyed by pseudonym and carry it; salts hold one day.
+	// Visits are keyed by pseudonym and carry the statistics' fields (or
+	// are a raw partition's watermark); salts hold one day.
 	visits := s.read(s.prefix + ".visits")
-	if len(visits) == 0 {
-		t.Fatal("no visits")
+	hits := 0
+	var visitValues []string
+	for _, v := range visits {
+		switch {
+		case strings.HasPrefix(v.key, "wm|"+s.raw+"/") && strings.HasPrefix(v.value, "w1\t"):
+		case len(v.key) == 32 && strings.HasPrefix(v.value, "h1\t"+s.raw+"/"):
+			hits++
+		default:
+			t.Fatalf("visits record %q: %q", v.key, v.value)
+		}
+		visitValues = append(visitValues, v.value)
 	}
-	for _, v := range visits[:10] {
-		if !strings.Contains(v.value, `"visitor":"`+v.key+`"`) {
-			t.Fatalf("visit key %q not its visitor: %s", v.key, v.value)
+	if hits < 2900 {
+		t.Fatalf("%d hits in the visits topic for 3000 lines", hits)
+	}
+	checkNoRawAddress(t, lines, visitValues)
+	for _, secret := range []string{"bob@example.com", "bob%40example.com", "203.0.113.77", "10.1.2.3", "9f86d081884c7d659a2feaa0c55ad015"} {
+		if strings.Contains(strings.Join(visitValues, "\n"), secret) {
+			t.Errorf("%q reached the visits topic", secret)
 		}
 	}
 	for _, v := range s.read(s.prefix + ".events") {
