@@ -436,6 +436,36 @@ func TestStatisticsStages(t *testing.T) {
 		}
 	})
 
+	t.Run("logveil stats", func(t *testing.T) {
+		out, err := exec.Command(binary, "stats", "--brokers", s.brokers, "--topic-prefix", s.prefix, "--json").Output()
+		if err != nil {
+			t.Fatalf("logveil stats: %v", err)
+		}
+		rows := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if len(rows) != len(table) {
+			t.Errorf("logveil stats printed %d rows, the topic holds %d", len(rows), len(table))
+		}
+		for _, r := range rows {
+			var row struct {
+				WindowStart string `json:"window_start"`
+				WindowSize  string `json:"window_size"`
+				Dimension   string `json:"dimension"`
+				Value       string `json:"value"`
+			}
+			json.Unmarshal([]byte(r), &row)
+			key := row.WindowStart + "|" + row.WindowSize + "|" + row.Dimension + "|" + row.Value
+			if table[key] != r {
+				t.Errorf("logveil stats printed %s\nthe topic holds %s", r, table[key])
+				break
+			}
+		}
+		out, err = exec.Command(binary, "stats", "--brokers", s.brokers, "--topic-prefix", s.prefix, "--window", "1h",
+			"--dimension", "total").Output()
+		if lines := strings.Split(strings.TrimSpace(string(out)), "\n"); err != nil || len(lines) < 6 ||
+			!strings.HasPrefix(lines[0], "WINDOW") || !strings.Contains(lines[1], "1h0m0s  total") {
+			t.Errorf("logveil stats --window 1h --dimension total: %v\n%s", err, out)
+		}
+	})
 	t.Run("kill -9", func(t *testing.T) {
 		s, crashed := runStats(t, lines, 1, map[int]bool{1: true, 2: true, 3: true}, true, rng)
 		checkStats(t, s.statsEvents(lines), crashed)
