@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/logveil/logveil/bench/loggen"
+	"github.com/logveil/logveil/transforms"
 )
 
 // DemoOptions configure RunDemo.
@@ -55,6 +56,9 @@ func RunDemo(ctx context.Context, opt DemoOptions, out io.Writer, log *slog.Logg
 	cfg.Kafka.InputTopics = []string{"access-logs"}
 	cfg.Kafka.TopicPrefix = "logveil"
 	cfg.Kafka.Partitions = 3
+	if cfg.Kafka.StatsEmitInterval == 0 {
+		cfg.Kafka.StatsEmitInterval = time.Second
+	}
 	if cfg.HTTP.Listen == "" {
 		cfg.HTTP.Listen = "127.0.0.1:0"
 	}
@@ -67,6 +71,7 @@ func RunDemo(ctx context.Context, opt DemoOptions, out io.Writer, log *slog.Logg
 
 	fmt.Fprintf(out, "logveil demo: embedded Kafka broker at %s\n", strings.Join(addrs, ","))
 	fmt.Fprintf(out, "  raw topic access-logs (3 partitions) -> logveil.events, logveil.rejected, logveil.visits, logveil.salts\n")
+	fmt.Fprintf(out, "  statistics: logveil.visits -> logveil.partials -> logveil.stats (read them with: logveil stats --brokers %s)\n", addrs[0])
 	fmt.Fprintf(out, "  read them with: kcat -C -b %s -t logveil.events -o beginning\n", addrs[0])
 
 	runCtx, stopRunner := context.WithCancel(context.Background())
@@ -103,6 +108,7 @@ func RunDemo(ctx context.Context, opt DemoOptions, out io.Writer, log *slog.Logg
 		deadline = time.After(opt.Duration)
 	}
 	var feedErr error
+	settled := 0
 loop:
 	for {
 		select {
@@ -121,8 +127,12 @@ loop:
 			}
 		case <-tick.C:
 			w.print(out, runner, produced.Load(), time.Since(start), false)
-			if in, _, _ := runner.Counts(); opt.Lines > 0 && feedDone == nil && in >= int64(opt.Lines) {
-				break loop
+			// Done when every line is consumed and the statistics have
+			// had two more refreshes to catch up.
+			if in, _, _ := runner.Counts(); opt.Lines > 0 && feedDone == nil && in >= int64(opt.Lines) && w.hasStats() {
+				if settled++; settled > 2 {
+					break loop
+				}
 			}
 		}
 	}
@@ -193,22 +203,22 @@ func Feed(ctx context.Context, opt FeedOptions, produced *atomic.Int64) error {
 }
 
 // watcher reads logveil.events like an analytics consumer would and keeps
-// top pages, countries and the latest event for the summary.
+// watcher keeps the latest statistics rows and the latest event for the
+// summary, reading the output topics like any consumer.
 type watcher struct {
-	addrs     []string
-	mu        sync.Mutex
-	pages     map[string]int
-	countries map[string]int
-	sample    string
+	addrs  []string
+	mu     sync.Mutex
+	stats  map[string]transforms.StatsRow
+	sample string
 }
 
 func newWatcher(addrs []string) *watcher {
-	return &watcher{addrs: addrs, pages: map[string]int{}, countries: map[string]int{}}
+	return &watcher{addrs: addrs, stats: map[string]transforms.StatsRow{}}
 }
 
 func (w *watcher) run(ctx context.Context) {
 	rd := kafka.NewReader(kafka.ReaderConfig{Brokers: w.addrs, GroupID: "logveil-demo-watcher",
-		GroupTopics: []string{"logveil.events"}, MaxWait: 200 * time.Millisecond, StartOffset: kafka.FirstOffset})
+		GroupTopics: []string{"logveil.events", "logveil.stats"}, MaxWait: 200 * time.Millisecond, StartOffset: kafka.FirstOffset})
 	defer rd.Close()
 	for {
 		m, err := rd.ReadMessage(ctx)
@@ -219,22 +229,61 @@ func (w *watcher) run(ctx context.Context) {
 			time.Sleep(200 * time.Millisecond)
 			continue
 		}
-		var ev struct {
-			Path    string `json:"path"`
-			Country string `json:"country"`
-			Bot     bool   `json:"bot"`
-		}
-		if json.Unmarshal(m.Value, &ev) != nil {
-			continue
-		}
 		w.mu.Lock()
-		if !ev.Bot {
-			w.pages[ev.Path]++
+		switch m.Topic {
+		case "logveil.events":
+			w.sample = string(m.Value)
+		case "logveil.stats":
+			var row transforms.StatsRow
+			if m.Value == nil {
+				delete(w.stats, string(m.Key))
+			} else if json.Unmarshal(m.Value, &row) == nil {
+				w.stats[string(m.Key)] = row
+			}
 		}
-		w.countries[ev.Country]++
-		w.sample = string(m.Value)
 		w.mu.Unlock()
 	}
+}
+
+func (w *watcher) hasStats() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.stats) > 0
+}
+
+// summary describes the newest hourly window of the statistics.
+func (w *watcher) summary(out io.Writer) {
+	var newest string
+	for _, r := range w.stats {
+		if r.WindowSize == "1h0m0s" && r.WindowStart > newest {
+			newest = r.WindowStart
+		}
+	}
+	if newest == "" {
+		return
+	}
+	tops := map[string]map[string]int{}
+	var total transforms.StatsRow
+	for _, r := range w.stats {
+		if r.WindowStart != newest || r.WindowSize != "1h0m0s" {
+			continue
+		}
+		switch r.Dimension {
+		case "total":
+			total = r
+		case "page", "country", "search":
+			if r.Value != transforms.Other {
+				if tops[r.Dimension] == nil {
+					tops[r.Dimension] = map[string]int{}
+				}
+				tops[r.Dimension][r.Value] = int(r.Views)
+			}
+		}
+	}
+	fmt.Fprintf(out, "  statistics, window %s (1h, k-anonymous, final %v): views %d  visitors %d\n", newest, total.Final, total.Views, total.Visitors)
+	fmt.Fprintf(out, "    top pages:     %s\n", top(tops["page"], 5))
+	fmt.Fprintf(out, "    top countries: %s\n", top(tops["country"], 5))
+	fmt.Fprintf(out, "    top searches:  %s\n", top(tops["search"], 3))
 }
 
 func top(m map[string]int, n int) string {
@@ -268,10 +317,7 @@ func (w *watcher) print(out io.Writer, r *Runner, produced int64, elapsed time.D
 	}
 	fmt.Fprintf(out, "[%s %5.1fs] produced %d  consumed %d (%.0f/s)  events %d  rejected %d  ready %v\n",
 		title, secs, produced, in, float64(in)/secs, evs, rej, r.Ready())
-	if len(w.pages) > 0 {
-		fmt.Fprintf(out, "  top pages:     %s\n", top(w.pages, 5))
-		fmt.Fprintf(out, "  top countries: %s\n", top(w.countries, 5))
-	}
+	w.summary(out)
 	if w.sample != "" && (final || int(secs)%10 < 2) {
 		fmt.Fprintf(out, "  sample event:  %s\n", w.sample)
 	}

@@ -32,7 +32,8 @@ func TestDemo(t *testing.T) {
 	if n(1) != 4000 || n(2) != 4000 || n(3)+n(4) != 4000 || n(4) == 0 {
 		t.Errorf("final summary %q: want 4000 produced and consumed, events+rejected = 4000, some rejected", m[0])
 	}
-	if !strings.Contains(final, "top pages:") || !strings.Contains(final, `sample event:  {"schema_version":1`) {
-		t.Errorf("final summary lacks pages or a sample event:\n%s", final)
+	if !regexp.MustCompile(`statistics, window \S+ \(1h, k-anonymous, final (true|false)\): views [1-9]\d* +visitors [1-9]`).MatchString(final) ||
+		!regexp.MustCompile(`top pages: +/\S* \d+`).MatchString(final) || !strings.Contains(final, `sample event:  {"schema_version":1`) {
+		t.Errorf("final summary lacks statistics or a sample event:\n%s", final)
 	}
 }

@@ -283,6 +283,11 @@ func (r *Runner) consumeVisits(runCtx, genCtx, hardCtx context.Context, group, t
 		select {
 		case f, ok := <-ch:
 			if !ok {
+				// The generation or the run ends: write what changed, so a
+				// graceful stop leaves nothing for the next owner to replay.
+				if dirty {
+					emit()
+				}
 				return
 			}
 			if len(f.msgs) == 0 {
@@ -467,6 +472,9 @@ func (r *Runner) consumeMerge(runCtx, genCtx, hardCtx context.Context, group, to
 		select {
 		case f, ok := <-ch:
 			if !ok {
+				if dirty {
+					emit()
+				}
 				return
 			}
 			if len(f.msgs) == 0 {
