@@ -34,6 +34,7 @@ type metrics struct {
 	errors          *prometheus.CounterVec // op
 	offsetReset     prometheus.Counter
 	statsLate       prometheus.Counter
+	statsHits       prometheus.Counter
 	statsDuplicates prometheus.Counter
 	statsOpen       *prometheus.GaugeVec // partition
 }
@@ -56,11 +57,12 @@ func newMetrics() *metrics {
 		errors:          prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logveil_kafka_errors_total", Help: "Kafka operation failures (retried), by operation."}, []string{"op"}),
 		offsetReset:     prometheus.NewCounter(prometheus.CounterOpts{Name: "logveil_offset_resets_total", Help: "Fetches whose offset had been deleted by retention; restarted at the earliest offset."}),
 		statsLate:       prometheus.NewCounter(prometheus.CounterOpts{Name: "logveil_stats_late_total", Help: "Hits that arrived after their window closed (dropped from the statistics)."}),
+		statsHits:       prometheus.NewCounter(prometheus.CounterOpts{Name: "logveil_stats_hits_total", Help: "Hits read from the visits topic by the aggregate stage (late and duplicate ones included)."}),
 		statsDuplicates: prometheus.NewCounter(prometheus.CounterOpts{Name: "logveil_stats_duplicates_total", Help: "Hits replayed by the anonymize stage after a crash, recognised by their raw offset and not counted again."}),
 		statsOpen:       prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logveil_stats_open_windows", Help: "Open statistics windows, per visits partition."}, []string{"partition"}),
 	}
 	m.reg.MustRegister(m.recordsIn, m.bytesIn, m.recordsOut, m.bytesOut, m.rejected, m.stage, m.commitLat,
-		m.lag, m.saltAge, m.ready, m.errors, m.offsetReset, m.statsLate, m.statsDuplicates, m.statsOpen,
+		m.lag, m.saltAge, m.ready, m.errors, m.offsetReset, m.statsLate, m.statsHits, m.statsDuplicates, m.statsOpen,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

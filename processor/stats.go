@@ -309,6 +309,7 @@ func (r *Runner) consumeVisits(runCtx, genCtx, hardCtx context.Context, group, t
 					}
 					continue
 				}
+				r.m.statsHits.Inc()
 				scratch, err = transforms.ParseHit(m.Key, m.Value, &hit, scratch)
 				if err != nil {
 					// Only logveil writes this topic: a newer version's record.

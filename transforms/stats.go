@@ -133,7 +133,7 @@ type window struct {
 	dims               [numHitDims]map[string]*cell
 	capped             [numHitDims]cell
 	cappedEvents       int64
-	sessions           map[uint64][]session
+	byVisitor          map[uint64]*visitorState
 	minOffset          int64 // the first input offset that went into the window
 	dirty              bool
 }
@@ -236,24 +236,29 @@ func (a *Aggregator) AddHit(h *Hit, offset int64) bool {
 			w.bytes += h.Bytes
 		}
 		v, hasV := h.Visitor, h.HasVisitor
+		var vs *visitorState
 		if hasV {
-			w.visitors.add(v)
+			if vs = w.byVisitor[v]; vs == nil {
+				vs = &visitorState{}
+				w.byVisitor[v] = vs
+				w.visitors.add(v)
+			}
 		}
 		max := a.cfg.MaxValues
-		w.add(DimPage, h.Page, v, hasV, max)
-		w.add(DimCountry, h.Country, v, hasV, max)
-		w.add(DimStatus, bytesOf(statusClass(h.Status)), v, hasV, max)
-		w.add(DimReferrer, h.Referrer, v, hasV, max)
-		w.add(DimBrowser, h.Browser, v, hasV, max)
-		w.add(DimOS, h.OS, v, hasV, max)
-		w.add(DimDevice, h.Device, v, hasV, max)
-		w.add(DimHour, bytesOf(twoDigits[floorDiv(t, 3600)%24]), v, hasV, max)
-		w.add(DimWeekday, bytesOf(weekdays[floorDiv(t, 86400)%7]), v, hasV, max)
+		w.add(DimPage, h.Page, v, vs, max)
+		w.add(DimCountry, h.Country, v, vs, max)
+		w.add(DimStatus, bytesOf(statusClass(h.Status)), v, vs, max)
+		w.add(DimReferrer, h.Referrer, v, vs, max)
+		w.add(DimBrowser, h.Browser, v, vs, max)
+		w.add(DimOS, h.OS, v, vs, max)
+		w.add(DimDevice, h.Device, v, vs, max)
+		w.add(DimHour, bytesOf(twoDigits[floorDiv(t, 3600)%24]), v, vs, max)
+		w.add(DimWeekday, bytesOf(weekdays[floorDiv(t, 86400)%7]), v, vs, max)
 		if len(h.Search) > 0 {
-			w.add(DimSearch, h.Search, v, hasV, max)
+			w.add(DimSearch, h.Search, v, vs, max)
 		}
-		if hasV {
-			a.visit(w, v, t, h)
+		if vs != nil {
+			a.visit(vs, t, h)
 		}
 	}
 	if !counted {
@@ -266,7 +271,7 @@ func (a *Aggregator) window(start, size, offset int64) *window {
 	key := [2]int64{start, size}
 	w := a.windows[key]
 	if w == nil {
-		w = &window{start: start, size: size, minOffset: offset, sessions: map[uint64][]session{}}
+		w = &window{start: start, size: size, minOffset: offset, byVisitor: map[uint64]*visitorState{}}
 		for i := range w.dims {
 			w.dims[i] = map[string]*cell{}
 		}
@@ -276,25 +281,40 @@ func (a *Aggregator) window(start, size, offset int64) *window {
 	return w
 }
 
-func (w *window) add(dim int, value []byte, v uint64, hasV bool, max int) {
+// visitorState is one visitor in one window: their visits, and per hit
+// dimension the cell they were last counted in (a visitor's country,
+// browser, hour... rarely change within a window, so most hits skip the
+// distinct-visitor set).
+type visitorState struct {
+	sessions []session
+	counted  [numHitDims]*cell
+}
+
+// add counts a hit in dim's cell for value; vs is the visitor, nil when the
+// hit has none.
+func (w *window) add(dim int, value []byte, v uint64, vs *visitorState, max int) {
 	c := w.dims[dim][string(value)]
 	if c == nil {
 		if len(w.dims[dim]) >= max {
-			w.capped[dim].add(1, v, hasV)
+			c = &w.capped[dim]
 			w.cappedEvents++
-			return
+		} else {
+			c = &cell{}
+			w.dims[dim][string(value)] = c
 		}
-		c = &cell{}
-		w.dims[dim][string(value)] = c
 	}
-	c.add(1, v, hasV)
+	c.views++
+	if vs != nil && vs.counted[dim] != c {
+		c.visitors.add(v)
+		vs.counted[dim] = c
+	}
 }
 
 // visit adds a hit to the visitor's visits in w. Visits are the visitor's
 // hits in the window split where two consecutive hits are more than the
 // session gap apart, whatever order the hits arrive in.
-func (a *Aggregator) visit(w *window, v uint64, t int64, h *Hit) {
-	ss := w.sessions[v]
+func (a *Aggregator) visit(vs *visitorState, t int64, h *Hit) {
+	ss := vs.sessions
 	i := 0 // the first visit that does not end more than a gap before t
 	for i < len(ss) && ss[i].last+a.gap < t {
 		i++
@@ -305,7 +325,7 @@ func (a *Aggregator) visit(w *window, v uint64, t int64, h *Hit) {
 		ss = append(ss, session{})
 		copy(ss[i+1:], ss[i:])
 		ss[i] = session{start: t, last: t, pages: 1, entry: ref, exit: ref, entryPage: page, exitPg: page, country: country}
-		w.sessions[v] = ss
+		vs.sessions = ss
 		return
 	}
 	s := &ss[i]
@@ -324,7 +344,7 @@ func (a *Aggregator) visit(w *window, v uint64, t int64, h *Hit) {
 			s.last, s.exit, s.exitPg = n.last, n.exit, n.exitPg
 		}
 		ss = append(ss[:i+1], ss[i+2:]...)
-		w.sessions[v] = ss
+		vs.sessions = ss
 	}
 }
 
@@ -448,15 +468,15 @@ func (a *Aggregator) partials(dst []Partial, w *window, source int, final bool) 
 	tot := base
 	tot.Dim = "total"
 	hist := map[int64]int64{}
-	vids := make([]uint64, 0, len(w.sessions))
-	for v := range w.sessions {
+	vids := make([]uint64, 0, len(w.byVisitor))
+	for v := range w.byVisitor {
 		if final {
 			vids = append(vids, v)
 		}
 	}
 	sort.Slice(vids, func(i, j int) bool { return vids[i] < vids[j] })
 	for _, v := range vids {
-		for _, s := range w.sessions[v] {
+		for _, s := range w.byVisitor[v].sessions {
 			tot.Visits++
 			tot.Pages += s.pages
 			if s.pages == 1 {

@@ -31,7 +31,7 @@ func main() {
 	partitions := flag.Int("partitions", 6, "raw topic partitions")
 	bin := flag.String("logveil", "logveil", "logveil binary")
 	brokerPid := flag.Int("broker-pid", 0, "broker pid, to report its CPU and RSS")
-	visits := flag.Bool("visits", true, "write the visits topic (statistics input)")
+	visits := flag.Bool("visits", true, "write the visits topic and run the statistics stages (the end is when the aggregate stage has read every hit)")
 	flag.Parse()
 	if err := run(*brokers, *lines, *partitions, *bin, *brokerPid, *visits); err != nil {
 		fmt.Fprintln(os.Stderr, "kafkae2e:", err)
@@ -101,6 +101,14 @@ func run(brokers string, n, partitions int, bin string, brokerPid int, visits bo
 		time.Sleep(20 * time.Millisecond)
 	}
 	elapsed := time.Since(start)
+	if visits {
+		// Statistics on: until the aggregate stage has read every hit.
+		want := metric(`logveil_records_out_total{topic="` + prefix + `.visits"}`)
+		for metric("logveil_stats_hits_total") < want {
+			time.Sleep(20 * time.Millisecond)
+		}
+		elapsed = time.Since(start)
+	}
 	if p := os.Getenv("KAFKAE2E_HEAP"); p != "" {
 		if r, err := http.Get("http://127.0.0.1:19464/debug/pprof/heap"); err == nil {
 			f, _ := os.Create(p)
@@ -110,7 +118,7 @@ func run(brokers string, n, partitions int, bin string, brokerPid int, visits bo
 		}
 	}
 	cpu := cpuSeconds(cmd.Process.Pid) - cpu0
-	fmt.Printf("lines %d, partitions %d, visits %v\n", n, partitions, visits)
+	fmt.Printf("lines %d, partitions %d, visits and statistics %v\n", n, partitions, visits)
 	fmt.Printf("produce done after %.2fs; last output acknowledged after %.2fs\n", produced.Seconds(), elapsed.Seconds())
 	fmt.Printf("end to end: %.0f lines/s\n", float64(n)/elapsed.Seconds())
 	fmt.Printf("logveil: CPU %.2fs (%.2f cores), peak RSS %d MiB\n", cpu, cpu/elapsed.Seconds(), peakRSS(cmd.Process.Pid)>>10)
