@@ -262,6 +262,10 @@ func (c Config) Validate() (Config, error) {
 		return c, fmt.Errorf("kafka.partials_retention: %s does not outlast the largest window plus lateness plus an hour (%s)",
 			k.PartialsRetention, longest+c.Stats.Lateness+time.Hour)
 	}
+	if c.runs(StageAggregate) && k.VisitsRetention < longest+c.Stats.Lateness+time.Hour {
+		return c, fmt.Errorf("kafka.visits_retention: %s does not outlast the largest window plus lateness plus an hour (%s): a restart replays an open window's visits",
+			k.VisitsRetention, longest+c.Stats.Lateness+time.Hour)
+	}
 	if k.StatsEmitInterval < 10*time.Millisecond {
 		return c, fmt.Errorf("kafka.stats_emit_interval: %s is under 10ms", k.StatsEmitInterval)
 	}

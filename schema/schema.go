@@ -7,3 +7,9 @@ import _ "embed"
 //
 //go:embed event.v1.json
 var EventV1 []byte
+
+// StatsV1 is the JSON Schema of a statistics row (<prefix>.stats values and
+// logveil aggregate output).
+//
+//go:embed stats.v1.json
+var StatsV1 []byte
