@@ -140,6 +140,7 @@ func MetricNames() []string {
 	m.stage.WithLabelValues("x")
 	m.lag.WithLabelValues("x", "0")
 	m.errors.WithLabelValues("x")
+	m.statsOpen.WithLabelValues("0")
 	mfs, err := m.reg.Gather()
 	if err != nil {
 		panic("BUG: gathering fresh metrics: " + err.Error())
