@@ -4,6 +4,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"runtime/pprof"
 	"strconv"
 	"time"
 
@@ -18,6 +20,7 @@ func cmdAggregate(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 	windows := fs.String("window", "", "comma-separated window sizes (stats.windows), e.g. 1h,24h")
 	k := fs.Int("k", 0, "fewest distinct visitors a published cell may have (stats.k)")
 	quiet := fs.Bool("quiet", false, "no summary on stderr")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this file (for benchmarking)")
 	if err := fs.Parse(args); err != nil {
 		return exitConfig
 	}
@@ -46,6 +49,16 @@ func cmdAggregate(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 	if cfg, err = cfg.Validate(); err != nil {
 		fmt.Fprintf(stderr, "logveil aggregate: invalid config: %v\n", err)
 		return exitConfig
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintf(stderr, "logveil aggregate: %v\n", err)
+			return exitIO
+		}
+		defer f.Close()
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
 	}
 	start := time.Now()
 	st, rows, err := processor.RunAggregate(cfg, stdin, stdout, processor.PipeOptions{})
