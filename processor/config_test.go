@@ -155,3 +155,19 @@ func norm(v any) string {
 	}
 	return fmt.Sprint(v)
 }
+
+func TestCommitMetadataRoundTrip(t *testing.T) {
+	wm := map[string]int64{"access-logs/0": 1795785801, "access-logs/11": -5, "0": 7}
+	pos, got, ok := decodeMeta("a1", encodeMeta("a1", 42, wm))
+	if !ok || pos != 42 || len(got) != 3 || got["access-logs/11"] != -5 || got["0"] != 7 {
+		t.Fatalf("round trip: %v %v %v", pos, got, ok)
+	}
+	for _, bad := range []string{"", "a1", "m1 5 ", "a1 x", "a1 5 a=1,b", "a1 5 a=x"} {
+		if _, _, ok := decodeMeta("a1", bad); ok {
+			t.Errorf("%q decoded", bad)
+		}
+	}
+	if pos, wm, ok := decodeMeta("m1", "m1 9"); !ok || pos != 9 || len(wm) != 0 {
+		t.Errorf("no watermarks: %v %v %v", pos, wm, ok)
+	}
+}

@@ -423,17 +423,8 @@ type fetched struct {
 
 // consume runs one assigned partition until the generation or the run ends.
 func (r *Runner) consume(runCtx, genCtx, hardCtx context.Context, _, topic string, pa kafka.PartitionAssignment, acks *ackTable) {
-	fetchCtx, cancel := context.WithCancel(runCtx)
+	ch, cancel := r.startFetch(runCtx, genCtx, topic, pa.ID, pa.Offset)
 	defer cancel()
-	go func() {
-		select {
-		case <-genCtx.Done():
-		case <-fetchCtx.Done():
-		}
-		cancel()
-	}()
-	ch := make(chan fetched, 1)
-	go r.fetch(fetchCtx, topic, pa.ID, pa.Offset, ch)
 
 	wk := r.anon.NewWorker()
 	if r.cfg.Kafka.VisitsEnabled() || r.cfg.Kafka.PseudonymInEvents {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"maps"
 	"slices"
 	"strconv"
@@ -43,34 +42,36 @@ var watermarkKeyPrefix = []byte("wm|")
 
 const watermarkDim = "watermark"
 
-// statsMeta is the aggregate stage's commit metadata: the position output
-// was written up to and each raw source partition's watermark.
-func statsMeta(pos int64, sources map[string]int64) string {
+// Commit metadata: "<tag> <position> <source>=<time>,...". The aggregate
+// stage (tag a1) keeps each raw partition's watermark, the merge stage (m1)
+// each aggregator's (by visits partition number).
+func encodeMeta(tag string, pos int64, wm map[string]int64) string {
 	var b strings.Builder
-	b.WriteString("a1 ")
+	b.WriteString(tag)
+	b.WriteByte(' ')
 	b.WriteString(strconv.FormatInt(pos, 10))
 	b.WriteByte(' ')
-	for i, src := range slices.Sorted(maps.Keys(sources)) {
+	for i, src := range slices.Sorted(maps.Keys(wm)) {
 		if i > 0 {
 			b.WriteByte(',')
 		}
 		b.WriteString(src)
 		b.WriteByte('=')
-		b.WriteString(strconv.FormatInt(sources[src], 10))
+		b.WriteString(strconv.FormatInt(wm[src], 10))
 	}
 	return b.String()
 }
 
-func parseStatsMeta(s string) (pos int64, sources map[string]int64, ok bool) {
+func decodeMeta(tag, s string) (pos int64, wm map[string]int64, ok bool) {
 	f := strings.Fields(s)
-	if len(f) < 2 || f[0] != "a1" {
+	if len(f) < 2 || f[0] != tag {
 		return 0, nil, false
 	}
 	pos, err := strconv.ParseInt(f[1], 10, 64)
 	if err != nil {
 		return 0, nil, false
 	}
-	sources = map[string]int64{}
+	wm = map[string]int64{}
 	if len(f) == 3 {
 		for _, kv := range strings.Split(f[2], ",") {
 			k, v, found := strings.Cut(kv, "=")
@@ -78,45 +79,7 @@ func parseStatsMeta(s string) (pos int64, sources map[string]int64, ok bool) {
 			if !found || err != nil {
 				return 0, nil, false
 			}
-			sources[k] = t
-		}
-	}
-	return pos, sources, true
-}
-
-func mergeMeta(pos int64, wm map[int]int64) string {
-	var b strings.Builder
-	b.WriteString("m1 ")
-	b.WriteString(strconv.FormatInt(pos, 10))
-	b.WriteByte(' ')
-	for i, src := range slices.Sorted(maps.Keys(wm)) {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, "%d:%d", src, wm[src])
-	}
-	return b.String()
-}
-
-func parseMergeMeta(s string) (pos int64, wm map[int]int64, ok bool) {
-	f := strings.Fields(s)
-	if len(f) < 2 || f[0] != "m1" {
-		return 0, nil, false
-	}
-	pos, err := strconv.ParseInt(f[1], 10, 64)
-	if err != nil {
-		return 0, nil, false
-	}
-	wm = map[int]int64{}
-	if len(f) == 3 {
-		for _, kv := range strings.Split(f[2], ",") {
-			k, v, found := strings.Cut(kv, ":")
-			src, err1 := strconv.Atoi(k)
-			t, err2 := strconv.ParseInt(v, 10, 64)
-			if !found || err1 != nil || err2 != nil {
-				return 0, nil, false
-			}
-			wm[src] = t
+			wm[k] = t
 		}
 	}
 	return pos, wm, true
@@ -195,7 +158,7 @@ func (r *Runner) consumeVisits(runCtx, genCtx, hardCtx context.Context, group, t
 	}
 	quietUntil := int64(-1)
 	sources := map[string]int64{} // raw source -> watermark
-	if pos, saved, ok := parseStatsMeta(meta); ok {
+	if pos, saved, ok := decodeMeta("a1", meta); ok {
 		quietUntil, sources = pos, saved
 		r.log.Info("statistics: rebuilding open windows by replay", "topic", topic, "partition", pa.ID, "from", pa.Offset, "quiet_until", pos)
 	}
@@ -271,7 +234,7 @@ func (r *Runner) consumeVisits(runCtx, genCtx, hardCtx context.Context, group, t
 		if !ok {
 			held = pos
 		}
-		acks.set(topic, pa.ID, held, statsMeta(max(pos, quietUntil), sources))
+		acks.set(topic, pa.ID, held, encodeMeta("a1", max(pos, quietUntil), sources))
 		r.m.statsOpen.WithLabelValues(strconv.Itoa(pa.ID)).Set(float64(agg.Open()))
 		r.m.stage.WithLabelValues("aggregate_emit").Observe(time.Since(start).Seconds())
 		dirty, lastEmit = false, time.Now()
@@ -387,9 +350,13 @@ func (r *Runner) consumeMerge(runCtx, genCtx, hardCtx context.Context, group, to
 		return
 	}
 	quietUntil := int64(-1)
-	wm := map[int]int64{}
-	if pos, saved, ok := parseMergeMeta(meta); ok {
+	wm := map[string]int64{} // aggregator (visits partition number) -> watermark
+	if pos, saved, ok := decodeMeta("m1", meta); ok {
 		quietUntil, wm = pos, saved
+	}
+	srcNames := make([]string, sources)
+	for i := range srcNames {
+		srcNames[i] = strconv.Itoa(i)
 	}
 	ch, cancel := r.startFetch(runCtx, genCtx, topic, pa.ID, pa.Offset)
 	defer cancel()
@@ -397,7 +364,7 @@ func (r *Runner) consumeMerge(runCtx, genCtx, hardCtx context.Context, group, to
 	lateness := int64(r.cfg.Stats.Lateness / time.Second)
 	merger := transforms.NewMerger(r.cfg.Stats)
 	closed := func(key [2]int64) bool {
-		for s := range sources {
+		for _, s := range srcNames {
 			t, ok := wm[s]
 			if !ok || t-lateness < key[0]+key[1] {
 				return false
@@ -461,7 +428,7 @@ func (r *Runner) consumeMerge(runCtx, genCtx, hardCtx context.Context, group, to
 		for _, o := range held {
 			oldest = min(oldest, o)
 		}
-		acks.set(topic, pa.ID, oldest, mergeMeta(max(pos, quietUntil), wm))
+		acks.set(topic, pa.ID, oldest, encodeMeta("m1", max(pos, quietUntil), wm))
 		r.m.stage.WithLabelValues("merge_emit").Observe(time.Since(start).Seconds())
 		lastEmit = time.Now()
 		return true
@@ -493,8 +460,9 @@ func (r *Runner) consumeMerge(runCtx, genCtx, hardCtx context.Context, group, to
 					continue
 				}
 				if p.Dim == watermarkDim {
-					if t, ok := wm[p.Source]; !ok || p.Start > t {
-						wm[p.Source] = p.Start
+					src := strconv.Itoa(p.Source)
+					if t, ok := wm[src]; !ok || p.Start > t {
+						wm[src] = p.Start
 						anyClosed = true
 					}
 					continue

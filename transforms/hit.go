@@ -153,24 +153,11 @@ func ParseHit(key, value []byte, h *Hit, scratch []byte) ([]byte, error) {
 
 // atoi64 parses an optionally negative decimal.
 func atoi64(b []byte) (int64, bool) {
-	neg := len(b) > 0 && b[0] == '-'
-	if neg {
-		b = b[1:]
+	if len(b) > 0 && b[0] == '-' {
+		n, ok := parseUint(b[1:])
+		return -n, ok
 	}
-	if len(b) == 0 || len(b) > 18 {
-		return 0, false
-	}
-	var n int64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	if neg {
-		n = -n
-	}
-	return n, true
+	return parseUint(b)
 }
 
 // visitorID is the first 8 bytes of a hex pseudonym.
