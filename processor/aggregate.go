@@ -74,7 +74,9 @@ func RunAggregate(cfg Config, r io.Reader, w io.Writer, opt PipeOptions) (Stats,
 	}
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
-	rows := agg.Close()
+	m := transforms.NewMerger(cfg.Stats)
+	m.Masks = [2]int{cfg.Anonymize.IPv4Prefix, cfg.Anonymize.IPv6Prefix}
+	rows := agg.CloseWith(m)
 	for _, row := range rows {
 		if err := enc.Encode(row); err != nil {
 			return st, 0, err

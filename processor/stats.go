@@ -363,6 +363,7 @@ func (r *Runner) consumeMerge(runCtx, genCtx, hardCtx context.Context, group, to
 
 	lateness := int64(r.cfg.Stats.Lateness / time.Second)
 	merger := transforms.NewMerger(r.cfg.Stats)
+	merger.Masks = [2]int{r.cfg.Anonymize.IPv4Prefix, r.cfg.Anonymize.IPv6Prefix}
 	closed := func(key [2]int64) bool {
 		for _, s := range srcNames {
 			t, ok := wm[s]

@@ -78,6 +78,9 @@ type mergeWindow struct {
 type Merger struct {
 	cfg     StatsConfig
 	windows map[[2]int64]*mergeWindow
+	// Masks are the IPv4 and IPv6 prefix lengths the events were truncated
+	// to, for the privacy record; zero leaves them out.
+	Masks [2]int
 }
 
 // NewMerger returns a Merger; cfg must be valid (NewAggregator checks it).
@@ -145,6 +148,12 @@ type StatsRow struct {
 	SuppressedCells  *int64 `json:"suppressed_cells,omitempty"`
 	SuppressedEvents *int64 `json:"suppressed_events,omitempty"`
 	CappedEvents     *int64 `json:"capped_events,omitempty"`
+	IPv4Prefix       *int   `json:"ipv4_prefix,omitempty"`
+	IPv6Prefix       *int   `json:"ipv6_prefix,omitempty"`
+	// SaltEpoch is the UTC day (days since 1970-01-01) of the window's
+	// start: the salt of that day made its pseudonyms (multi-day windows
+	// span one salt per day).
+	SaltEpoch *int64 `json:"salt_epoch,omitempty"`
 	// Suppressed: a window with fewer than k visitors publishes its total
 	// row with no figures.
 	Suppressed bool `json:"suppressed,omitempty"`
@@ -333,6 +342,10 @@ func (m *Merger) WindowRows(dst []StatsRow, key [2]int64, final bool) []StatsRow
 	}
 	priv := row("privacy", "", 0, 0)
 	priv.K, priv.KSearch = ptr(m.cfg.K), ptr(m.cfg.KSearch)
+	if m.Masks[0] > 0 {
+		priv.IPv4Prefix, priv.IPv6Prefix = ptr(m.Masks[0]), ptr(m.Masks[1])
+	}
+	priv.SaltEpoch = ptr(floorDiv(key[0], 86400))
 	priv.SuppressedCells, priv.SuppressedEvents, priv.CappedEvents = ptr(suppressedCells), ptr(suppressedEvents), ptr(cappedEvents)
 	return append(dst, priv)
 }

@@ -94,6 +94,17 @@ func TestStatsRowsMatchSchema(t *testing.T) {
 	// A window with a single visitor: its total is suppressed.
 	lines = append(lines, []byte(`81.2.69.77 - - [09/Nov/2026:02:10:00 +0000] "GET / HTTP/1.1" 200 1 "-" "Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0"`))
 	final, _ := aggregateLines(t, lines, StatsConfig{MaxValues: 40})
+	masked := NewMerger(StatsConfig{})
+	masked.Masks = [2]int{24, 32}
+	m0, _ := NewAggregator(StatsConfig{})
+	w0 := newTestAnonymizer(t, Config{}).NewWorker()
+	w0.SetSaltSource(everyDay{})
+	for _, l := range lines[:100] {
+		if w0.Process(l) == nil {
+			m0.Add(&w0.Rec)
+		}
+	}
+	final = append(final, m0.CloseWith(masked)...)
 	agg, _ := NewAggregator(StatsConfig{})
 	w := newTestAnonymizer(t, Config{}).NewWorker()
 	w.SetSaltSource(everyDay{})

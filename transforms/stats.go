@@ -424,8 +424,10 @@ func (a *Aggregator) Flush(dst []Partial, source int, all bool) []Partial {
 
 // Close ends every window and returns the published rows, as one Merger
 // over this Aggregator's partials computes them (batch mode).
-func (a *Aggregator) Close() []StatsRow {
-	m := NewMerger(a.cfg)
+func (a *Aggregator) Close() []StatsRow { return a.CloseWith(NewMerger(a.cfg)) }
+
+// CloseWith is Close with a given Merger (e.g. one that knows the masks).
+func (a *Aggregator) CloseWith(m *Merger) []StatsRow {
 	for _, p := range a.Flush(nil, 0, true) {
 		m.Add(&p)
 	}
