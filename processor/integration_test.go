@@ -5,7 +5,6 @@ package processor_test
 // and read and write with kcat, a client logveil did not write.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -125,7 +124,7 @@ func (s *scenario) read(topic string) []record {
 
 func (s *scenario) tryRead(topic string) ([]record, error) {
 	cmd := exec.Command("kcat", "-C", "-b", s.brokers, "-t", topic, "-o", "beginning", "-e", "-q",
-		"-f", "%p\t%o\t%k\t%s\n")
+		"-f", "%p\t%o\t%k\t%s\x1e") // values may hold newlines (visits): records end with RS
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -133,12 +132,13 @@ func (s *scenario) tryRead(topic string) ([]record, error) {
 		return nil, fmt.Errorf("%v: %s", err, stderr.String())
 	}
 	var recs []record
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(make([]byte, 1<<20), 4<<20)
-	for sc.Scan() {
-		f := strings.SplitN(sc.Text(), "\t", 4)
+	for _, rec := range strings.Split(strings.TrimSuffix(string(out), "\x1e"), "\x1e") {
+		if rec == "" {
+			continue
+		}
+		f := strings.SplitN(rec, "\t", 4)
 		if len(f) != 4 {
-			s.t.Fatalf("kcat line %q", sc.Text())
+			s.t.Fatalf("kcat record %q", rec)
 		}
 		p, _ := strconv.Atoi(f[0])
 		o, _ := strconv.ParseInt(f[1], 10, 64)
@@ -310,16 +310,22 @@ func TestEndToEndWithKcat(t *testing.T) {
 	if !strings.Contains(strings.Join(values, ""), `"line":"malformed line from {ip} with {email} and {ip}"`) {
 		t.Error("the planted malformed line is not in the rejected topic, redacted")
 	}
-	// Visits are keyed by pseudonym and carry the statistics' fields (or
-	// are a raw partition's watermark); salts hold one day.
+	// Visits carry the statistics' fields of many hits per message (or a raw
+	// partition's watermark); salts hold one day.
 	visits := s.read(s.prefix + ".visits")
 	hits := 0
 	var visitValues []string
 	for _, v := range visits {
 		switch {
 		case strings.HasPrefix(v.key, "wm|"+s.raw+"/") && strings.HasPrefix(v.value, "w1\t"):
-		case len(v.key) == 32 && strings.HasPrefix(v.value, "h1\t"+s.raw+"/"):
-			hits++
+		case strings.HasPrefix(v.key, "b|"+s.raw+"/"):
+			// Many hits per message, one per line, each with its visitor id.
+			for _, h := range strings.Split(strings.TrimSuffix(v.value, "\n"), "\n") {
+				if f := strings.Split(h, "\t"); len(f) != 15 || f[0] != "h2" || len(f[1]) != 16 || !strings.HasPrefix(f[2], s.raw+"/") {
+					t.Fatalf("visits hit %q", h)
+				}
+				hits++
+			}
 		default:
 			t.Fatalf("visits record %q: %q", v.key, v.value)
 		}

@@ -108,8 +108,8 @@ type outputBalancer struct{ visits, partials, stats, late string }
 func (b outputBalancer) Balance(msg kafka.Message, partitions ...int) int {
 	switch msg.Topic {
 	case b.visits, b.stats, b.late, b.partials:
-		if bytes.HasPrefix(msg.Key, watermarkKeyPrefix) {
-			break // a watermark for every partition
+		if bytes.HasPrefix(msg.Key, watermarkKeyPrefix) || bytes.HasPrefix(msg.Key, hitsKeyPrefix) {
+			break // a watermark for every partition; hits grouped by partition
 		}
 		if msg.Topic != b.partials {
 			return kafka.Murmur2Balancer{}.Balance(msg, partitions...)
@@ -438,6 +438,11 @@ func (r *Runner) consume(runCtx, genCtx, hardCtx context.Context, _, topic strin
 			return
 		}
 		b.visitsPartitions = n
+		b.hitBufs = make([][]byte, n)
+		for i := range n {
+			b.visitsIDs = append(b.visitsIDs, i)
+		}
+		b.hitsKey = append(append([]byte(nil), hitsKeyPrefix...), b.source...)
 	}
 	for f := range ch {
 		start := time.Now()
@@ -626,6 +631,9 @@ type batchBuilder struct {
 	// visitsPartitions: every one gets this partition's watermark (the
 	// largest event time read from it) after each batch's hits.
 	visitsPartitions int
+	visitsIDs        []int    // 0 … visitsPartitions-1
+	hitBufs          [][]byte // per visits partition, this batch's hits
+	hitsKey          []byte   // "b|topic/partition"
 	watermark        int64
 
 	arena                                      []byte
@@ -692,21 +700,44 @@ func (b *batchBuilder) build(msgs []kafka.Message) {
 		b.add(b.eventsTopic, id, event)
 		b.events++
 		if visits && len(rec.Pseudonym) > 0 {
-			// The statistics stage's input: what it needs of the event.
+			// The statistics stage's input: what it needs of the event,
+			// one line in the message for the visitor's visits partition.
 			b.hit.FromRecord(rec)
 			b.hit.Source, b.hit.Offset = b.source, m.Offset
-			start = len(b.arena)
-			b.arena = transforms.AppendHit(b.arena, &b.hit)
-			v := b.arena[start:len(b.arena):len(b.arena)]
-			kStart := len(b.arena)
-			b.arena = append(b.arena, rec.Pseudonym...)
-			b.add(b.visTopic, b.arena[kStart:len(b.arena):len(b.arena)], v)
+			p := kafka.Murmur2Balancer{}.Balance(kafka.Message{Key: rec.Pseudonym}, b.visitsIDs...)
+			b.hitBufs[p] = append(transforms.AppendHit(b.hitBufs[p], &b.hit), '\n')
+			if len(b.hitBufs[p]) >= hitsMessageBytes {
+				b.addHits(p)
+			}
 			b.visits++
 		}
 	}
-	if b.visitsPartitions > 0 && b.watermark > 0 {
-		b.addWatermarks()
+	if b.visitsPartitions > 0 {
+		for p := range b.hitBufs {
+			if len(b.hitBufs[p]) > 0 {
+				b.addHits(p)
+			}
+		}
+		if b.watermark > 0 {
+			b.addWatermarks()
+		}
 	}
+}
+
+// hitsMessageBytes bounds a visits message (the broker's default limit is
+// 1 MiB).
+const hitsMessageBytes = 512 << 10
+
+// addHits adds the hits gathered for visits partition p as one message.
+func (b *batchBuilder) addHits(p int) {
+	start := len(b.arena)
+	b.arena = append(b.arena, b.hitsKey...)
+	key := b.arena[start:len(b.arena):len(b.arena)]
+	start = len(b.arena)
+	b.arena = append(b.arena, b.hitBufs[p]...)
+	b.bytesOut += int64(len(b.hitBufs[p]))
+	b.out = append(b.out, kafka.Message{Topic: b.visTopic, Key: key, Value: b.arena[start:len(b.arena):len(b.arena)], Partition: p})
+	b.hitBufs[p] = b.hitBufs[p][:0]
 }
 
 // addWatermarks adds the partition's watermark record for every visits

@@ -40,6 +40,11 @@ import (
 // topic.
 var watermarkKeyPrefix = []byte("wm|")
 
+// hitsKeyPrefix starts the key of a visits message holding many hits, one
+// per line, all for visitors of that partition (the anonymize stage picks
+// it with murmur2 of the pseudonym, as a keyed message would go).
+var hitsKeyPrefix = []byte("b|")
+
 const watermarkDim = "watermark"
 
 // Commit metadata: "<tag> <position> <source>=<time>,...". The aggregate
@@ -272,22 +277,34 @@ func (r *Runner) consumeVisits(runCtx, genCtx, hardCtx context.Context, group, t
 					}
 					continue
 				}
-				r.m.statsHits.Inc()
-				scratch, err = transforms.ParseHit(m.Key, m.Value, &hit, scratch)
-				if err != nil {
-					// Only logveil writes this topic: a newer version's record.
-					r.m.errors.WithLabelValues("visits_decode").Inc()
-					continue
-				}
-				if last, ok := seen[string(hit.Source)]; ok && hit.Offset <= last {
-					r.m.statsDuplicates.Inc()
-					continue
-				}
-				seen[string(hit.Source)] = hit.Offset
-				if !agg.AddHit(&hit, m.Offset) && m.Offset >= quietUntil {
-					r.m.statsLate.Inc()
-					if kc.Late {
-						late = append(late, kafka.Message{Topic: kc.LateTopic(), Key: m.Key, Value: m.Value})
+				value := m.Value
+				for len(value) > 0 {
+					line := value
+					if i := bytes.IndexByte(value, '\n'); i >= 0 {
+						line, value = value[:i], value[i+1:]
+					} else {
+						value = nil
+					}
+					if len(line) == 0 {
+						continue
+					}
+					r.m.statsHits.Inc()
+					scratch, err = transforms.ParseHit(m.Key, line, &hit, scratch)
+					if err != nil {
+						// Only logveil writes this topic: a newer version's record.
+						r.m.errors.WithLabelValues("visits_decode").Inc()
+						continue
+					}
+					if last, ok := seen[string(hit.Source)]; ok && hit.Offset <= last {
+						r.m.statsDuplicates.Inc()
+						continue
+					}
+					seen[string(hit.Source)] = hit.Offset
+					if !agg.AddHit(&hit, m.Offset) && m.Offset >= quietUntil {
+						r.m.statsLate.Inc()
+						if kc.Late {
+							late = append(late, kafka.Message{Topic: kc.LateTopic(), Key: strconv.AppendUint(nil, hit.Visitor, 16), Value: line})
+						}
 					}
 				}
 			}

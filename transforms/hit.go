@@ -35,14 +35,25 @@ func (h *Hit) FromRecord(r *Record) {
 	h.Country, h.Browser, h.OS, h.Device = bytesOf(r.Country), bytesOf(r.Browser), bytesOf(r.OS), bytesOf(r.Device)
 }
 
-// hitVersion starts every encoded hit; a reader refuses other versions.
-const hitVersion = "h1"
+// Hit versions: h2 carries the visitor id as its second field (many hits
+// share one visits message); h1, the first version, had it in the key.
+const (
+	hitVersion   = "h2"
+	hitVersionV1 = "h1"
+)
 
-// AppendHit appends the compact encoding of h, the <prefix>.visits value:
-// tab-separated fields (README: output schemas), with tab, newline and
-// backslash escaped inside text fields. The visitor is the message key.
+// AppendHit appends the compact encoding of h, one line of a <prefix>.visits
+// value: tab-separated fields (README: output schemas), with tab, newline and
+// backslash escaped inside text fields.
 func AppendHit(dst []byte, h *Hit) []byte {
 	dst = append(dst, hitVersion...)
+	dst = append(dst, '\t')
+	if h.HasVisitor {
+		const digits = "0123456789abcdef"
+		for shift := 60; shift >= 0; shift -= 4 {
+			dst = append(dst, digits[h.Visitor>>uint(shift)&15])
+		}
+	}
 	dst = append(dst, '\t')
 	dst = appendHitText(dst, h.Source)
 	dst = append(dst, '\t')
@@ -89,15 +100,34 @@ var (
 	ErrHitNumber  = errors.New("visits record: bad number")
 )
 
-// ParseHit reads a <prefix>.visits message: key is the pseudonym, value an
-// AppendHit encoding. Escaped text is unescaped into scratch, which is
-// returned for reuse; fields alias value or scratch.
+// ParseHit reads one hit: a line of a <prefix>.visits value (AppendHit;
+// key is not used), or a version-1 message whose key is the pseudonym.
+// Escaped text is unescaped into scratch, which is returned for reuse;
+// fields alias value or scratch.
 func ParseHit(key, value []byte, h *Hit, scratch []byte) ([]byte, error) {
-	h.Visitor, h.HasVisitor = visitorID(key)
 	scratch = scratch[:0]
+	switch {
+	case bytes.HasPrefix(value, []byte(hitVersion+"\t")):
+		value = value[len(hitVersion)+1:]
+		i := bytes.IndexByte(value, '\t')
+		if i < 0 {
+			return scratch, ErrHitFields
+		}
+		h.Visitor, h.HasVisitor = visitorID(value[:i])
+		if i > 0 && !h.HasVisitor {
+			return scratch, ErrHitNumber
+		}
+		value = value[i+1:]
+	case bytes.HasPrefix(value, []byte(hitVersionV1+"\t")):
+		h.Visitor, h.HasVisitor = visitorID(key)
+		value = value[len(hitVersionV1)+1:]
+	default:
+		return scratch, ErrHitVersion
+	}
 	var fields [14][]byte
 	n, done := 0, false
-	for ; n < len(fields) && !done; n++ {
+	fields[0] = nil // the version, already read
+	for n = 1; n < len(fields) && !done; n++ {
 		i := bytes.IndexByte(value, '\t')
 		if i < 0 {
 			fields[n], done = value, true
@@ -107,9 +137,6 @@ func ParseHit(key, value []byte, h *Hit, scratch []byte) ([]byte, error) {
 	}
 	if n != len(fields) || !done {
 		return scratch, ErrHitFields
-	}
-	if string(fields[0]) != hitVersion {
-		return scratch, ErrHitVersion
 	}
 	var ok0, ok1, ok2, ok3 bool
 	h.Offset, ok0 = atoi64(fields[2])

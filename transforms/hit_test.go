@@ -27,7 +27,7 @@ func TestHitRoundTrip(t *testing.T) {
 func TestHitEscapes(t *testing.T) {
 	h := Hit{Source: []byte("raw/1"), Offset: 77, Visitor: 0x0123456789abcdef, HasVisitor: true, Time: -5, Status: 404, Bytes: -1, Page: []byte("/a\tb\\c\nd"), Search: []byte("x\\"), Country: []byte("DE")}
 	enc := AppendHit(nil, &h)
-	if bytes.Count(enc, []byte("\t")) != 13 || bytes.Contains(enc, []byte("\n")) {
+	if bytes.Count(enc, []byte("\t")) != 14 || bytes.Contains(enc, []byte("\n")) {
 		t.Fatalf("encoding %q", enc)
 	}
 	var got Hit
@@ -37,16 +37,22 @@ func TestHitEscapes(t *testing.T) {
 }
 
 func TestHitErrors(t *testing.T) {
+	const rest = "r/0\t5\t1\t0\t200\t5\tDE\tFirefox\tLinux\tdesktop\t(direct)\t/"
 	for _, c := range []struct {
 		value string
 		err   error
 	}{
-		{"", ErrHitFields},
-		{"h1\tr/0\t5\t1\t0\t200\t5\tDE\tFirefox\tLinux\tdesktop\t(direct)\t/", ErrHitFields},
-		{"h1\tr/0\t5\t1\t0\t200\t5\tDE\tFirefox\tLinux\tdesktop\t(direct)\t/\t\t", ErrHitFields},
-		{"h2\tr/0\t5\t1\t0\t200\t5\tDE\tFirefox\tLinux\tdesktop\t(direct)\t/\t", ErrHitVersion},
+		{"", ErrHitVersion},
+		{"h3\t" + rest + "\t", ErrHitVersion},
+		{"h1\t" + rest, ErrHitFields},
+		{"h1\t" + rest + "\t\t", ErrHitFields},
 		{"h1\tr/0\t5\tx\t0\t200\t5\tDE\tFirefox\tLinux\tdesktop\t(direct)\t/\t", ErrHitNumber},
-		{"h1\tr/0\t5\t1\t0\t200\t5\tDE\tFirefox\tLinux\tdesktop\t(direct)\t/\t", nil},
+		{"h1\t" + rest + "\t", nil},
+		{"h2\t0123456789abcdef\t" + rest + "\t", nil},
+		{"h2\t\t" + rest + "\t", nil}, // no visitor
+		{"h2\tnot-hex-at-all!!\t" + rest + "\t", ErrHitNumber},
+		{"h2\t0123456789abcdef", ErrHitFields},
+		{"h2\t0123456789abcdef\t" + rest, ErrHitFields},
 	} {
 		var h Hit
 		if _, err := ParseHit(nil, []byte(c.value), &h, nil); err != c.err {
@@ -65,7 +71,7 @@ func hitsEqual(a, b *Hit) bool {
 // FuzzHit: any value either fails to parse or re-encodes to itself once
 // normalised.
 func FuzzHit(f *testing.F) {
-	f.Add([]byte("h1\tr/0\t5\t1\t0\t200\t5\tDE\tFirefox\tLinux\tdesktop\t(direct)\t/a\\tb\tq"))
+	f.Add([]byte("h2\t0123456789abcdef\tr/0\t5\t1\t0\t200\t5\tDE\tFirefox\tLinux\tdesktop\t(direct)\t/a\\tb\tq"))
 	f.Fuzz(func(t *testing.T, value []byte) {
 		var h, again Hit
 		if _, err := ParseHit(nil, value, &h, nil); err != nil {
