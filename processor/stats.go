@@ -90,20 +90,27 @@ func decodeMeta(tag, s string) (pos int64, wm map[string]int64, ok bool) {
 	return pos, wm, true
 }
 
-// restoreMeta reads a partition's commit metadata, retrying while the
-// broker cannot answer; "" when nothing was committed.
-func (r *Runner) restoreMeta(ctx context.Context, group, topic string, partition int) (string, bool) {
+// restore reads what a statistics stage committed with a partition's
+// offset (metadata tagged tag), retrying while the broker cannot answer:
+// the position to stay quiet until (-1 when nothing was committed) and the
+// watermarks. ok is false when ctx ended first.
+func (r *Runner) restore(ctx context.Context, tag, group, topic string, pa kafka.PartitionAssignment) (quietUntil int64, wm map[string]int64, ok bool) {
 	var bo backoff
 	bo.min, bo.max = 200*time.Millisecond, 5*time.Second
 	for {
-		meta, err := r.commitMetadata(ctx, group, topic, partition)
+		meta, err := r.commitMetadata(ctx, group, topic, pa.ID)
 		if err == nil {
-			return meta, true
+			if pos, saved, ok := decodeMeta(tag, meta); ok {
+				r.log.Info("statistics: rebuilding open windows by replay", "topic", topic, "partition", pa.ID,
+					"from", pa.Offset, "quiet_until", pos)
+				return pos, saved, true
+			}
+			return -1, map[string]int64{}, true
 		}
 		r.m.errors.WithLabelValues("offset_fetch").Inc()
-		r.log.Warn("cannot read committed metadata; retrying", "topic", topic, "partition", partition, "err", err)
+		r.log.Warn("cannot read committed metadata; retrying", "topic", topic, "partition", pa.ID, "err", err)
 		if !sleepCtx(ctx, bo.next()) {
-			return "", false
+			return 0, nil, false
 		}
 	}
 }
@@ -157,15 +164,9 @@ func (r *Runner) consumeVisits(runCtx, genCtx, hardCtx context.Context, group, t
 	if err != nil {
 		return
 	}
-	meta, ok := r.restoreMeta(genCtx, group, topic, pa.ID)
+	quietUntil, sources, ok := r.restore(genCtx, "a1", group, topic, pa) // sources: raw partition -> watermark
 	if !ok {
 		return
-	}
-	quietUntil := int64(-1)
-	sources := map[string]int64{} // raw source -> watermark
-	if pos, saved, ok := decodeMeta("a1", meta); ok {
-		quietUntil, sources = pos, saved
-		r.log.Info("statistics: rebuilding open windows by replay", "topic", topic, "partition", pa.ID, "from", pa.Offset, "quiet_until", pos)
 	}
 	advance := func() {
 		var clock int64
@@ -195,8 +196,6 @@ func (r *Runner) consumeVisits(runCtx, genCtx, hardCtx context.Context, group, t
 		parts     []transforms.Partial
 		out, late []kafka.Message
 		pos       = int64(-1)
-		dirty     bool
-		lastEmit  = time.Now()
 		seen      = map[string]int64{} // raw source -> last raw offset counted
 	)
 	emit := func() bool {
@@ -242,83 +241,96 @@ func (r *Runner) consumeVisits(runCtx, genCtx, hardCtx context.Context, group, t
 		acks.set(topic, pa.ID, held, encodeMeta("a1", max(pos, quietUntil), sources))
 		r.m.statsOpen.WithLabelValues(strconv.Itoa(pa.ID)).Set(float64(agg.Open()))
 		r.m.stage.WithLabelValues("aggregate_emit").Observe(time.Since(start).Seconds())
-		dirty, lastEmit = false, time.Now()
 		return true
 	}
-	tick := time.NewTicker(min(kc.StatsEmitInterval, time.Second))
+	r.emitLoop(ch, emit, func(f fetched) bool {
+		start := time.Now()
+		for i := range f.msgs {
+			m := &f.msgs[i]
+			if bytes.HasPrefix(m.Key, watermarkKeyPrefix) {
+				src := m.Key[len(watermarkKeyPrefix):]
+				t, ok := parseWatermark(m.Value)
+				if !ok {
+					r.m.errors.WithLabelValues("visits_decode").Inc()
+					continue
+				}
+				if old, ok := sources[string(src)]; !ok || t > old {
+					sources[string(src)] = t
+					advance()
+				}
+				continue
+			}
+			value := m.Value
+			for len(value) > 0 {
+				line := value
+				if i := bytes.IndexByte(value, '\n'); i >= 0 {
+					line, value = value[:i], value[i+1:]
+				} else {
+					value = nil
+				}
+				if len(line) == 0 {
+					continue
+				}
+				r.m.statsHits.Inc()
+				scratch, err = transforms.ParseHit(m.Key, line, &hit, scratch)
+				if err != nil {
+					// Only logveil writes this topic: a newer version's record.
+					r.m.errors.WithLabelValues("visits_decode").Inc()
+					continue
+				}
+				if last, ok := seen[string(hit.Source)]; ok && hit.Offset <= last {
+					r.m.statsDuplicates.Inc()
+					continue
+				}
+				seen[string(hit.Source)] = hit.Offset
+				if !agg.AddHit(&hit, m.Offset) && m.Offset >= quietUntil {
+					r.m.statsLate.Inc()
+					if kc.Late {
+						late = append(late, kafka.Message{Topic: kc.LateTopic(), Key: strconv.AppendUint(nil, hit.Visitor, 16), Value: line})
+					}
+				}
+			}
+		}
+		pos = f.msgs[len(f.msgs)-1].Offset + 1
+		r.m.setLag(topic, pa.ID, max(f.hwm-pos, 0))
+		r.m.stage.WithLabelValues("aggregate").Observe(time.Since(start).Seconds())
+		return len(late) > 10000
+	})
+}
+
+// emitLoop runs a statistics stage's partition: handle takes each fetched
+// batch (and says whether to write at once); emit writes what changed, at
+// most every stats_emit_interval, and once more when the fetch ends (the
+// generation or the run is over), so that a graceful stop leaves nothing
+// for the next owner to replay. It returns when the fetch ends or emit
+// fails (a hard stop).
+func (r *Runner) emitLoop(ch <-chan fetched, emit func() bool, handle func(fetched) (now bool)) {
+	interval := r.cfg.Kafka.StatsEmitInterval
+	tick := time.NewTicker(min(interval, time.Second))
 	defer tick.Stop()
+	dirty, last := false, time.Now()
+	write := func() bool {
+		dirty, last = false, time.Now()
+		return emit()
+	}
 	for {
 		select {
 		case f, ok := <-ch:
 			if !ok {
-				// The generation or the run ends: write what changed, so a
-				// graceful stop leaves nothing for the next owner to replay.
 				if dirty {
-					emit()
+					write()
 				}
 				return
 			}
 			if len(f.msgs) == 0 {
-				continue
+				continue // idle
 			}
-			start := time.Now()
-			for i := range f.msgs {
-				m := &f.msgs[i]
-				if bytes.HasPrefix(m.Key, watermarkKeyPrefix) {
-					src := m.Key[len(watermarkKeyPrefix):]
-					t, ok := parseWatermark(m.Value)
-					if !ok {
-						r.m.errors.WithLabelValues("visits_decode").Inc()
-						continue
-					}
-					if old, ok := sources[string(src)]; !ok || t > old {
-						sources[string(src)] = t
-						advance()
-					}
-					continue
-				}
-				value := m.Value
-				for len(value) > 0 {
-					line := value
-					if i := bytes.IndexByte(value, '\n'); i >= 0 {
-						line, value = value[:i], value[i+1:]
-					} else {
-						value = nil
-					}
-					if len(line) == 0 {
-						continue
-					}
-					r.m.statsHits.Inc()
-					scratch, err = transforms.ParseHit(m.Key, line, &hit, scratch)
-					if err != nil {
-						// Only logveil writes this topic: a newer version's record.
-						r.m.errors.WithLabelValues("visits_decode").Inc()
-						continue
-					}
-					if last, ok := seen[string(hit.Source)]; ok && hit.Offset <= last {
-						r.m.statsDuplicates.Inc()
-						continue
-					}
-					seen[string(hit.Source)] = hit.Offset
-					if !agg.AddHit(&hit, m.Offset) && m.Offset >= quietUntil {
-						r.m.statsLate.Inc()
-						if kc.Late {
-							late = append(late, kafka.Message{Topic: kc.LateTopic(), Key: strconv.AppendUint(nil, hit.Visitor, 16), Value: line})
-						}
-					}
-				}
-			}
-			last := f.msgs[len(f.msgs)-1].Offset
-			pos, dirty = last+1, true
-			r.m.setLag(topic, pa.ID, max(f.hwm-pos, 0))
-			r.m.stage.WithLabelValues("aggregate").Observe(time.Since(start).Seconds())
-			if time.Since(lastEmit) >= kc.StatsEmitInterval || len(late) > 10000 {
-				if !emit() {
-					return
-				}
+			dirty = true
+			if now := handle(f); (now || time.Since(last) >= interval) && !write() {
+				return
 			}
 		case <-tick.C:
-			if dirty && time.Since(lastEmit) >= kc.StatsEmitInterval && !emit() {
+			if dirty && time.Since(last) >= interval && !write() {
 				return
 			}
 		}
@@ -362,14 +374,9 @@ func (r *Runner) consumeMerge(runCtx, genCtx, hardCtx context.Context, group, to
 	if err != nil {
 		return
 	}
-	meta, ok := r.restoreMeta(genCtx, group, topic, pa.ID)
+	quietUntil, wm, ok := r.restore(genCtx, "m1", group, topic, pa) // wm: aggregator (visits partition) -> watermark
 	if !ok {
 		return
-	}
-	quietUntil := int64(-1)
-	wm := map[string]int64{} // aggregator (visits partition number) -> watermark
-	if pos, saved, ok := decodeMeta("m1", meta); ok {
-		quietUntil, wm = pos, saved
 	}
 	srcNames := make([]string, sources)
 	for i := range srcNames {
@@ -394,11 +401,10 @@ func (r *Runner) consumeMerge(runCtx, genCtx, hardCtx context.Context, group, to
 	published := map[[2]int64]map[string]string{} // window -> row key -> value written
 	changed := map[[2]int64]bool{}
 	var (
-		pos      = int64(-1)
-		out      []kafka.Message
-		rows     []transforms.StatsRow
-		lastEmit = time.Now()
-		p        transforms.Partial
+		pos  = int64(-1)
+		out  []kafka.Message
+		rows []transforms.StatsRow
+		p    transforms.Partial
 	)
 	emit := func() bool {
 		start := time.Now()
@@ -448,68 +454,40 @@ func (r *Runner) consumeMerge(runCtx, genCtx, hardCtx context.Context, group, to
 		}
 		acks.set(topic, pa.ID, oldest, encodeMeta("m1", max(pos, quietUntil), wm))
 		r.m.stage.WithLabelValues("merge_emit").Observe(time.Since(start).Seconds())
-		lastEmit = time.Now()
 		return true
 	}
-	tick := time.NewTicker(min(kc.StatsEmitInterval, time.Second))
-	defer tick.Stop()
-	dirty := false
-	for {
-		select {
-		case f, ok := <-ch:
-			if !ok {
-				if dirty {
-					emit()
-				}
-				return
+	r.emitLoop(ch, emit, func(f fetched) bool {
+		anyClosed := false
+		for i := range f.msgs {
+			m := &f.msgs[i]
+			if m.Value == nil {
+				continue // a tombstone
 			}
-			if len(f.msgs) == 0 {
+			p = transforms.Partial{}
+			if err := json.Unmarshal(m.Value, &p); err != nil {
+				r.m.errors.WithLabelValues("partials_decode").Inc()
 				continue
 			}
-			anyClosed := false
-			for i := range f.msgs {
-				m := &f.msgs[i]
-				if m.Value == nil {
-					continue // a tombstone
+			if p.Dim == watermarkDim {
+				src := strconv.Itoa(p.Source)
+				if t, ok := wm[src]; !ok || p.Start > t {
+					wm[src] = p.Start
+					anyClosed = true
 				}
-				p = transforms.Partial{}
-				if err := json.Unmarshal(m.Value, &p); err != nil {
-					r.m.errors.WithLabelValues("partials_decode").Inc()
-					continue
-				}
-				if p.Dim == watermarkDim {
-					src := strconv.Itoa(p.Source)
-					if t, ok := wm[src]; !ok || p.Start > t {
-						wm[src] = p.Start
-						anyClosed = true
-					}
-					continue
-				}
-				key := [2]int64{p.Start, p.Size}
-				if closed(key) {
-					continue // the window's final rows are written
-				}
-				merger.Add(&p)
-				if _, ok := held[key]; !ok {
-					held[key] = m.Offset
-				}
-				changed[key] = true
+				continue
 			}
-			pos, dirty = f.msgs[len(f.msgs)-1].Offset+1, true
-			r.m.setLag(topic, pa.ID, max(f.hwm-pos, 0))
-			if anyClosed || time.Since(lastEmit) >= kc.StatsEmitInterval {
-				if !emit() {
-					return
-				}
-				dirty = false
+			key := [2]int64{p.Start, p.Size}
+			if closed(key) {
+				continue // the window's final rows are written
 			}
-		case <-tick.C:
-			if dirty && time.Since(lastEmit) >= kc.StatsEmitInterval {
-				if !emit() {
-					return
-				}
-				dirty = false
+			merger.Add(&p)
+			if _, ok := held[key]; !ok {
+				held[key] = m.Offset
 			}
+			changed[key] = true
 		}
-	}
+		pos = f.msgs[len(f.msgs)-1].Offset + 1
+		r.m.setLag(topic, pa.ID, max(f.hwm-pos, 0))
+		return anyClosed // a watermark moved: windows may be final
+	})
 }
