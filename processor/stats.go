@@ -245,6 +245,7 @@ func (r *Runner) consumeVisits(runCtx, genCtx, hardCtx context.Context, group, t
 	}
 	r.emitLoop(ch, emit, func(f fetched) bool {
 		start := time.Now()
+		hits := 0
 		for i := range f.msgs {
 			m := &f.msgs[i]
 			if bytes.HasPrefix(m.Key, watermarkKeyPrefix) {
@@ -271,7 +272,7 @@ func (r *Runner) consumeVisits(runCtx, genCtx, hardCtx context.Context, group, t
 				if len(line) == 0 {
 					continue
 				}
-				r.m.statsHits.Inc()
+				hits++
 				scratch, err = transforms.ParseHit(m.Key, line, &hit, scratch)
 				if err != nil {
 					// Only logveil writes this topic: a newer version's record.
@@ -293,6 +294,7 @@ func (r *Runner) consumeVisits(runCtx, genCtx, hardCtx context.Context, group, t
 		}
 		pos = f.msgs[len(f.msgs)-1].Offset + 1
 		r.m.setLag(topic, pa.ID, max(f.hwm-pos, 0))
+		r.m.statsHits.Add(float64(hits))
 		r.m.stage.WithLabelValues("aggregate").Observe(time.Since(start).Seconds())
 		return len(late) > 10000
 	})

@@ -248,15 +248,18 @@ func (m *Merger) WindowRows(dst []StatsRow, key [2]int64, final bool) []StatsRow
 				cells[p.Dim] = map[string]*merged{}
 			}
 			if c = cells[p.Dim][p.Value]; c == nil {
-				c = &merged{value: p.Value, ids: map[uint64]struct{}{}, idsComplete: true}
+				c = &merged{value: p.Value, idsComplete: true}
 				cells[p.Dim][p.Value] = c
 			}
 		}
 		c.views += p.Views
 		c.visitor += p.Visitors
-		if c.ids != nil {
-			if int64(len(p.IDs)) != p.Visitors {
-				c.idsComplete = false
+		if int64(len(p.IDs)) != p.Visitors {
+			c.idsComplete = false // a capped cell has none; a large one, a count
+		}
+		if c.idsComplete && len(p.IDs) > 0 {
+			if c.ids == nil {
+				c.ids = make(map[uint64]struct{}, len(p.IDs))
 			}
 			for _, id := range p.IDs {
 				c.ids[id] = struct{}{}
@@ -298,7 +301,7 @@ func (m *Merger) WindowRows(dst []StatsRow, key [2]int64, final bool) []StatsRow
 		var otherApprox int64 // visitors of folded cells whose ids are not known
 		fold := func(c *merged) {
 			other.views += c.views
-			if c.ids != nil && c.idsComplete {
+			if c.idsComplete {
 				for id := range c.ids {
 					other.ids[id] = struct{}{}
 				}

@@ -2,6 +2,7 @@ package transforms
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 	"unsafe"
@@ -111,11 +112,11 @@ func (c *cell) add(views int64, v uint64, hasV bool) {
 // first and last by (time, raw source, raw offset): hits in the same second
 // order the same way whatever order they arrive in.
 type session struct {
-	start, last       int64
-	pages             int64
-	entry, exit       hitRef
-	entryPage, exitPg string
-	country           string
+	start, last         int64
+	pages               int64
+	entry, exit         hitRef
+	entryPage, exitPage string
+	country             string
 }
 
 // hitRef orders hits of one second by where they were read.
@@ -131,7 +132,6 @@ func (a hitRef) less(b hitRef) bool {
 type window struct {
 	start, size        int64
 	views, bots, bytes int64
-	visitors           distinct
 	dims               [numHitDims]map[string]*cell
 	capped             [numHitDims]cell
 	cappedEvents       int64
@@ -222,6 +222,10 @@ func (a *Aggregator) AddHit(h *Hit, offset int64) bool {
 		a.Advance(t)
 	}
 	counted := false
+	var ref hitRef // where the hit was read, for visits' entry/exit ties
+	if h.HasVisitor && !h.Bot {
+		ref = hitRef{a.intern(h.Source), h.Offset}
+	}
 	for _, size := range a.sizes {
 		start := floorDiv(t, size) * size
 		if a.closed(start + size) {
@@ -243,7 +247,6 @@ func (a *Aggregator) AddHit(h *Hit, offset int64) bool {
 			if vs = w.byVisitor[v]; vs == nil {
 				vs = &visitorState{}
 				w.byVisitor[v] = vs
-				w.visitors.add(v)
 			}
 		}
 		max := a.cfg.MaxValues
@@ -260,7 +263,7 @@ func (a *Aggregator) AddHit(h *Hit, offset int64) bool {
 			w.add(DimSearch, h.Search, v, vs, max)
 		}
 		if vs != nil {
-			a.visit(vs, t, h)
+			a.visit(vs, t, h, ref)
 		}
 	}
 	if !counted {
@@ -324,18 +327,17 @@ func (w *window) add(dim int, value []byte, v uint64, vs *visitorState, max int)
 // visit adds a hit to the visitor's visits in w. Visits are the visitor's
 // hits in the window split where two consecutive hits are more than the
 // session gap apart, whatever order the hits arrive in.
-func (a *Aggregator) visit(vs *visitorState, t int64, h *Hit) {
+func (a *Aggregator) visit(vs *visitorState, t int64, h *Hit, ref hitRef) {
 	ss := vs.sessions
 	i := 0 // the first visit that does not end more than a gap before t
 	for i < len(ss) && ss[i].last+a.gap < t {
 		i++
 	}
-	ref := hitRef{a.intern(h.Source), h.Offset}
 	if i == len(ss) || ss[i].start-a.gap > t {
 		page, country := a.intern(h.Page), a.intern(h.Country)
 		ss = append(ss, session{})
 		copy(ss[i+1:], ss[i:])
-		ss[i] = session{start: t, last: t, pages: 1, entry: ref, exit: ref, entryPage: page, exitPg: page, country: country}
+		ss[i] = session{start: t, last: t, pages: 1, entry: ref, exit: ref, entryPage: page, exitPage: page, country: country}
 		vs.sessions = ss
 		return
 	}
@@ -345,14 +347,14 @@ func (a *Aggregator) visit(vs *visitorState, t int64, h *Hit) {
 		s.start, s.entry, s.entryPage, s.country = t, ref, a.intern(h.Page), a.intern(h.Country)
 	}
 	if t > s.last || t == s.last && s.exit.less(ref) {
-		s.last, s.exit, s.exitPg = t, ref, a.intern(h.Page)
+		s.last, s.exit, s.exitPage = t, ref, a.intern(h.Page)
 	}
 	// A hit can bridge this visit and the next one.
 	if i+1 < len(ss) && ss[i+1].start-a.gap <= s.last {
 		n := ss[i+1]
 		s.pages += n.pages
 		if n.last > s.last || n.last == s.last && s.exit.less(n.exit) {
-			s.last, s.exit, s.exitPg = n.last, n.exit, n.exitPg
+			s.last, s.exit, s.exitPage = n.last, n.exit, n.exitPage
 		}
 		ss = append(ss[:i+1], ss[i+2:]...)
 		vs.sessions = ss
@@ -498,7 +500,7 @@ func (a *Aggregator) partials(dst []Partial, w *window, source int, final bool) 
 			d := s.last - s.start
 			tot.DurationSum += d
 			hist[durationBucket(d)]++
-			for i, value := range [3]string{s.entryPage, s.exitPg, s.country} {
+			for i, value := range [3]string{s.entryPage, s.exitPage, s.country} {
 				c := visits[i][value]
 				if c == nil {
 					if len(visits[i]) >= a.cfg.MaxValues {
@@ -517,7 +519,14 @@ func (a *Aggregator) partials(dst []Partial, w *window, source int, final bool) 
 		tot.Durations = append(tot.Durations, [2]int64{d, n})
 	}
 	sort.Slice(tot.Durations, func(i, j int) bool { return tot.Durations[i][0] < tot.Durations[j][0] })
-	tot = withCell(tot, &cell{views: w.views, visitors: w.visitors})
+	// The window's visitors are exactly the keys of byVisitor.
+	tot.Views, tot.Visitors = w.views, int64(len(w.byVisitor))
+	if tot.Visitors < kmax {
+		for v := range w.byVisitor {
+			tot.IDs = append(tot.IDs, v)
+		}
+		slices.Sort(tot.IDs)
+	}
 	tot.Bots, tot.Bytes = w.bots, w.bytes
 	tot.CappedEvents += w.cappedEvents
 	dst = append(dst, tot)
