@@ -70,6 +70,9 @@ type scenario struct {
 	raw     string
 	prefix  string
 	group   string
+	// runBrokers, when set, is the bootstrap address logveil is given
+	// instead of brokers (a secured listener).
+	runBrokers string
 }
 
 func newScenario(t *testing.T, partitions int) *scenario {
@@ -159,7 +162,11 @@ func (s *scenario) rawIDs() map[string]bool {
 // start runs `logveil run` as a separate process.
 func (s *scenario) start(extraEnv ...string) *exec.Cmd {
 	s.t.Helper()
-	cmd := exec.Command(binary, "run", "--brokers", s.brokers, "--input-topics", s.raw,
+	b := s.brokers
+	if s.runBrokers != "" {
+		b = s.runBrokers
+	}
+	cmd := exec.Command(binary, "run", "--brokers", b, "--input-topics", s.raw,
 		"--topic-prefix", s.prefix, "--group-id", s.group, "--listen", "-")
 	cmd.Env = append(os.Environ(), "LOGVEIL_KAFKA_PARTITIONS=3", "LOGVEIL_KAFKA_SESSION_TIMEOUT=6s",
 		"LOGVEIL_KAFKA_COMMIT_INTERVAL=200ms")
