@@ -193,7 +193,7 @@ func (w *Worker) Anonymize(r *Record) {
 	w.scrubReferrer(r)
 
 	ua := w.userAgent(r.UserAgent)
-	r.Browser, r.BrowserMajor, r.OS, r.Device, r.Bot = ua.browser, ua.major, ua.os, ua.device, ua.bot
+	r.Browser, r.BrowserMajor, r.OS, r.Device, r.Bot, r.uaJSON = ua.browser, ua.major, ua.os, ua.device, ua.bot, ua.json
 
 	r.Client, r.Ident, r.User, r.XFF = nil, nil, nil, nil
 	r.RawPath, r.RawQuery, r.Referer, r.UserAgent = nil, nil, nil, nil

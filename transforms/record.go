@@ -45,6 +45,7 @@ type Record struct {
 	ASN          uint32
 	ASOrg        string
 	asnJSON      []byte // `,"asn":N,"as_org":"…"`, encoded once per database record
+	uaJSON       string // `,"browser":…,"device":…`, encoded once per cached user agent
 	Path         []byte
 	Query        []byte
 	SearchTerms  []byte
@@ -80,7 +81,7 @@ func (r *Record) CloneInto(arena []byte) (Record, []byte) {
 		RequestTimeUS: r.RequestTimeUS, BadRequest: r.BadRequest, Network: r.Network,
 		Country: r.Country, Continent: r.Continent, ASN: r.ASN, ASOrg: r.ASOrg, asnJSON: r.asnJSON,
 		ReferrerType: r.ReferrerType, Browser: r.Browser, BrowserMajor: r.BrowserMajor, OS: r.OS,
-		Device: r.Device, Bot: r.Bot,
+		Device: r.Device, Bot: r.Bot, uaJSON: r.uaJSON,
 	}
 	for _, f := range [...]struct {
 		dst *[]byte

@@ -12,6 +12,9 @@ import (
 type uaInfo struct {
 	browser, major, os, device string
 	bot                        bool
+	// json is the event's `,"browser":…,"os":…,"device":…` fields, encoded
+	// once per cached agent.
+	json string
 }
 
 // uaCacheMax bounds a worker's user-agent cache; real traffic has few
@@ -26,7 +29,7 @@ var botMarkers = []string{"bot", "crawl", "spider", "slurp", "curl/", "wget/", "
 
 func (w *Worker) userAgent(ua []byte) uaInfo {
 	if len(ua) == 0 {
-		return uaInfo{browser: "Other", os: "Other", device: "Unknown"}
+		return emptyUA
 	}
 	if info, ok := w.uaCache[string(ua)]; ok {
 		return info
@@ -74,5 +77,23 @@ func parseUserAgent(p *useragent.Parser, s string) uaInfo {
 	if info.device == "" {
 		info.device = "Unknown"
 	}
-	return info
+	return info.withJSON()
+}
+
+// emptyUA is a line without a user agent.
+var emptyUA = uaInfo{browser: "Other", os: "Other", device: "Unknown"}.withJSON()
+
+func (u uaInfo) withJSON() uaInfo {
+	b := []byte(`,"browser":`)
+	b = appendJSONString(b, u.browser)
+	if u.major != "" {
+		b = append(b, `,"browser_version":`...)
+		b = appendJSONString(b, u.major)
+	}
+	b = append(b, `,"os":`...)
+	b = appendJSONString(b, u.os)
+	b = append(b, `,"device":`...)
+	b = appendJSONString(b, u.device)
+	u.json = string(b)
+	return u
 }
