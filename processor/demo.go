@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -62,6 +63,18 @@ func RunDemo(ctx context.Context, opt DemoOptions, out io.Writer, log *slog.Logg
 	if cfg.HTTP.Listen == "" {
 		cfg.HTTP.Listen = "127.0.0.1:0"
 	}
+	countries := "from " + cfg.Anonymize.CountryDB
+	if cfg.Anonymize.CountryDB == "" {
+		dir, err := os.MkdirTemp("", "logveil-demo")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		if cfg.Anonymize.CountryDB, err = writeDemoCountryDB(dir); err != nil {
+			return fmt.Errorf("demo country table: %w", err)
+		}
+		countries = "a made-up table for the generated addresses (--geoip FILE for a real database)"
+	}
 	runner, err := NewRunner(cfg, log)
 	if err != nil {
 		return err
@@ -73,6 +86,7 @@ func RunDemo(ctx context.Context, opt DemoOptions, out io.Writer, log *slog.Logg
 	fmt.Fprintf(out, "  raw topic access-logs (3 partitions) -> logveil.events, logveil.rejected, logveil.visits, logveil.salts\n")
 	fmt.Fprintf(out, "  statistics: logveil.visits -> logveil.partials -> logveil.stats (read them with: logveil stats --brokers %s)\n", addrs[0])
 	fmt.Fprintf(out, "  read them with: kcat -C -b %s -t logveil.events -o beginning\n", addrs[0])
+	fmt.Fprintf(out, "  countries: %s\n", countries)
 
 	runCtx, stopRunner := context.WithCancel(context.Background())
 	defer stopRunner()

@@ -36,4 +36,10 @@ func TestDemo(t *testing.T) {
 		!regexp.MustCompile(`top pages: +/\S* \d+`).MatchString(final) || !strings.Contains(final, `sample event:  {"schema_version":1`) {
 		t.Errorf("final summary lacks statistics or a sample event:\n%s", final)
 	}
+	// Without --geoip the demo's made-up table gives the generated public
+	// addresses countries: the top one is not "unknown".
+	m = regexp.MustCompile(`top countries: +([A-Z]{2}) \d+`).FindStringSubmatch(final)
+	if m == nil || m[1] == "ZZ" || m[1] == "XP" {
+		t.Errorf("top countries without the demo table's countries:\n%s", final)
+	}
 }

@@ -1,0 +1,86 @@
+package processor
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+
+	"github.com/maxmind/mmdbwriter"
+	"github.com/maxmind/mmdbwriter/mmdbtype"
+)
+
+// demoCountries spread the demo's generated address space over countries in
+// rough proportion to a European shop's traffic. The assignment is made up:
+// it lets the demo run the country lookup and the country statistics without
+// a database to download. Real data comes from --geoip.
+var demoCountries = []struct {
+	code   string
+	weight int
+}{
+	{"DE", 18}, {"US", 16}, {"GB", 11}, {"FR", 9}, {"NL", 7}, {"ES", 6}, {"IT", 6}, {"PL", 5},
+	{"SE", 4}, {"AT", 3}, {"CH", 3}, {"BE", 3}, {"CA", 3}, {"IN", 2}, {"BR", 2}, {"JP", 1}, {"IS", 1},
+}
+
+// demoDatabaseType names the demo table in the database's metadata, so an
+// event's country can be told apart from a real database's in a support
+// question; its records use ip-location-db's single country_code schema.
+const demoDatabaseType = "logveil-demo-country"
+
+// writeDemoCountryDB writes the made-up table to dir and returns its path.
+// IPv4 is assigned by /8 (loggen draws the first octet from 1..222), IPv6 by
+// /24 inside 2a02::/16 (where loggen's IPv6 visitors are).
+func writeDemoCountryDB(dir string) (string, error) {
+	tree, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: demoDatabaseType, RecordSize: 24, IPVersion: 6,
+		Description: map[string]string{"en": "logveil demo: a made-up country table for generated traffic"}})
+	if err != nil {
+		return "", err
+	}
+	total := 0
+	for _, c := range demoCountries {
+		total += c.weight
+	}
+	// pick maps 0..255 onto the weighted list, so a /8 (or a /24 of
+	// 2a02::/16) lands in a country with about its weight's probability.
+	pick := func(n int) string {
+		// Spread consecutive numbers apart so no country owns a long run.
+		slot := (n * 97) % 256 * total / 256
+		for _, c := range demoCountries {
+			if slot < c.weight {
+				return c.code
+			}
+			slot -= c.weight
+		}
+		return demoCountries[0].code
+	}
+	insert := func(cidr, code string) error {
+		_, ipnet, err := net.ParseCIDR(cidr)
+		if err != nil {
+			return err
+		}
+		return tree.Insert(ipnet, mmdbtype.Map{"country_code": mmdbtype.String(code)})
+	}
+	for o := 1; o <= 223; o++ {
+		if o == 10 || o == 127 {
+			continue // private and loopback: logveil marks them before any lookup
+		}
+		if err := insert(fmt.Sprintf("%d.0.0.0/8", o), pick(o)); err != nil {
+			return "", err
+		}
+	}
+	for b := 0; b < 256; b++ {
+		if err := insert(fmt.Sprintf("2a02:%02x00::/24", b), pick(b)); err != nil {
+			return "", err
+		}
+	}
+	path := filepath.Join(dir, "demo-country.mmdb")
+	f, err := os.Create(path)
+	if err != nil {
+		return "", err
+	}
+	if _, err := tree.WriteTo(f); err != nil {
+		f.Close()
+		return "", err
+	}
+	return path, f.Close()
+}
