@@ -382,6 +382,12 @@ func (r *Runner) commit(gen *kafka.Generation, acks *ackTable) {
 	if err != nil {
 		// Not fatal: the records are replayed with the same ids.
 		r.m.errors.WithLabelValues("commit").Inc()
+		if errors.Is(err, kafka.OffsetMetadataTooLarge) {
+			// Every later commit fails too: the statistics stages keep one
+			// watermark per raw partition in the metadata.
+			r.log.Error("commit refused: the statistics' watermarks exceed the brokers' offset.metadata.max.bytes; raise it (about 8 bytes per raw partition)", "err", err)
+			return
+		}
 		r.log.Warn("commit failed; records since the last commit will be replayed", "err", err)
 		return
 	}
