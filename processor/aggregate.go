@@ -38,15 +38,34 @@ func (m *memorySalts) Salt(day int64) ([]byte, bool) {
 // closed at the end of input) and writes the rows as JSON lines, in the
 // <prefix>.stats schema, to w.
 func RunAggregate(cfg Config, r io.Reader, w io.Writer, opt PipeOptions) (Stats, int, error) {
+	st, rows, err := AggregateRows(cfg, r, opt)
+	if err != nil {
+		return st, 0, err
+	}
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	for _, row := range rows {
+		if err := enc.Encode(row); err != nil {
+			return st, 0, err
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return st, 0, fmt.Errorf("cannot write output: %w", err)
+	}
+	return st, len(rows), nil
+}
+
+// AggregateRows is RunAggregate returning the rows (for a report).
+func AggregateRows(cfg Config, r io.Reader, opt PipeOptions) (Stats, []transforms.StatsRow, error) {
 	opt = opt.withDefaults()
 	anon, err := transforms.New(cfg.Anonymize)
 	if err != nil {
-		return Stats{}, 0, fmt.Errorf("anonymize.%w", err)
+		return Stats{}, nil, fmt.Errorf("anonymize.%w", err)
 	}
 	defer anon.Close()
 	agg, err := transforms.NewAggregator(cfg.Stats)
 	if err != nil {
-		return Stats{}, 0, err
+		return Stats{}, nil, err
 	}
 	salts := &memorySalts{salts: map[int64][]byte{}}
 	setup := func(wk *transforms.Worker) { wk.SetSaltSource(salts) }
@@ -70,20 +89,9 @@ func RunAggregate(cfg Config, r io.Reader, w io.Writer, opt PipeOptions) (Stats,
 	}
 	st, err := runChunks(anon, r, opt, setup, process, consume)
 	if err != nil {
-		return st, 0, err
+		return st, nil, err
 	}
-	bw := bufio.NewWriter(w)
-	enc := json.NewEncoder(bw)
 	m := transforms.NewMerger(cfg.Stats)
 	m.Masks = [2]int{cfg.Anonymize.IPv4Prefix, cfg.Anonymize.IPv6Prefix}
-	rows := agg.CloseWith(m)
-	for _, row := range rows {
-		if err := enc.Encode(row); err != nil {
-			return st, 0, err
-		}
-	}
-	if err := bw.Flush(); err != nil {
-		return st, 0, fmt.Errorf("cannot write output: %w", err)
-	}
-	return st, len(rows), nil
+	return st, agg.CloseWith(m), nil
 }

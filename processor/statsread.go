@@ -51,23 +51,30 @@ func ReadStats(ctx context.Context, cfg Config, f StatsFilter) ([]transforms.Sta
 		if err := json.Unmarshal(v, &r); err != nil {
 			return nil, fmt.Errorf("%s: row %q: %w", topic, key, err)
 		}
-		if f.Dimension != "" && r.Dimension != f.Dimension {
-			continue
+		if f.matches(&r) {
+			rows = append(rows, r)
 		}
-		if f.Window != 0 {
-			if d, err := time.ParseDuration(r.WindowSize); err != nil || d != f.Window {
-				continue
-			}
-		}
-		if !f.Since.IsZero() {
-			if t, err := time.Parse(time.RFC3339, r.WindowStart); err != nil || t.Before(f.Since) {
-				continue
-			}
-		}
-		rows = append(rows, r)
 	}
 	SortRows(rows)
 	return rows, nil
+}
+
+// matches reports whether r is selected by f.
+func (f StatsFilter) matches(r *transforms.StatsRow) bool {
+	if f.Dimension != "" && r.Dimension != f.Dimension {
+		return false
+	}
+	if f.Window != 0 {
+		if d, err := time.ParseDuration(r.WindowSize); err != nil || d != f.Window {
+			return false
+		}
+	}
+	if !f.Since.IsZero() {
+		if t, err := time.Parse(time.RFC3339, r.WindowStart); err != nil || t.Before(f.Since) {
+			return false
+		}
+	}
+	return true
 }
 
 var dimOrder = map[string]int{"total": -2, "privacy": 100}

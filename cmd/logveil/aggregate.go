@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/logveil/logveil/processor"
+	"github.com/logveil/logveil/transforms"
 )
 
 func cmdAggregate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -19,6 +20,7 @@ func cmdAggregate(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 	geoip := fs.String("geoip", "", "country mmdb")
 	windows := fs.String("window", "", "comma-separated window sizes (stats.windows), e.g. 1h,24h")
 	k := fs.Int("k", 0, "fewest distinct visitors a published cell may have (stats.k)")
+	output := fs.String("output", "jsonl", "jsonl: rows in the <prefix>.stats schema; html: a self-contained report page")
 	quiet := fs.Bool("quiet", false, "no summary on stderr")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this file (for benchmarking)")
 	if err := fs.Parse(args); err != nil {
@@ -46,6 +48,10 @@ func cmdAggregate(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 	if *k != 0 {
 		cfg.Stats.K = *k
 	}
+	if *output != "jsonl" && *output != "html" {
+		fmt.Fprintf(stderr, "logveil aggregate: --output %q is not jsonl or html\n", *output)
+		return exitConfig
+	}
 	if cfg, err = cfg.Validate(); err != nil {
 		fmt.Fprintf(stderr, "logveil aggregate: invalid config: %v\n", err)
 		return exitConfig
@@ -61,7 +67,18 @@ func cmdAggregate(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 		defer pprof.StopCPUProfile()
 	}
 	start := time.Now()
-	st, rows, err := processor.RunAggregate(cfg, stdin, stdout, processor.PipeOptions{})
+	var st processor.Stats
+	var rows int
+	if *output == "html" {
+		var rs []transforms.StatsRow
+		if st, rs, err = processor.AggregateRows(cfg, stdin, processor.PipeOptions{}); err == nil {
+			rows = len(rs)
+			err = processor.WriteReport(stdout, rs, processor.ReportSource{Description: fmt.Sprintf(
+				"logveil aggregate of %d lines, %s", st.In, time.Now().UTC().Format("2006-01-02 15:04 UTC"))})
+		}
+	} else {
+		st, rows, err = processor.RunAggregate(cfg, stdin, stdout, processor.PipeOptions{})
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "logveil aggregate: %v\n", err)
 		return exitIO

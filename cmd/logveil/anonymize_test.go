@@ -118,3 +118,19 @@ func TestAnonymizeConfigErrors(t *testing.T) {
 		t.Errorf("flag over file: %s", out)
 	}
 }
+
+func TestAggregateOutputHTML(t *testing.T) {
+	var in bytes.Buffer
+	loggen.New(loggen.Options{Seed: 9}).WriteN(&in, 5000)
+	var out, errb bytes.Buffer
+	if code := cmdAggregate([]string{"--output", "html", "--quiet"}, &in, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	page := out.String()
+	if !strings.HasPrefix(page, "<!doctype html>") || !strings.Contains(page, `"dimension":"total"`) || !strings.Contains(page, "logveil aggregate of 5000 lines") {
+		t.Errorf("not a report of the rows: %.300s", page)
+	}
+	if code := cmdAggregate([]string{"--output", "xml"}, strings.NewReader(""), &out, &errb); code != exitConfig || !strings.Contains(errb.String(), `--output "xml"`) {
+		t.Errorf("--output xml: exit %d, %s", code, errb.String())
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net"
+	"net/http"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -113,6 +114,52 @@ func TestDemoPortWithKcat(t *testing.T) {
 		}
 		return true, ""
 	})
+
+	// logveil stats --serve: the page and its JSON over the demo's broker.
+	l, err = net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	web := l.Addr().String()
+	l.Close()
+	serve := exec.Command(bin, "stats", "--brokers", broker, "--serve", web, "--refresh", "1s")
+	var serveLog lockedBuffer
+	serve.Stdout, serve.Stderr = &serveLog, &serveLog
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		serve.Process.Signal(syscall.SIGTERM)
+		if err := serve.Wait(); err != nil {
+			t.Errorf("stats --serve after SIGTERM: %v\n%s", err, serveLog.String())
+		}
+	}()
+	poll("stats --serve answers /api/stats", func() (bool, string) {
+		resp, err := http.Get("http://" + web + "/api/stats?dimension=total&window=1h")
+		if err != nil {
+			return false, err.Error()
+		}
+		defer resp.Body.Close()
+		var rows []struct {
+			Dimension  string `json:"dimension"`
+			WindowSize string `json:"window_size"`
+			Views      int64  `json:"views"`
+		}
+		if resp.StatusCode != 200 || json.NewDecoder(resp.Body).Decode(&rows) != nil || len(rows) == 0 {
+			return false, resp.Status
+		}
+		for _, r := range rows {
+			if r.Dimension != "total" || r.WindowSize != "1h0m0s" || r.Views == 0 {
+				t.Fatalf("/api/stats?dimension=total&window=1h gave %+v", r)
+			}
+		}
+		return true, ""
+	})
+	if resp, err := http.Get("http://" + web + "/"); err != nil || resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/html; charset=utf-8" {
+		t.Fatalf("stats --serve page: %v %v", err, resp)
+	} else {
+		resp.Body.Close()
+	}
 
 	if err := demo.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)

@@ -14,8 +14,9 @@ Usage:
   logveil anonymize [flags] < access.log > events.jsonl
   logveil run [--config logveil.yaml] [--brokers ...]   # the Kafka stream processor
   logveil check-config [FILE]                           # validate, print the effective config
-  logveil aggregate [--window 1h,24h] < access.log      # page and time statistics of a file, k-anonymous
+  logveil aggregate [--window 1h,24h] [--output jsonl|html] < access.log   # page and time statistics of a file, k-anonymous
   logveil stats [--brokers B] [--window 1h] [--dimension page] [--since 24h] [--json]  # read <prefix>.stats
+  logveil stats [--brokers B] --serve 127.0.0.1:8080    # the statistics page, live, and /api/stats
   logveil create-topic [--brokers B] [--partitions N] TOPIC...  # create a raw input topic
   logveil loggen [--lines N] [--format combined|json] > access.log
   logveil version

@@ -3,9 +3,16 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
 	"strconv"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -20,6 +27,8 @@ func cmdStats(args []string, stdout, stderr io.Writer) int {
 	dim := f.fs.String("dimension", "", "only this dimension: total, page, country, status, referrer, browser, os, device, hour, weekday, search, entry_page, exit_page, visit_country, privacy")
 	since := f.fs.String("since", "", "only windows starting at or after this time (RFC 3339) or this long ago (e.g. 24h)")
 	asJSON := f.fs.Bool("json", false, "print JSON lines in the <prefix>.stats schema instead of a table")
+	serve := f.fs.String("serve", "", "serve the statistics page and /api/stats on this address (e.g. 127.0.0.1:8080) instead of printing")
+	refresh := f.fs.Duration("refresh", 10*time.Second, "with --serve: read the topic at most this often")
 	if err := f.fs.Parse(args); err != nil {
 		return exitConfig
 	}
@@ -28,14 +37,13 @@ func cmdStats(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "logveil stats: invalid config: %v\n", err)
 		return exitConfig
 	}
+	if *serve != "" {
+		return serveStats(cfg, *serve, *refresh, stderr)
+	}
 	filter := processor.StatsFilter{Window: *window, Dimension: *dim}
 	if *since != "" {
-		if d, err := time.ParseDuration(*since); err == nil {
-			filter.Since = time.Now().Add(-d)
-		} else if t, err := time.Parse(time.RFC3339, *since); err == nil {
-			filter.Since = t
-		} else {
-			fmt.Fprintf(stderr, "logveil stats: --since %q is neither a duration nor an RFC 3339 time\n", *since)
+		if filter.Since, err = processor.ParseSince(*since, time.Now()); err != nil {
+			fmt.Fprintf(stderr, "logveil stats: --%v\n", err)
 			return exitConfig
 		}
 	}
@@ -87,4 +95,34 @@ func detail(r *transforms.StatsRow) string {
 			*r.SuppressedCells, *r.SuppressedEvents, *r.CappedEvents)
 	}
 	return ""
+}
+
+// serveStats serves the statistics page until SIGINT or SIGTERM.
+func serveStats(cfg processor.Config, addr string, refresh time.Duration, stderr io.Writer) int {
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "logveil stats: --serve: %v\n", err)
+		return exitConfig
+	}
+	h, err := processor.NewStatsServer(cfg, refresh, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "logveil stats: invalid config: %v\n", err)
+		return exitConfig
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(shut)
+	}()
+	log.Info("serving the statistics", "url", "http://"+ln.Addr().String()+"/", "topic", cfg.Kafka.StatsTopic())
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		fmt.Fprintf(stderr, "logveil stats: %v\n", err)
+		return exitIO
+	}
+	return exitOK
 }

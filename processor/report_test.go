@@ -1,0 +1,234 @@
+package processor
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/logveil/logveil/bench/loggen"
+	"github.com/logveil/logveil/transforms"
+)
+
+// hostile is a value as a stranger could have written it into a path or a
+// search: the page must show it as text.
+const hostile = `</script><script>document.title="pwned"</script><img src=x onerror="document.title='pwned'">`
+
+// reportRows aggregates generated traffic and plants a hostile page row.
+func reportRows(t *testing.T) []transforms.StatsRow {
+	t.Helper()
+	var in bytes.Buffer
+	loggen.New(loggen.Options{Seed: 5, Start: time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC).Unix(), Rate: 5}).WriteN(&in, 30000)
+	cfg, err := LoadConfig("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg, err = cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	_, rows, err := AggregateRows(cfg, &in, PipeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) < 100 {
+		t.Fatalf("%d rows", len(rows))
+	}
+	// In the newest hourly window: the one the page opens on.
+	newest := ""
+	for _, r := range rows {
+		if r.WindowSize == "1h0m0s" {
+			newest = max(newest, r.WindowStart)
+		}
+	}
+	rows = append(rows, transforms.StatsRow{WindowStart: newest, WindowSize: "1h0m0s",
+		Dimension: "page", Value: hostile, Views: 1e9, Visitors: 99, Final: true})
+	return rows
+}
+
+func TestWriteReportEscapes(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteReport(&b, reportRows(t), ReportSource{Description: "test </script>"}); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	if strings.Count(page, "</script>") != 3 { // the two JSON slots and the code
+		t.Errorf("%d </script> in the page: a value closed its script element", strings.Count(page, "</script>"))
+	}
+	m := regexp.MustCompile(`(?s)<script type="application/json" id="logveil-rows">(.*?)</script>`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatal("no rows slot")
+	}
+	var rows []transforms.StatsRow
+	if err := json.Unmarshal([]byte(m[1]), &rows); err != nil || rows[len(rows)-1].Value != hostile {
+		t.Fatalf("embedded rows: %v", err)
+	}
+	// The page loads nothing from elsewhere: the only URL in it is the SVG
+	// namespace (the rows hold referrer sites).
+	if strings.Contains(reportPage, "https://") || strings.Count(reportPage, "http://") != strings.Count(reportPage, "http://www.w3.org/2000/svg") {
+		t.Error("the page names another site")
+	}
+}
+
+// statsCluster is an in-process broker holding a stats topic with rows.
+func statsCluster(t *testing.T, rows []transforms.StatsRow) Config {
+	t.Helper()
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "logveil.stats"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cluster.Close)
+	w := &kafka.Writer{Addr: kafka.TCP(cluster.ListenAddrs()...), Topic: "logveil.stats", Balancer: &kafka.Hash{}, BatchTimeout: time.Millisecond}
+	msgs := make([]kafka.Message, len(rows))
+	for i := range rows {
+		v, _ := json.Marshal(&rows[i])
+		msgs[i] = kafka.Message{Key: rows[i].AppendKey(nil), Value: v}
+	}
+	if err := w.WriteMessages(context.Background(), msgs...); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	cfg, err := LoadConfig("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Kafka.Brokers = cluster.ListenAddrs()
+	return cfg
+}
+
+func newStatsServer(t *testing.T, cfg Config) *StatsServer {
+	t.Helper()
+	s, err := NewStatsServer(cfg, time.Minute, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestStatsServer(t *testing.T) {
+	rows := reportRows(t)
+	cfg := statsCluster(t, rows)
+	srv := httptest.NewServer(newStatsServer(t, cfg))
+	defer srv.Close()
+
+	get := func(path string) (int, string) {
+		t.Helper()
+		r, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Body.Close()
+		b, _ := io.ReadAll(r.Body)
+		return r.StatusCode, string(b)
+	}
+	code, body := get("/api/stats")
+	var got []transforms.StatsRow
+	if code != 200 || json.Unmarshal([]byte(body), &got) != nil || len(got) != len(rows) {
+		t.Fatalf("/api/stats: %d, %d rows of %d", code, len(got), len(rows))
+	}
+	code, body = get("/api/stats?window=24h&dimension=page")
+	got = nil
+	if code != 200 || json.Unmarshal([]byte(body), &got) != nil || len(got) == 0 {
+		t.Fatalf("/api/stats filtered: %d %.200s", code, body)
+	}
+	for _, r := range got {
+		if r.Dimension != "page" || r.WindowSize != "24h0m0s" {
+			t.Fatalf("filter let through %+v", r)
+		}
+	}
+	if code, body = get("/api/stats?window=soon"); code != 400 || !strings.Contains(body, "window") {
+		t.Errorf("bad window: %d %q", code, body)
+	}
+	if code, body = get("/"); code != 200 || !strings.Contains(body, `id="logveil-rows">null</script>`) {
+		t.Errorf("page: %d", code)
+	}
+	if code, _ = get("/nothing"); code != 404 {
+		t.Errorf("/nothing: %d", code)
+	}
+}
+
+// chromiumDOM loads url in headless Chromium, lets its scripts run and
+// returns the DOM they left.
+func chromiumDOM(t *testing.T, url string) string {
+	t.Helper()
+	bin, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("LOGVEIL_TEST_BROWSER") != "" {
+			t.Fatal("LOGVEIL_TEST_BROWSER is set but chromium is not installed (apt-get install chromium)")
+		}
+		t.Skip("chromium is not installed (apt-get install chromium); CI sets LOGVEIL_TEST_BROWSER and runs this")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir="+t.TempDir(),
+		"--virtual-time-budget=10000", "--dump-dom", url)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("chromium: %v\n%s", err, stderr.String())
+	}
+	return string(out)
+}
+
+// checkRendered asserts the page's script ran to the end and drew the
+// tables, and that the hostile value is text, not markup.
+func checkRendered(t *testing.T, dom string) {
+	t.Helper()
+	if !strings.Contains(dom, `data-ready="1"`) {
+		t.Fatalf("the page's script did not finish rendering:\n%.3000s", dom)
+	}
+	for _, want := range []string{`<title>logveil statistics</title>`, `id="dim-page"`, `id="dim-country"`, `id="dim-search"`,
+		`<td class="value">/products/{id}</td>`, "Page views", "Bounce rate"} {
+		if !strings.Contains(dom, want) {
+			t.Errorf("rendered page lacks %q", want)
+		}
+	}
+	// The title check above fails if the hostile value ran; as text it is
+	// serialized with <, > and & escaped.
+	asText := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(hostile)
+	if !strings.Contains(dom, `<td class="value">`+asText+`</td>`) {
+		t.Error("the hostile value is not shown as text in the page table")
+	}
+	if regexp.MustCompile(`<img[ >]`).MatchString(dom) {
+		t.Error("an <img> element was injected")
+	}
+}
+
+// TestReportInBrowser opens a static report (file://) and the served page
+// in a real browser.
+func TestReportInBrowser(t *testing.T) {
+	rows := reportRows(t)
+	path := filepath.Join(t.TempDir(), "report.html")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteReport(f, rows, ReportSource{Description: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	t.Run("static", func(t *testing.T) { checkRendered(t, chromiumDOM(t, "file://"+path)) })
+	t.Run("served", func(t *testing.T) {
+		cfg := statsCluster(t, rows)
+		srv := httptest.NewServer(newStatsServer(t, cfg))
+		defer srv.Close()
+		dom := chromiumDOM(t, srv.URL+"/")
+		checkRendered(t, dom)
+		if !strings.Contains(dom, "live from logveil.stats") {
+			t.Error("the served page does not say where its rows come from")
+		}
+	})
+}
