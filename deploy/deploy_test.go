@@ -154,7 +154,7 @@ func TestComposeFile(t *testing.T) {
 	if err := yaml.Unmarshal(data, &c); err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"kafka", "topics", "logveil", "loggen", "prometheus", "grafana"} {
+	for _, s := range []string{"kafka", "topics", "logveil", "loggen", "stats", "prometheus", "grafana"} {
 		if _, ok := c.Services[s]; !ok {
 			t.Errorf("no service %s", s)
 		}
@@ -177,6 +177,9 @@ func TestComposeFile(t *testing.T) {
 	}
 	if !slices.Contains(c.Services["loggen"].Command, "--brokers") {
 		t.Error("loggen does not produce to Kafka")
+	}
+	if cmd := c.Services["stats"].Command; !slices.Contains(cmd, "--serve") || !slices.Contains(cmd, "/etc/logveil/logveil.yaml") {
+		t.Errorf("stats service does not serve the page with logveil's config: %v", cmd)
 	}
 	for name, s := range c.Services {
 		for _, v := range s.Volumes {
