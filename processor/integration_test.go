@@ -73,6 +73,8 @@ type scenario struct {
 	// runBrokers, when set, is the bootstrap address logveil is given
 	// instead of brokers (a secured listener).
 	runBrokers string
+	// listen is the operations endpoint's address; empty: none.
+	listen string
 }
 
 func newScenario(t *testing.T, partitions int) *scenario {
@@ -166,8 +168,12 @@ func (s *scenario) start(extraEnv ...string) *exec.Cmd {
 	if s.runBrokers != "" {
 		b = s.runBrokers
 	}
+	listen := s.listen
+	if listen == "" {
+		listen = "-"
+	}
 	cmd := exec.Command(binary, "run", "--brokers", b, "--input-topics", s.raw,
-		"--topic-prefix", s.prefix, "--group-id", s.group, "--listen", "-")
+		"--topic-prefix", s.prefix, "--group-id", s.group, "--listen", listen)
 	cmd.Env = append(os.Environ(), "LOGVEIL_KAFKA_PARTITIONS=3", "LOGVEIL_KAFKA_SESSION_TIMEOUT=6s",
 		"LOGVEIL_KAFKA_COMMIT_INTERVAL=200ms")
 	cmd.Env = append(cmd.Env, extraEnv...)
@@ -428,20 +434,50 @@ func TestSurvivesBrokerRestart(t *testing.T) {
 		t.Skip("LOGVEIL_TEST_KAFKA_CTL is not set (path to deploy/kafka-local.sh); CI sets it")
 	}
 	s := newScenario(t, 3)
+	s.listen = "127.0.0.1:19466"
 	first := genLines(4, 20000, 0)
 	s.produce(first)
-	s.start()
+	cmd := s.start()
 	s.waitComplete(s.rawIDs(), 60*time.Second)
+	waitStatus(t, "http://127.0.0.1:19466/readyz", 200, 30*time.Second)
 	if out, err := exec.Command(ctl, "stop").CombinedOutput(); err != nil {
 		t.Fatalf("stop broker: %v %s", err, out)
 	}
-	time.Sleep(3 * time.Second) // the processor retries against a dead broker
+	// The processor retries against a dead broker: alive, not ready.
+	waitStatus(t, "http://127.0.0.1:19466/readyz", 503, 60*time.Second)
+	waitStatus(t, "http://127.0.0.1:19466/healthz", 200, time.Second)
 	if out, err := exec.Command(ctl, "start").CombinedOutput(); err != nil {
 		t.Fatalf("start broker: %v %s", err, out)
 	}
 	second := genLines(5, 20000, 0)
 	s.produce(second)
 	s.waitComplete(s.rawIDs(), 2*time.Minute) // the same process, never restarted
+	waitStatus(t, "http://127.0.0.1:19466/readyz", 200, 60*time.Second)
+	if err := cmd.Process.Signal(syscall.Signal(0)); err != nil {
+		t.Fatalf("the processor is gone after the broker restart: %v", err)
+	}
+}
+
+// waitStatus polls url until it answers with status, or fails.
+func waitStatus(t *testing.T, url string, status int, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	last := "no answer"
+	for {
+		if r, err := http.Get(url); err == nil {
+			r.Body.Close()
+			if r.StatusCode == status {
+				return
+			}
+			last = r.Status
+		} else {
+			last = err.Error()
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not %d within %v (last: %s)", url, status, timeout, last)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // TestReadyWhileIdle: a processor with nothing to consume is ready.
