@@ -97,20 +97,7 @@ func (w *Worker) AppendJSON(dst []byte, r *Record, id []byte) []byte {
 		dst = append(dst, `,"referrer_site":`...)
 		dst = appendJSONString(dst, r.ReferrerSite)
 	}
-	if r.uaJSON != "" {
-		dst = append(dst, r.uaJSON...)
-	} else {
-		dst = append(dst, `,"browser":`...)
-		dst = appendJSONString(dst, r.Browser)
-		if r.BrowserMajor != "" {
-			dst = append(dst, `,"browser_version":`...)
-			dst = appendJSONString(dst, r.BrowserMajor)
-		}
-		dst = append(dst, `,"os":`...)
-		dst = appendJSONString(dst, r.OS)
-		dst = append(dst, `,"device":`...)
-		dst = appendJSONString(dst, r.Device)
-	}
+	dst = append(dst, r.uaJSON...) // browser, browser_version, os, device: set by Anonymize
 	if w.EmitPseudonym && len(r.Pseudonym) > 0 {
 		dst = append(dst, `,"visitor":"`...)
 		dst = append(dst, r.Pseudonym...)

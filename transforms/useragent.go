@@ -84,16 +84,20 @@ func parseUserAgent(p *useragent.Parser, s string) uaInfo {
 var emptyUA = uaInfo{browser: "Other", os: "Other", device: "Unknown"}.withJSON()
 
 func (u uaInfo) withJSON() uaInfo {
-	b := []byte(`,"browser":`)
-	b = appendJSONString(b, u.browser)
-	if u.major != "" {
-		b = append(b, `,"browser_version":`...)
-		b = appendJSONString(b, u.major)
-	}
-	b = append(b, `,"os":`...)
-	b = appendJSONString(b, u.os)
-	b = append(b, `,"device":`...)
-	b = appendJSONString(b, u.device)
-	u.json = string(b)
+	u.json = string(appendUAJSON(nil, u.browser, u.major, u.os, u.device))
 	return u
+}
+
+// appendUAJSON appends the event's user-agent fields.
+func appendUAJSON(dst []byte, browser, major, os, device string) []byte {
+	dst = append(dst, `,"browser":`...)
+	dst = appendJSONString(dst, browser)
+	if major != "" {
+		dst = append(dst, `,"browser_version":`...)
+		dst = appendJSONString(dst, major)
+	}
+	dst = append(dst, `,"os":`...)
+	dst = appendJSONString(dst, os)
+	dst = append(dst, `,"device":`...)
+	return appendJSONString(dst, device)
 }
