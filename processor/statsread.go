@@ -31,6 +31,7 @@ func ReadStats(ctx context.Context, cfg Config, f StatsFilter) ([]transforms.Sta
 	if err != nil {
 		return nil, err
 	}
+	defer k.transport.CloseIdleConnections() // stats --serve calls this every refresh
 	topic := cfg.Kafka.StatsTopic()
 	meta, err := k.client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
 	if err != nil {

@@ -100,14 +100,14 @@ func detail(r *transforms.StatsRow) string {
 // serveStats serves the statistics page until SIGINT or SIGTERM.
 func serveStats(cfg processor.Config, addr string, refresh time.Duration, stderr io.Writer) int {
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		fmt.Fprintf(stderr, "logveil stats: --serve: %v\n", err)
-		return exitConfig
-	}
 	h, err := processor.NewStatsServer(cfg, refresh, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "logveil stats: invalid config: %v\n", err)
+		return exitConfig
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "logveil stats: --serve: %v\n", err)
 		return exitConfig
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
