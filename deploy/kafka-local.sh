@@ -7,6 +7,7 @@
 #   deploy/kafka-local.sh status
 #
 #   deploy/kafka-local.sh secure   # prints the secured listeners and client files
+#   deploy/kafka-local.sh clean    # stops it and deletes its topics (keeps jars and certificates)
 #
 # Besides PLAINTEXT on PORT it listens with TLS on PORT+2 (SSL, client
 # certificate required) and PORT+3 (SASL_SSL: PLAIN, SCRAM-SHA-256 and
@@ -178,10 +179,11 @@ stop() {
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
+  clean) stop; rm -rf "$dir/data"; log "data deleted: the next start formats a new cluster" ;;
   secure)
     secure_on || { log "secure listeners are off (KAFKA_LOCAL_SECURE=0 or no openssl)"; exit 1; }
     printf 'ssl=127.0.0.1:%s\nsasl_ssl=127.0.0.1:%s\nca=%s\ncert=%s\nkey=%s\nuser=%s\npassword=%s\n' \
       "$sslport" "$saslport" "$sdir/ca.pem" "$sdir/client.pem" "$sdir/client.key" "$sasl_user" "$sasl_password" ;;
   status) if running && ready; then echo "running 127.0.0.1:$port (pid $(cat "$pidfile"))"; else echo "not running"; exit 1; fi ;;
-  *) echo "usage: $0 start|stop|status|secure" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|secure|clean" >&2; exit 2 ;;
 esac
