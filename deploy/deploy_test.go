@@ -81,13 +81,16 @@ func TestKustomizeBuild(t *testing.T) {
 	if err != nil {
 		t.Fatalf("kustomize build: %v", err)
 	}
-	kinds := map[string]map[string]any{}
+	kinds := map[string]map[string]any{} // by kind, and by kind/name
 	for _, r := range res.Resources() {
 		m, err := r.Map()
 		if err != nil {
 			t.Fatal(err)
 		}
-		kinds[r.GetKind()] = m
+		if kinds[r.GetKind()] == nil {
+			kinds[r.GetKind()] = m
+		}
+		kinds[r.GetKind()+"/"+r.GetName()] = m
 		if ns := r.GetNamespace(); r.GetKind() != "Namespace" && ns != "logveil" {
 			t.Errorf("%s/%s in namespace %q", r.GetKind(), r.GetName(), ns)
 		}
@@ -97,7 +100,7 @@ func TestKustomizeBuild(t *testing.T) {
 			t.Errorf("no %s", want)
 		}
 	}
-	dep, _ := json.Marshal(kinds["Deployment"])
+	dep, _ := json.Marshal(kinds["Deployment/logveil"])
 	var d struct {
 		Spec struct {
 			Replicas int
@@ -122,9 +125,25 @@ func TestKustomizeBuild(t *testing.T) {
 		len(c.EnvFrom) == 0 || !strings.HasPrefix(c.EnvFrom[0].SecretRef.Name, "logveil-kafka") || !strings.Contains(c.Image, "logveil") {
 		t.Errorf("deployment: %s", dep)
 	}
-	pdb, _ := json.Marshal(kinds["PodDisruptionBudget"])
-	if !strings.Contains(string(pdb), `"matchLabels":{"app.kubernetes.io/name":"logveil"}`) {
-		t.Errorf("PDB selects nothing: %s", pdb)
+	// The processor's PDB, metrics Service and ServiceMonitor select its pods
+	// and not the statistics page's, which has a Deployment and Service of
+	// its own.
+	processor := `{"app.kubernetes.io/component":"processor","app.kubernetes.io/name":"logveil"}`
+	for _, sel := range []struct{ res, want string }{
+		{"PodDisruptionBudget/logveil", `"selector":{"matchLabels":` + processor},
+		{"Service/logveil-metrics", `"selector":` + processor},
+		// A custom resource: kustomize adds no labels to its selector.
+		{"ServiceMonitor/logveil", `"selector":{"matchLabels":{"app.kubernetes.io/component":"processor"}}`},
+		{"Service/logveil-metrics", `"labels":{"app.kubernetes.io/component":"processor"`},
+		{"Deployment/logveil", `"template":{"metadata":{"annotations":{"prometheus.io/port":"9464","prometheus.io/scrape":"true"},"labels":` + processor},
+		{"Deployment/logveil-stats", `"--serve","0.0.0.0:8080"`},
+		{"Deployment/logveil-stats", `"labels":{"app.kubernetes.io/component":"stats","app.kubernetes.io/name":"logveil"}`},
+		{"Service/logveil-stats", `"selector":{"app.kubernetes.io/component":"stats","app.kubernetes.io/name":"logveil"}`},
+	} {
+		b, _ := json.Marshal(kinds[sel.res])
+		if !strings.Contains(string(b), sel.want) {
+			t.Errorf("%s lacks %s: %s", sel.res, sel.want, b)
+		}
 	}
 	cm, _ := json.Marshal(kinds["ConfigMap"])
 	if !strings.Contains(string(cm), "topic_prefix: logveil") {

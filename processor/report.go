@@ -56,49 +56,63 @@ func writePage(w io.Writer, rows []transforms.StatsRow, src ReportSource) error 
 
 // StatsServer serves the statistics of <prefix>.stats over HTTP: the page at
 // /, the rows as JSON at /api/stats (filters: window=1h, dimension=page,
-// since=24h or an RFC 3339 time), /healthz. It reads the topic as ReadStats
-// does, at most once per refresh interval, whatever the number of clients.
+// since=24h or an RFC 3339 time), /healthz. It holds the latest row of every
+// window since --since and reads what was written since its last read at
+// most once per refresh interval, whatever the number of clients.
 type StatsServer struct {
-	cfg     Config
 	refresh time.Duration
+	desc    string
 	log     *slog.Logger
 
 	mu      sync.Mutex
-	rows    []transforms.StatsRow
+	reader  *statsReader
 	readAt  time.Time
 	readErr error
 }
 
-// NewStatsServer returns a server over cfg's stats topic.
-func NewStatsServer(cfg Config, refresh time.Duration, log *slog.Logger) (*StatsServer, error) {
-	cfg, err := cfg.Validate()
+// NewStatsServer returns a server over cfg's stats topic that keeps windows
+// starting at or after since (a duration back from now or an RFC 3339 time;
+// empty: all).
+func NewStatsServer(cfg Config, refresh time.Duration, since string, log *slog.Logger) (*StatsServer, error) {
+	if since != "" {
+		if _, err := ParseSince(since, time.Now()); err != nil {
+			return nil, err
+		}
+	}
+	keep := func() StatsFilter {
+		var f StatsFilter
+		if since != "" {
+			f.Since, _ = ParseSince(since, time.Now())
+		}
+		return f
+	}
+	r, err := newStatsReader(cfg, keep)
 	if err != nil {
 		return nil, err
 	}
 	if refresh <= 0 {
 		refresh = 10 * time.Second
 	}
-	return &StatsServer{cfg: cfg, refresh: refresh, log: log}, nil
+	desc := "live from " + r.topic + " at " + strings.Join(r.k.cfg.Brokers, ",")
+	return &StatsServer{refresh: refresh, desc: desc, log: log, reader: r}, nil
 }
 
-// current returns the rows read within the refresh interval, or reads them.
-func (s *StatsServer) current(ctx context.Context) ([]transforms.StatsRow, error) {
+// current brings the rows up to date when the refresh interval has passed
+// and returns those f selects. After a failed read the rows held so far
+// are still served, with the error.
+func (s *StatsServer) current(ctx context.Context, f StatsFilter) ([]transforms.StatsRow, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.readAt.IsZero() && time.Since(s.readAt) < s.refresh {
-		return s.rows, s.readErr
+	if s.readAt.IsZero() || time.Since(s.readAt) >= s.refresh {
+		ctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		s.readErr = s.reader.update(ctx)
+		s.readAt = time.Now()
+		if s.readErr != nil {
+			s.log.Warn("cannot read the statistics topic", "err", s.readErr)
+		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	rows, err := ReadStats(ctx, s.cfg, StatsFilter{})
-	s.readAt = time.Now()
-	if err != nil {
-		s.log.Warn("cannot read the statistics topic", "err", err)
-		s.readErr = err // the last rows read stay served with the error
-		return s.rows, err
-	}
-	s.rows, s.readErr = rows, nil
-	return rows, nil
+	return s.reader.selectRows(f), s.readErr
 }
 
 // ServeHTTP implements http.Handler.
@@ -108,8 +122,7 @@ func (s *StatsServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/":
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self'")
-		src := ReportSource{Description: "live from " + s.cfg.Kafka.StatsTopic() + " at " + strings.Join(s.cfg.Kafka.Brokers, ","),
-			RefreshS: int(max(s.refresh, 5*time.Second) / time.Second)}
+		src := ReportSource{Description: s.desc, RefreshS: int(max(s.refresh, 5*time.Second) / time.Second)}
 		if err := writePage(w, nil, src); err != nil {
 			s.log.Warn("cannot write the page", "err", err)
 		}
@@ -119,19 +132,13 @@ func (s *StatsServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		rows, err := s.current(r.Context())
-		if err != nil && rows == nil {
+		rows, err := s.current(r.Context(), f)
+		if err != nil && len(rows) == 0 {
 			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
 		}
-		out := make([]transforms.StatsRow, 0, len(rows))
-		for _, row := range rows {
-			if f.matches(&row) {
-				out = append(out, row)
-			}
-		}
 		w.Header().Set("Content-Type", "application/json")
-		if err := json.NewEncoder(w).Encode(out); err != nil {
+		if err := json.NewEncoder(w).Encode(rows); err != nil {
 			s.log.Debug("cannot write rows", "err", err)
 		}
 	case "/healthz":

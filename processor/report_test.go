@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -90,27 +91,37 @@ func statsCluster(t *testing.T, rows []transforms.StatsRow) Config {
 		t.Fatal(err)
 	}
 	t.Cleanup(cluster.Close)
-	w := &kafka.Writer{Addr: kafka.TCP(cluster.ListenAddrs()...), Topic: "logveil.stats", Balancer: &kafka.Hash{}, BatchTimeout: time.Millisecond}
-	msgs := make([]kafka.Message, len(rows))
-	for i := range rows {
-		v, _ := json.Marshal(&rows[i])
-		msgs[i] = kafka.Message{Key: rows[i].AppendKey(nil), Value: v}
-	}
-	if err := w.WriteMessages(context.Background(), msgs...); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
 	cfg, err := LoadConfig("")
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.Kafka.Brokers = cluster.ListenAddrs()
+	writeStatsRows(t, cfg, rows, nil)
 	return cfg
+}
+
+// writeStatsRows writes rows, and tombstones for the keys of deleted, as the
+// merge stage does.
+func writeStatsRows(t *testing.T, cfg Config, rows, deleted []transforms.StatsRow) {
+	t.Helper()
+	w := &kafka.Writer{Addr: kafka.TCP(cfg.Kafka.Brokers...), Topic: "logveil.stats", Balancer: &kafka.Hash{}, BatchTimeout: time.Millisecond}
+	defer w.Close()
+	var msgs []kafka.Message
+	for i := range rows {
+		v, _ := json.Marshal(&rows[i])
+		msgs = append(msgs, kafka.Message{Key: rows[i].AppendKey(nil), Value: v})
+	}
+	for i := range deleted {
+		msgs = append(msgs, kafka.Message{Key: deleted[i].AppendKey(nil)})
+	}
+	if err := w.WriteMessages(context.Background(), msgs...); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func newStatsServer(t *testing.T, cfg Config) *StatsServer {
 	t.Helper()
-	s, err := NewStatsServer(cfg, time.Minute, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s, err := NewStatsServer(cfg, time.Minute, "", slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,6 +167,50 @@ func TestStatsServer(t *testing.T) {
 	}
 	if code, _ = get("/nothing"); code != 404 {
 		t.Errorf("/nothing: %d", code)
+	}
+}
+
+// TestStatsServerIncremental: later reads apply only what was written since
+// (new rows, changed rows, tombstones), and windows before --since are let go.
+func TestStatsServerIncremental(t *testing.T) {
+	day := func(d int) string {
+		return time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -d).Format(time.RFC3339)
+	}
+	row := func(start, value string, views int64) transforms.StatsRow {
+		return transforms.StatsRow{WindowStart: start, WindowSize: "24h0m0s", Dimension: "page", Value: value, Views: views, Visitors: 9, Final: true}
+	}
+	cfg := statsCluster(t, []transforms.StatsRow{row(day(40), "/old", 1), row(day(1), "/a", 10), row(day(1), "/b", 20)})
+	s, err := NewStatsServer(cfg, time.Nanosecond, "720h", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	views := func() map[string]int64 {
+		t.Helper()
+		rows, err := s.current(context.Background(), StatsFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]int64{}
+		for _, r := range rows {
+			m[r.Value] = r.Views
+		}
+		return m
+	}
+	if got := views(); len(got) != 2 || got["/a"] != 10 || got["/b"] != 20 {
+		t.Fatalf("first read (the 40-day-old window is before --since 720h): %v", got)
+	}
+	first := maps.Clone(s.reader.next)
+	writeStatsRows(t, cfg, []transforms.StatsRow{row(day(1), "/a", 11), row(day(0), "/c", 5)}, []transforms.StatsRow{row(day(1), "/b", 0)})
+	if got := views(); len(got) != 2 || got["/a"] != 11 || got["/c"] != 5 {
+		t.Fatalf("after an update, a new row and a tombstone: %v", got)
+	}
+	for p, off := range s.reader.next {
+		if off < first[p] {
+			t.Errorf("partition %d read back from %d (was at %d)", p, off, first[p])
+		}
+	}
+	if _, err := NewStatsServer(cfg, time.Second, "last week", nil); err == nil {
+		t.Error("--since \"last week\" accepted")
 	}
 }
 

@@ -23,6 +23,29 @@ type StatsFilter struct {
 // analytics consumer would, and returns the latest value of each row that
 // matches f (tombstones delete rows), ordered by window, dimension, value.
 func ReadStats(ctx context.Context, cfg Config, f StatsFilter) ([]transforms.StatsRow, error) {
+	r, err := newStatsReader(cfg, func() StatsFilter { return f })
+	if err != nil {
+		return nil, err
+	}
+	defer r.close()
+	if err := r.update(ctx); err != nil {
+		return nil, err
+	}
+	return r.selectRows(f), nil
+}
+
+// statsReader holds the latest row of every key of <prefix>.stats that its
+// keep filter selects, and brings it up to date by reading each partition
+// from where its previous read ended.
+type statsReader struct {
+	k     *kafkaClients
+	topic string
+	keep  func() StatsFilter // evaluated at each update: "since" may move
+	next  map[int]int64      // partition -> the offset to read from
+	rows  map[string]transforms.StatsRow
+}
+
+func newStatsReader(cfg Config, keep func() StatsFilter) (*statsReader, error) {
 	cfg, err := cfg.Validate()
 	if err != nil {
 		return nil, err
@@ -31,33 +54,48 @@ func ReadStats(ctx context.Context, cfg Config, f StatsFilter) ([]transforms.Sta
 	if err != nil {
 		return nil, err
 	}
-	defer k.transport.CloseIdleConnections() // stats --serve calls this every refresh
-	topic := cfg.Kafka.StatsTopic()
-	meta, err := k.client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	return &statsReader{k: k, topic: cfg.Kafka.StatsTopic(), keep: keep, next: map[int]int64{},
+		rows: map[string]transforms.StatsRow{}}, nil
+}
+
+func (s *statsReader) close() { s.k.transport.CloseIdleConnections() }
+
+// update reads what was written since the last update.
+func (s *statsReader) update(ctx context.Context) error {
+	meta, err := s.k.client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{s.topic}})
 	if err != nil {
-		return nil, fmt.Errorf("cannot reach Kafka at %v: %w", cfg.Kafka.Brokers, err)
+		return fmt.Errorf("cannot reach Kafka at %v: %w", s.k.cfg.Brokers, err)
 	}
 	if len(meta.Topics) != 1 || meta.Topics[0].Error != nil {
-		return nil, fmt.Errorf("topic %s: does not exist (is logveil run with the merge stage writing it?)", topic)
+		return fmt.Errorf("topic %s: does not exist (is logveil run with the merge stage writing it?)", s.topic)
 	}
-	latest := map[string][]byte{}
+	keep := s.keep()
 	for _, p := range meta.Topics[0].Partitions {
-		if err := readPartition(ctx, k, topic, p.ID, latest); err != nil {
-			return nil, err
+		next, err := s.readPartition(ctx, p.ID, s.next[p.ID], keep)
+		s.next[p.ID] = next // past a row that did not decode: reported once
+		if err != nil {
+			return err
 		}
 	}
-	var rows []transforms.StatsRow
-	for key, v := range latest {
-		var r transforms.StatsRow
-		if err := json.Unmarshal(v, &r); err != nil {
-			return nil, fmt.Errorf("%s: row %q: %w", topic, key, err)
+	// Windows that fell out of a moving "since" are let go.
+	for key, r := range s.rows {
+		if !keep.matches(&r) {
+			delete(s.rows, key)
 		}
+	}
+	return nil
+}
+
+// selectRows returns the held rows f selects, sorted.
+func (s *statsReader) selectRows(f StatsFilter) []transforms.StatsRow {
+	rows := make([]transforms.StatsRow, 0, len(s.rows))
+	for _, r := range s.rows {
 		if f.matches(&r) {
 			rows = append(rows, r)
 		}
 	}
 	SortRows(rows)
-	return rows, nil
+	return rows
 }
 
 // matches reports whether r is selected by f.
@@ -107,26 +145,31 @@ func SortRows(rows []transforms.StatsRow) {
 	})
 }
 
-// readPartition reads one partition from its first to its last offset into
-// latest (key -> value; a tombstone deletes).
-func readPartition(ctx context.Context, k *kafkaClients, topic string, partition int, latest map[string][]byte) error {
-	conn, err := k.dialer.DialLeader(ctx, "tcp", k.cfg.Brokers[0], topic, partition)
+// readPartition applies one partition's records from offset from (or its
+// first offset, when from is before it or past its end: a re-read ends in the
+// same state) to its current end, and returns the offset to read from next.
+func (s *statsReader) readPartition(ctx context.Context, partition int, from int64, keep StatsFilter) (int64, error) {
+	conn, err := s.k.dialer.DialLeader(ctx, "tcp", s.k.cfg.Brokers[0], s.topic, partition)
 	if err != nil {
-		return fmt.Errorf("%s/%d: %w", topic, partition, err)
+		return from, fmt.Errorf("%s/%d: %w", s.topic, partition, err)
 	}
 	defer conn.Close()
 	first, last, err := conn.ReadOffsets()
 	if err != nil {
-		return fmt.Errorf("%s/%d: %w", topic, partition, err)
+		return from, fmt.Errorf("%s/%d: %w", s.topic, partition, err)
 	}
-	offset := first
+	offset := from
+	if offset < first || offset > last {
+		offset = first
+	}
 	for offset < last {
 		if _, err := conn.Seek(offset, kafka.SeekAbsolute|kafka.SeekDontCheck); err != nil {
-			return err
+			return offset, err
 		}
 		conn.SetReadDeadline(time.Now().Add(20 * time.Second))
 		batch := conn.ReadBatchWith(kafka.ReadBatchConfig{MinBytes: 1, MaxBytes: 16 << 20, MaxWait: time.Second})
 		n := 0
+		var decodeErr error
 		for {
 			m, err := batch.ReadMessage()
 			if err != nil {
@@ -135,18 +178,30 @@ func readPartition(ctx context.Context, k *kafkaClients, topic string, partition
 			n++
 			offset = m.Offset + 1
 			if m.Value == nil {
-				delete(latest, string(m.Key))
+				delete(s.rows, string(m.Key))
+				continue
+			}
+			var r transforms.StatsRow
+			if err := json.Unmarshal(m.Value, &r); err != nil {
+				decodeErr = fmt.Errorf("%s/%d at %d: row %q: %w", s.topic, partition, m.Offset, m.Key, err)
+				break
+			}
+			if keep.matches(&r) {
+				s.rows[string(m.Key)] = r
 			} else {
-				latest[string(m.Key)] = m.Value
+				delete(s.rows, string(m.Key))
 			}
 		}
 		if err := batch.Close(); err != nil && n == 0 {
-			return fmt.Errorf("%s/%d at %d: %w", topic, partition, offset, err)
+			return offset, fmt.Errorf("%s/%d at %d: %w", s.topic, partition, offset, err)
+		}
+		if decodeErr != nil {
+			return offset, decodeErr
 		}
 		if n == 0 {
 			// Compaction can leave a gap: ask again from the next offset.
 			offset++
 		}
 	}
-	return nil
+	return offset, nil
 }

@@ -25,7 +25,7 @@ func cmdStats(args []string, stdout, stderr io.Writer) int {
 	f := newRunFlags("stats", stderr)
 	window := f.fs.Duration("window", 0, "only windows of this size, e.g. 1h (default all)")
 	dim := f.fs.String("dimension", "", "only this dimension: total, page, country, status, referrer, browser, os, device, hour, weekday, search, entry_page, exit_page, visit_country, privacy")
-	since := f.fs.String("since", "", "only windows starting at or after this time (RFC 3339) or this long ago (e.g. 24h)")
+	since := f.fs.String("since", "", "only windows starting at or after this time (RFC 3339) or this long ago (e.g. 24h); with --serve, also what the server keeps in memory")
 	asJSON := f.fs.Bool("json", false, "print JSON lines in the <prefix>.stats schema instead of a table")
 	serve := f.fs.String("serve", "", "serve the statistics page and /api/stats on this address (e.g. 127.0.0.1:8080) instead of printing")
 	refresh := f.fs.Duration("refresh", 10*time.Second, "with --serve: read the topic at most this often")
@@ -38,7 +38,7 @@ func cmdStats(args []string, stdout, stderr io.Writer) int {
 		return exitConfig
 	}
 	if *serve != "" {
-		return serveStats(cfg, *serve, *refresh, stderr)
+		return serveStats(cfg, *serve, *refresh, *since, stderr)
 	}
 	filter := processor.StatsFilter{Window: *window, Dimension: *dim}
 	if *since != "" {
@@ -98,11 +98,11 @@ func detail(r *transforms.StatsRow) string {
 }
 
 // serveStats serves the statistics page until SIGINT or SIGTERM.
-func serveStats(cfg processor.Config, addr string, refresh time.Duration, stderr io.Writer) int {
+func serveStats(cfg processor.Config, addr string, refresh time.Duration, since string, stderr io.Writer) int {
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	h, err := processor.NewStatsServer(cfg, refresh, log)
+	h, err := processor.NewStatsServer(cfg, refresh, since, log)
 	if err != nil {
-		fmt.Fprintf(stderr, "logveil stats: invalid config: %v\n", err)
+		fmt.Fprintf(stderr, "logveil stats: %v\n", err)
 		return exitConfig
 	}
 	ln, err := net.Listen("tcp", addr)
