@@ -104,7 +104,8 @@ func statsCluster(t *testing.T, rows []transforms.StatsRow) Config {
 // merge stage does.
 func writeStatsRows(t *testing.T, cfg Config, rows, deleted []transforms.StatsRow) {
 	t.Helper()
-	w := &kafka.Writer{Addr: kafka.TCP(cfg.Kafka.Brokers...), Topic: "logveil.stats", Balancer: &kafka.Hash{}, BatchTimeout: time.Millisecond}
+	w := &kafka.Writer{Addr: kafka.TCP(cfg.Kafka.Brokers...), Topic: "logveil.stats", Balancer: &kafka.Hash{}, BatchTimeout: time.Millisecond,
+		RequiredAcks: kafka.RequireAll} // kafka-go waits for no ack by default
 	defer w.Close()
 	var msgs []kafka.Message
 	for i := range rows {
