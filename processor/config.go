@@ -79,6 +79,12 @@ type KafkaConfig struct {
 	// Linger is how long the producer waits to fill a batch. Default 5ms;
 	// larger batches cost latency.
 	Linger time.Duration `yaml:"linger"`
+	// BatchBytes bounds a produced batch for one partition, before
+	// compression. The broker refuses a batch over its message.max.bytes
+	// (a topic's max.message.bytes; 1 MiB by default) whatever the
+	// compression, and a refused batch is retried for ever: keep this at or
+	// below the smallest such limit of the output topics. Default 1000000.
+	BatchBytes int `yaml:"batch_bytes"`
 	// SessionTimeout: a member that stops heartbeating for this long (a
 	// crashed instance) loses its partitions to the others. Default 10s;
 	// the broker's minimum is usually 6s.
@@ -222,6 +228,9 @@ func (c Config) Validate() (Config, error) {
 	}
 	defD(&k.FetchMaxWait, 250*time.Millisecond)
 	defD(&k.Linger, 5*time.Millisecond)
+	if k.BatchBytes == 0 {
+		k.BatchBytes = 1000000
+	}
 	defD(&k.CommitInterval, time.Second)
 	defD(&k.SessionTimeout, 10*time.Second)
 	if k.Partitions == 0 {
@@ -290,6 +299,10 @@ func (c Config) Validate() (Config, error) {
 	}
 	if k.FetchMaxBytes < 1<<10 || k.FetchMaxBytes > 256<<20 {
 		return c, fmt.Errorf("kafka.fetch_max_bytes: %d is out of range 1KiB..256MiB", k.FetchMaxBytes)
+	}
+	// A visits message holds up to hitsMessageBytes of hits and must fit.
+	if k.BatchBytes < hitsMessageBytes+64<<10 || k.BatchBytes > 256<<20 {
+		return c, fmt.Errorf("kafka.batch_bytes: %d is out of range %d..256MiB", k.BatchBytes, hitsMessageBytes+64<<10)
 	}
 	if k.Partitions < 1 || k.Partitions > 10000 {
 		return c, fmt.Errorf("kafka.partitions: %d is out of range 1..10000", k.Partitions)

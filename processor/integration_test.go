@@ -480,6 +480,16 @@ func waitStatus(t *testing.T, url string, status int, timeout time.Duration) {
 	}
 }
 
+// TestUncompressedBatches: without compression a producer batch is as large
+// on the wire as in memory; batches stay under the broker's 1 MiB limit
+// (kafka.batch_bytes), so nothing is refused and retried for ever.
+func TestUncompressedBatches(t *testing.T) {
+	s := newScenario(t, 3)
+	s.produce(genLines(8, 60000, 0))
+	s.start("LOGVEIL_KAFKA_COMPRESSION=none")
+	s.waitComplete(s.rawIDs(), 90*time.Second)
+}
+
 // TestReadyWhileIdle: a processor with nothing to consume is ready.
 func TestReadyWhileIdle(t *testing.T) {
 	s := newScenario(t, 1)

@@ -82,7 +82,7 @@ func NewRunner(cfg Config, log *slog.Logger) (*Runner, error) {
 		Compression:  codec,
 		BatchTimeout: cfg.Kafka.Linger,
 		BatchSize:    10000,
-		BatchBytes:   16 << 20,
+		BatchBytes:   int64(cfg.Kafka.BatchBytes),
 		MaxAttempts:  3,
 		Transport:    k.transport,
 	}
@@ -505,12 +505,14 @@ func (r *Runner) produce(hardCtx context.Context, msgs []kafka.Message) bool {
 		if hardCtx.Err() != nil {
 			return false
 		}
+		tooLarge := errors.Is(err, kafka.MessageSizeTooLarge)
 		var werrs kafka.WriteErrors
 		if errors.As(err, &werrs) {
 			failed := msgs[:0:0]
 			for i, e := range werrs {
 				if e != nil {
 					failed = append(failed, msgs[i])
+					tooLarge = tooLarge || errors.Is(e, kafka.MessageSizeTooLarge)
 				}
 			}
 			msgs = failed
@@ -518,7 +520,13 @@ func (r *Runner) produce(hardCtx context.Context, msgs []kafka.Message) bool {
 		r.h.produceOK.Store(false)
 		r.h.update()
 		r.m.errors.WithLabelValues("produce").Inc()
-		r.log.Warn("produce failed; retrying", "messages", len(msgs), "err", err)
+		if tooLarge {
+			// Retrying cannot help: every later batch is refused too.
+			r.log.Error("produce refused: a batch is larger than a topic's max.message.bytes; lower kafka.batch_bytes or raise the limit",
+				"messages", len(msgs), "batch_bytes", r.cfg.Kafka.BatchBytes)
+		} else {
+			r.log.Warn("produce failed; retrying", "messages", len(msgs), "err", err)
+		}
 		if !sleepCtx(hardCtx, bo.next()) {
 			return false
 		}
