@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -99,7 +98,7 @@ func detail(r *transforms.StatsRow) string {
 
 // serveStats serves the statistics page until SIGINT or SIGTERM.
 func serveStats(cfg processor.Config, addr string, refresh time.Duration, since string, stderr io.Writer) int {
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	log := newLogger(cfg.LogFormat, stderr) // as logveil run logs: text or JSON
 	h, err := processor.NewStatsServer(cfg, refresh, since, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "logveil stats: %v\n", err)
