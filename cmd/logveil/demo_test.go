@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -33,6 +32,17 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
+// freeAddr returns a loopback address with a port nothing listens on.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
 // TestDemoPortWithKcat runs `logveil demo --port P` as a newcomer would,
 // reads its events with kcat (librdkafka, a client logveil did not write) and
 // its statistics with `logveil stats`, then interrupts it: it prints a final
@@ -48,13 +58,8 @@ func TestDemoPortWithKcat(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-	l.Close()
-	broker := "127.0.0.1:" + port
+	broker := freeAddr(t)
+	_, port, _ := net.SplitHostPort(broker)
 
 	var stdout, stderr lockedBuffer
 	demo := exec.Command(bin, "demo", "--port", port, "--rate", "2000")
@@ -116,12 +121,7 @@ func TestDemoPortWithKcat(t *testing.T) {
 	})
 
 	// logveil stats --serve: the page and its JSON over the demo's broker.
-	l, err = net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	web := l.Addr().String()
-	l.Close()
+	web := freeAddr(t)
 	serve := exec.Command(bin, "stats", "--brokers", broker, "--serve", web, "--refresh", "1s")
 	var serveLog lockedBuffer
 	serve.Stdout, serve.Stderr = &serveLog, &serveLog
