@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // process runs one line through a worker and returns the JSON event.
@@ -163,7 +164,7 @@ func TestPathScrub(t *testing.T) {
 	f("/debug/192.168.10.23/ping", "/debug/{ip}/ping")
 	f("/debug/2001:db8::7/ping", "/debug/{ip}/ping")
 	f("/debug/2001%3Adb8%3A%3A7/ping", "/debug/{ip}/ping")
-	f("/%10.0.0.100A0000A0", "/{ip}") // decodes to no address, but the raw form reads as one
+	f("/%10.0.0.100A0000A0", "/{name}") // decodes to no address, but the raw form reads as one
 	f("/cart;jsessionid=ABC123DEF456GHI789", "/cart")
 	f("/img/12345.jpg", "/img/{id}.jpg")
 	f("/api/v1/keys/sk_live_4eC39HqLyjWDarjtT1zdp7dc", "/api/v1/keys/{token}")
@@ -172,12 +173,12 @@ func TestPathScrub(t *testing.T) {
 	f("/blog/my-first-post", "/blog/{slug}")
 	f("/files/abc/raw", "/files/*/raw")
 	f("/files/abc/raw/more", "/files/abc/raw/more")
-	f("/invoice-2024-000123.pdf", "/{id}.pdf")
+	f("/invoice-2024-000123.pdf", "/{number}.pdf")
 	f("/2024/11/hello", "/{id}/{id}/hello")
 }
 
 func TestQueryAndSearchTerms(t *testing.T) {
-	w := newTestAnonymizer(t, Config{}).NewWorker()
+	w := newTestAnonymizer(t, Config{SearchTermsInEvents: true}).NewWorker()
 	f := func(target, query, terms string) {
 		t.Helper()
 		m := process(t, w, combined("1.2.3.4", target, "-", "-"))
@@ -188,11 +189,23 @@ func TestQueryAndSearchTerms(t *testing.T) {
 		}
 	}
 	f("/p?utm_source=news&session=abc&utm_medium=email", "utm_source=news&utm_medium=email", "")
-	f("/p?ref=a%40b.com&token=x", "ref={redacted}", "")
-	f("/p?utm_campaign=10.1.2.3", "utm_campaign={redacted}", "")
-	f("/p?utm_campaign=%10.1.2.3", "utm_campaign={redacted}", "")
+	f("/p?ref=a%40b.com&token=x", "ref={email}", "")
+	f("/p?utm_campaign=10.1.2.3", "utm_campaign={ip}", "")
+	f("/p?utm_campaign=%10.1.2.3", "utm_campaign={name}", "")
+	f("/p?utm_source=x;uid=48219933", "utm_source=x", "")
+	f("/p?utm_source=Max+Mustermann&utm_medium=cpc", "utm_source={name}&utm_medium=cpc", "")
+	f("/p?utm_campaign=GA1.2.1234567890.1234567890", "utm_campaign={number}", "")
+	f("/p?ref=4111+1111+1111+1111", "ref={card}", "")
+	f("/p?utm_medium=%2B1-415-555-2671", "utm_medium={phone}", "")
+	f("/p?utm_campaign=black-friday-2026&utm_medium=", "utm_campaign=black-friday-2026&utm_medium=", "")
 	f("/search?q=Red+Shoes&page=2", "", "red shoes")
-	f("/search?q=call+me+0612345678+or+me%40x.org", "", "call me {number} or {email}")
+	f("/search?q=call+me+0612345678+or+me%40x.org", "", "call me {phone} or {email}")
+	f("/search?q=call+0151+2300+0245", "", "call {phone}")
+	f("/search?q=6011+2347+9058+4345", "", "{card}")
+	f("/search?q=128-14-1148", "", "{number}")
+	f("/search?q=born+1957-02-06", "", "born {date}")
+	f("/search?q=12+Baker+Street", "", "{address} baker street")
+	f("/search?q=iphone+15+case", "", "iphone 15 case")
 	f("/search?q=%20%20Mixed%20%20Case%20&s=second", "", "mixed case second")
 	f("/search?query=from+2001:db8::1", "", "from {ip}")
 	f("/search?q=", "", "")
@@ -209,16 +222,26 @@ func TestReferrer(t *testing.T) {
 		}
 	}
 	f("-", "", RefDirect)
-	f("https://www.google.com/search?q=secret", "https://www.google.com", RefSearch)
-	f("https://www.google.co.uk/", "https://www.google.co.uk", RefSearch)
+	f("https://www.google.com/search?q=secret", "https://google.com", RefSearch)
+	f("https://www.google.co.uk/", "https://google.co.uk", RefSearch)
 	f("https://duckduckgo.com/?q=x", "https://duckduckgo.com", RefSearch)
-	f("https://user:pass@Blog.Example.ORG:8443/post/1?email=a@b.c", "https://blog.example.org", RefExternal)
+	f("https://user:pass@Blog.Example.ORG:8443/post/1?email=a@b.c", "https://example.org", RefExternal)
 	f("https://www.shop.example/cart", "https://www.shop.example", RefInternal)
-	f("http://192.168.7.99:8080/admin", "http://192.168.7.0", RefExternal)
-	f("http://[2001:db8:1:2::9]/x", "http://[2001:db8::]", RefExternal)
+	f("http://192.168.7.99:8080/admin", "http://{ip}", RefExternal)
+	f("http://[2001:db8:1:2::9]/x", "http://{ip}", RefExternal)
+	f("http://1427229944/", "http://{ip}", RefExternal)
+	f("http://0x97251392/", "http://{ip}", RefExternal)
+	f("https://b663-93-121-209-129.ngrok-free.app/", "https://ngrok-free.app", RefExternal)
+	f("https://jdoe.github.io/x", "https://github.io", RefExternal)
+	f("http://ec2-54-12-1-9.compute-1.amazonaws.com/", "http://amazonaws.com", RefExternal)
+	f("http://lysander-thinkpad:8080/", "http://{host}", RefExternal)
+	f("http://alices-macbook-pro.local/", "http://{host}", RefExternal)
+	f("http://nas.home.arpa/", "http://{host}", RefExternal)
 	f("android-app://com.google.android.gm/", "android-app://com.google.android.gm", RefExternal)
-	f("http://5.6.7.8a/", "http://{ip}", RefExternal)
-	f("https://1.2.3.4.nip.io/x", "https://{ip}", RefExternal)
+	f("http://5.6.7.8a/", "http://{host}", RefExternal)
+	f("https://1.2.3.4.nip.io/x", "https://nip.io", RefExternal)
+	f("https://93-121-209-129.example.com/x", "https://example.com", RefExternal)
+	f("https://93-121-209-129.com/x", "https://{ip}", RefExternal)
 	f("not a url", "", RefUnknown)
 	f("https://exa mple.com/", "", RefUnknown)
 }
@@ -277,14 +300,14 @@ func TestAppendLineRewritesInOwnFormat(t *testing.T) {
 		}
 	}
 	f("combined",
-		`203.0.113.77 - frank [10/Oct/2000:13:55:36 -0700] "GET /users/42?utm_source=x&sid=9 HTTP/1.1" 200 2326 "https://a.example/p?x=1" "Mozilla/5.0 (X11; Linux x86_64; rv:109.0) Gecko/20100101 Firefox/119.0" 0.123`,
-		`203.0.113.0 - - [10/Oct/2000:13:55:36 -0700] "GET /users/{id}?utm_source=x HTTP/1.1" 200 2326 "https://a.example" "Firefox/119 (Linux; Desktop)"`)
+		`203.0.113.77 - frank [10/Oct/2000:13:55:36 -0700] "GET /users/42?utm_source=x&sid=9 HTTP/1.1" 200 2326 "https://www.a.example.com/p?x=1" "Mozilla/5.0 (X11; Linux x86_64; rv:109.0) Gecko/20100101 Firefox/119.0" 0.123`,
+		`203.0.113.0 - - [10/Oct/2000:13:55:36 -0700] "GET /users/{id}?utm_source=x HTTP/1.1" 200 2326 "https://example.com" "Firefox/119 (Linux; Desktop)"`)
 	f("common",
 		`2001:db8:1234::5 - - [10/Oct/2000:13:55:36 -0700] "\x16\x03" 400 -`,
 		`2001:db8:: - - [10/Oct/2000:13:55:36 -0700] "-" 400 -`)
 	f(`$remote_addr [$time_local] "$request" $status "$http_x_forwarded_for" $request_time`,
-		`198.51.100.3 [10/Oct/2000:13:55:36 -0700] "GET /a\x22b HTTP/1.1" 200 "9.9.9.9" 0.5`,
-		`198.51.100.0 [10/Oct/2000:13:55:36 -0700] "GET /a\x22b HTTP/1.1" 200 "-" 0.500`)
+		`198.51.100.3 [10/Oct/2000:13:55:36 -0700] "GET /a\x22b/c HTTP/1.1" 200 "9.9.9.9" 0.5`,
+		`198.51.100.0 [10/Oct/2000:13:55:36 -0700] "GET /{name}/c HTTP/1.1" 200 "-" 0.500`)
 	f("auto",
 		`{"remote_addr":"198.51.100.3","time_iso8601":"2000-10-10T13:55:36-07:00","request":"GET /s?q=hi HTTP/1.1","status":200,"body_bytes_sent":5,"http_user_agent":"curl/8.0","http_x_forwarded_for":"9.9.9.9"}`,
 		`{"remote_addr":"198.51.100.0","time_iso8601":"2000-10-10T20:55:36Z","request":"GET /s HTTP/1.1","status":200,"body_bytes_sent":5,"http_referer":"","http_user_agent":"Other (Other; Bot)"}`)
@@ -297,14 +320,19 @@ func TestRejectedLineRedacted(t *testing.T) {
 			t.Errorf("AppendRedactedLine(%q)\n got %q\nwant %q", in, got, want)
 		}
 	}
-	f(`203.0.113.7 garbage john@example.com [2001:db8::1]:80 x`, `{ip} garbage {email} {ip} x`)
-	f(`GET /r?e=jane%2540x.org&ip=10.1.2.3&t=9f86d081884c7d659a2feaa0c55ad015 "ua"`, `GET /r?e={email}&ip={ip}&t={token} "ua"`)
-	f("bell\x07and\x00nul", "bell and nul")
-	f(`10/Oct/2000:13:55:36 -0700 plain`, `10/Oct/2000:13:55:36 -0700 plain`)
+	f(`203.0.113.7 garbage john@example.com [2001:db8::1]:80 x`, `{ip} {w} {email} {ip} {w}`)
+	f(`GET /r?e=jane%2540x.org&ip=10.1.2.3&t=9f86d081884c7d659a2feaa0c55ad015 "ua"`, `GET /{w}?{email}&{ip}&{token} "{w}"`)
+	f("bell\x07and\x00nul", "{w} {w} {w}")
+	f(`10/Oct/2000:13:55:36 -0700 plain`, `{n}/Oct/{n}:{n}:{n}:{n} -{n} {w}`)
+	// The shape of a line the parser refused: format words, the status after
+	// the request and the protocol stay; the rest is classes.
+	f(`203.0.113.9 - John Smith [10/Oct/2000:13:55:36 -0700] "GET /users/jdoe/call/0151-2300-0245?name=Max+M%C3%BCller HTTP/1.1" 200 512 "https://b663-93-121-209-129.ngrok-free.app/" "Mozilla/5.0 (X11)"`,
+		`{ip} - {w} {w} [{n}/Oct/{n}:{n}:{n}:{n} -{n}] "GET /{w}/{w}/{w}/{n}-{n}-{n}?{w}={w}+{w} HTTP/1.1" 200 {n} "https://{w}{n}-{n}-{n}-{n}-{n}.{w}-{w}.{w}/" "{w}/{n}.{n} ({w}{n})"`)
+	f(`{"remote_addr":"1.2.3.4","time_iso8601":"bad","remote_user":"jdoe"}`, `{"remote_addr":"{ip}","time_iso8601":"{w}","remote_user":"{w}"}`)
 }
 
 func TestEventSchemaFields(t *testing.T) {
-	w := newTestAnonymizer(t, Config{PolicyVersion: "2026-01"}).NewWorker()
+	w := newTestAnonymizer(t, Config{PolicyVersion: "2026-01", SearchTermsInEvents: true}).NewWorker()
 	if err := w.Process([]byte(combined("1.2.3.4", "/a?q=x", "-", "-"))); err != nil {
 		t.Fatal(err)
 	}
@@ -327,9 +355,19 @@ func TestEventSchemaFields(t *testing.T) {
 
 func TestInvalidUTF8Output(t *testing.T) {
 	w := newTestAnonymizer(t, Config{}).NewWorker()
-	m := process(t, w, combined("1.2.3.4", "/caf\xe9/\xff", "-", "\xff\xfe"))
-	if m["path"] != "/caf\ufffd/\ufffd" {
-		t.Errorf("path %q", m["path"])
+	line := `1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET /caf\xe9/\xff/caf%C3%A9 HTTP/1.1" 200 1 "https://h\xffst.example.com/" "\xff\xfeMozilla/5.0 (X11; Linux x86_64; rv:109.0) Gecko/20100101 Firefox/119.0"`
+	if err := w.Process([]byte(line)); err != nil {
+		t.Fatal(err)
+	}
+	for _, out := range [][]byte{w.AppendJSON(nil, &w.Rec, nil), w.AppendLine(nil, &w.Rec)} {
+		if !utf8.Valid(out) {
+			t.Errorf("invalid UTF-8 written: %q", out)
+		}
+	}
+	// Invalid UTF-8 is no route: the segment is replaced; valid é is kept.
+	m := process(t, w, line)
+	if m["path"] != "/{name}/{name}/caf%C3%A9" || m["referrer_type"] != RefUnknown || m["browser"] != "Firefox" {
+		t.Errorf("path %q referrer %v browser %v", m["path"], m["referrer_type"], m["browser"])
 	}
 }
 
@@ -345,8 +383,8 @@ func TestPlainSegmentIsSound(t *testing.T) {
 			s[i] = alphabet[rng.IntN(len(alphabet))]
 		}
 		if plainSegment(s) {
-			if ph, _ := classifySegment(s); ph != "" {
-				t.Fatalf("fast path keeps %q, classifier says %s", s, ph)
+			if cls, _ := classifySegment(s); cls != ClassNone {
+				t.Fatalf("fast path keeps %q, classifier says %s", s, cls)
 			}
 		}
 	}

@@ -96,8 +96,9 @@ type Worker struct {
 	Rec          Record
 	countryCache *geoCache[countryInfo]
 	asnCache     *geoCache[asnInfo]
-	uaCache      map[string]uaInfo
-	refCache     map[string]refInfo
+	uaCache      cache[uaInfo]
+	refCache     cache[refInfo]
+	hostCache    cache[hostInfo]
 	redactBuf    []byte
 	search       []byte
 	pseudo       *pseudonymizer
@@ -114,8 +115,9 @@ func (a *Anonymizer) NewWorker() *Worker {
 		a:            a,
 		countryCache: newGeoCache[countryInfo](a.cfg.IPv4Prefix, a.cfg.IPv6Prefix),
 		asnCache:     newGeoCache[asnInfo](a.cfg.IPv4Prefix, a.cfg.IPv6Prefix),
-		uaCache:      make(map[string]uaInfo),
-		refCache:     make(map[string]refInfo),
+		uaCache:      newCache[uaInfo](),
+		refCache:     newCache[refInfo](),
+		hostCache:    newCache[hostInfo](),
 	}
 }
 
@@ -177,7 +179,7 @@ func (w *Worker) Anonymize(r *Record) {
 
 	if !r.BadRequest {
 		start := len(r.scratch)
-		r.scratch, r.tmp = appendScrubbedPath(r.scratch, r.RawPath, w.a.routes, r.tmp)
+		r.scratch, r.tmp = appendScrubbedPath(r.scratch, r.RawPath, w.a.routes, w.a.cfg.SafeSegments, r.tmp)
 		r.Path = r.scratch[start:len(r.scratch):len(r.scratch)]
 		w.scrubQuery(r)
 	} else {
@@ -185,11 +187,13 @@ func (w *Worker) Anonymize(r *Record) {
 	}
 	if !isMethod(r.Method) {
 		r.Method = nil
+	} else if !nameIn(r.Method, knownMethods) {
+		r.Method = methodOther
 	}
 	if len(r.Proto) > 16 || !isProto(r.Proto) {
 		r.Proto = nil
 	}
-	r.Host = cleanHost(r.Host)
+	w.cleanHost(r)
 	w.scrubReferrer(r)
 
 	ua := w.userAgent(r.UserAgent)
@@ -211,22 +215,12 @@ func isProto(p []byte) bool {
 	return true
 }
 
-// cleanHost keeps a logged Host (client-controlled) only when it is a plain
-// host name, with an optional port, that hides no identifier.
-func cleanHost(h []byte) []byte {
-	if len(h) == 0 || len(h) > 253 {
-		return nil
-	}
-	for _, c := range h {
-		if !isAlnum(c) && c != '.' && c != '-' && c != '_' && c != ':' {
-			return nil
-		}
-	}
-	if sensitive(h) {
-		return nil
-	}
-	return h
-}
+// knownMethods are written as they are; any other method (an upper-case
+// word the client chose) becomes methodOther.
+var knownMethods = []string{"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+	"PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "SEARCH", "REPORT", "PURGE", "PRI"}
+
+var methodOther = []byte("OTHER")
 
 func floorDiv(a, b int64) int64 {
 	q := a / b

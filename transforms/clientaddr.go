@@ -3,9 +3,6 @@ package transforms
 import (
 	"bytes"
 	"net/netip"
-	"unsafe"
-
-	"golang.org/x/net/publicsuffix"
 )
 
 // parseClientAddr reads the client field: IPv4, IPv6 (zone dropped),
@@ -29,9 +26,32 @@ func parseClientAddr(b []byte) (netip.Addr, bool) {
 	}
 	a, ok := parseAddrBytes(b)
 	if !ok {
-		return netip.Addr{}, false
+		return parseIPv4Padded(b)
 	}
 	return a.Unmap(), true
+}
+
+// parseIPv4Padded reads a dotted quad with zero-padded groups
+// ("081.241.209.138", written by some log tools) as decimal: it is still
+// the client's address, to be looked up and truncated, not a host name.
+func parseIPv4Padded(b []byte) (netip.Addr, bool) {
+	var ip [4]byte
+	k, n, digits := 0, 0, 0
+	for i := 0; i <= len(b); i++ {
+		if i < len(b) && isDigit(b[i]) {
+			n, digits = n*10+int(b[i]-'0'), digits+1
+			continue
+		}
+		if digits == 0 || digits > 3 || n > 255 || k > 3 || i < len(b) && b[i] != '.' {
+			return netip.Addr{}, false
+		}
+		ip[k] = byte(n)
+		k, n, digits = k+1, 0, 0
+	}
+	if k != 4 {
+		return netip.Addr{}, false
+	}
+	return netip.AddrFrom4(ip), true
 }
 
 // resolveClient sets r.addr from the client field, or from X-Forwarded-For
@@ -66,38 +86,6 @@ func (w *Worker) resolveClient(r *Record) {
 		}
 	}
 	r.addr = a
-}
-
-// registrableDomain returns the client host name's registrable domain
-// ("c-73-12-34-56.hsd1.ca.comcast.net" → "comcast.net"), never the labels
-// below it, which often spell out the address. nil when the name is not a
-// plausible host name or is itself a public suffix.
-func (w *Worker) registrableDomain(r *Record, host []byte) []byte {
-	if len(host) > 253 || bytes.IndexByte(host, '.') < 0 {
-		return nil
-	}
-	start := len(r.scratch)
-	for _, c := range bytes.TrimSuffix(host, []byte(".")) {
-		if !isAlnum(c) && c != '.' && c != '-' && c != '_' {
-			r.scratch = r.scratch[:start]
-			return nil
-		}
-		r.scratch = append(r.scratch, lower(c))
-	}
-	name := r.scratch[start:]
-	if len(name) == 0 || name[0] == '.' {
-		r.scratch = r.scratch[:start]
-		return nil
-	}
-	d, err := publicsuffix.EffectiveTLDPlusOne(unsafe.String(&name[0], len(name)))
-	if err != nil {
-		r.scratch = r.scratch[:start]
-		return nil
-	}
-	// d is a suffix of name; keep just it.
-	n := copy(r.scratch[start:], name[len(name)-len(d):])
-	r.scratch = r.scratch[:start+n]
-	return r.scratch[start : start+n : start+n]
 }
 
 // parseIPv4Fast parses a plain dotted-quad, the common case, in one pass.

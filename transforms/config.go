@@ -39,6 +39,15 @@ type Config struct {
 	// RouteTemplates map paths to templates before the generic id rules,
 	// e.g. "/blog/{slug}" or "/files/*". {name} and * match one segment.
 	RouteTemplates []string `yaml:"route_templates"`
+	// SafeSegments are path segments kept verbatim wherever they appear,
+	// for a site whose routes are not lower-case words ("Impressum",
+	// "FAQ"): every other segment is kept only when it is route-like.
+	SafeSegments []string `yaml:"safe_segments"`
+	// SearchTermsInEvents also writes search_terms into each event. Off by
+	// default: search terms are free text that may name a person, so they
+	// are published only in the statistics, where a term needs k_search
+	// distinct visitors.
+	SearchTermsInEvents bool `yaml:"search_terms_in_events"`
 	// InternalHosts are the site's own host names: a referrer from one of
 	// them (or a subdomain) is "internal". The request's Host, when logged,
 	// always counts.
@@ -110,6 +119,11 @@ func (c Config) Validate() (Config, error) {
 	for _, t := range c.RouteTemplates {
 		if !strings.HasPrefix(t, "/") {
 			return c, fmt.Errorf("route_templates: %q does not start with /", t)
+		}
+	}
+	for _, seg := range c.SafeSegments {
+		if seg == "" || strings.ContainsAny(seg, "/?#") {
+			return c, fmt.Errorf("safe_segments: %q is not a single path segment", seg)
 		}
 	}
 	for _, n := range c.QueryAllow {

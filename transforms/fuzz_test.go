@@ -93,10 +93,33 @@ func FuzzApacheFormat(f *testing.F) {
 }
 
 func FuzzRedactLine(f *testing.F) {
-	for _, s := range []string{"1.2.3.4", "a@b.co", "[::1]:80", "x%401.2.3.4", "2001%3Adb8%3A%3A1"} {
+	for _, s := range []string{"1.2.3.4", "a@b.co", "[::1]:80", "x%401.2.3.4", "2001%3Adb8%3A%3A1",
+		`1.2.3.4 - John Smith [10/Oct/2000:13:55:36 -0700] "GET /u/jdoe HTTP/1.1" 200 512 "-" "Mozilla/5.0"`} {
 		f.Add([]byte(s))
 	}
+	words := map[string]bool{}
+	for _, w := range shapeWords {
+		words[w] = true
+	}
+	for c := ClassEmail; c < numClasses; c++ {
+		words[c.String()] = true
+	}
+	words["w"], words["n"] = true, true
 	f.Fuzz(func(t *testing.T, line []byte) {
-		checkNoHostBits(t, string(line), AppendRedactedLine(nil, line), 0, 0)
+		out := AppendRedactedLine(nil, line)
+		checkNoHostBits(t, string(line), out, 0, 0)
+		// Shape only: every run of letters, digits and '_' is a placeholder's
+		// name, a vocabulary word, a status after a quote or HTTP's version.
+		for _, m := range reRun.FindAllIndex(out, -1) {
+			run := string(out[m[0]:m[1]])
+			inBraces := m[0] > 0 && out[m[0]-1] == '{' && m[1] < len(out) && out[m[1]] == '}'
+			status := len(run) == 3 && m[0] >= 2 && string(out[m[0]-2:m[0]]) == `" `
+			version := len(run) == 1 && m[0] >= 5 && (string(out[m[0]-5:m[0]]) == "HTTP/" || m[0] >= 7 && string(out[m[0]-7:m[0]-2]) == "HTTP/")
+			if !(inBraces && words[run]) && !words[run] && !status && !version {
+				t.Fatalf("%q kept in %q (from %q)", run, out, line)
+			}
+		}
 	})
 }
+
+var reRun = regexp.MustCompile(`[A-Za-z0-9_\x80-\xff]+`)

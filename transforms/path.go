@@ -3,6 +3,8 @@ package transforms
 import (
 	"bytes"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // route is a compiled route template: a path whose {name} or * segments
@@ -48,11 +50,49 @@ func (rt *route) match(path []byte) bool {
 	return false
 }
 
-// appendScrubbedPath writes path with identifying segments replaced by
-// placeholders ({id}, {token}, {email}, {ip}) and matrix parameters
-// (";jsessionid=...") dropped. A matching route template wins. tmp is
-// scratch for percent-decoding and is returned for reuse.
-func appendScrubbedPath(dst, path []byte, routes []route, tmp []byte) ([]byte, []byte) {
+// identityParents are segments after which the next one names a person:
+// /users/jdoe, /u/jdoe, /profile/jane-doe.
+var identityParents = []string{"users", "user", "u", "profile", "profiles", "people", "person", "author",
+	"authors", "members", "member", "customer", "customers", "employee", "employees", "staff", "patients",
+	"patient", "students", "student", "benutzer", "mitglieder", "utilisateur", "utilisateurs", "usuario", "usuarios"}
+
+// secretParents are segments after which the next one is a secret or a
+// one-time code: /reset/<code>, /password/<pw>, /invite/<code>.
+var secretParents = []string{"reset", "reset-password", "password-reset", "password", "passwd", "pwd", "pw",
+	"pass", "token", "tokens", "verify", "verification", "confirm", "confirmation", "activate", "activation",
+	"invite", "invitation", "invitations", "unsubscribe", "otp", "code", "codes", "key", "keys", "apikey",
+	"api-key", "secret", "secrets", "session", "sessions", "magic", "magic-link", "login", "sso", "share",
+	"shared", "ticket", "tickets", "voucher", "coupon", "download-link"}
+
+// actionWords may follow an identity parent without naming anyone:
+// /users/sign_in, /profile/edit.
+var actionWords = []string{"me", "self", "current", "new", "edit", "create", "delete", "update", "list", "all",
+	"index", "search", "settings", "preferences", "profile", "account", "password", "login", "logout",
+	"signin", "sign_in", "sign-in", "signup", "sign_up", "sign-up", "sign_out", "sign-out", "register",
+	"registration", "confirmation", "unlock", "auth", "oauth", "callback", "avatar", "photo", "orders",
+	"addresses", "notifications", "security", "billing", "dashboard", "overview", "recent", "top", "popular"}
+
+// secretFollowers may follow a secret parent without being the secret:
+// /password/reset, /verify/email, /invite/accept.
+var secretFollowers = []string{"new", "edit", "reset", "forgot", "forgotten", "change", "request", "confirm",
+	"email", "phone", "sms", "send", "resend", "accept", "decline", "success", "done", "complete", "sent",
+	"expired", "invalid", "callback", "start", "verify", "code", "token", "link", "google", "github",
+	"facebook", "apple", "microsoft", "saml", "oidc", "oauth", "oauth2", "sso", "password", "login", "logout",
+	"index", "index.html", "index.php", "form", "update", "settings", "api", "v1", "v2", "status", "check", "all"}
+
+var (
+	identityParentSet = newWordSet(identityParents)
+	secretParentSet   = newWordSet(secretParents)
+	actionWordSet     = newWordSet(actionWords)
+	secretFollowerSet = newWordSet(secretFollowers)
+)
+
+// appendScrubbedPath writes path with every segment that is not known to be
+// safe replaced by a typed placeholder, and matrix parameters
+// (";jsessionid=...") dropped. A matching route template wins; safe lists
+// segments kept verbatim wherever they appear. tmp is scratch for
+// percent-decoding and is returned for reuse.
+func appendScrubbedPath(dst, path []byte, routes []route, safe []string, tmp []byte) ([]byte, []byte) {
 	for i := range routes {
 		if routes[i].match(path) {
 			return append(dst, routes[i].text...), tmp
@@ -61,6 +101,12 @@ func appendScrubbedPath(dst, path []byte, routes []route, tmp []byte) ([]byte, [
 	if len(path) == 0 {
 		return append(dst, '/'), tmp
 	}
+	const (
+		plainParent = iota
+		identityParent
+		secretParent
+	)
+	parent := plainParent
 	for i := 0; i < len(path); {
 		if path[i] == '/' {
 			dst = append(dst, '/')
@@ -72,107 +118,190 @@ func appendScrubbedPath(dst, path []byte, routes []route, tmp []byte) ([]byte, [
 			j++
 		}
 		seg := path[i:j]
-		if plainSegment(seg) {
-			dst = append(dst, seg...)
-			i = j
-			continue
-		}
+		i = j
 		if k := bytes.IndexByte(seg, ';'); k >= 0 {
 			seg = seg[:k]
 		}
-		dec := seg
-		if hasPercent(seg) {
-			tmp = appendFullyDecoded(tmp[:0], seg, false)
-			dec = tmp
+		if len(seg) == 0 {
+			continue
 		}
-		ph, ext := classifySegment(dec)
-		if ph == "" && hasPercent(seg) {
-			// What is written is the raw segment: "%10.0.0.100" decodes to no
-			// address but reads as one. Judge both forms.
-			ph, ext = classifySegment(seg)
-		}
-		if ph != "" {
-			dst = append(dst, ph...)
-			dst = append(dst, ext...)
-		} else {
+		if nameIn(seg, safe) {
 			dst = append(dst, seg...)
+			parent = plainParent
+			continue
 		}
-		i = j
+		var cls Class
+		var ext []byte
+		dec := seg
+		if !plainSegment(seg) {
+			if hasPercent(seg) {
+				tmp = appendFullyDecoded(tmp[:0], seg, false)
+				dec = tmp
+			}
+			cls, ext = classifySegment(dec)
+			if cls == ClassNone && hasPercent(seg) {
+				// What is written is the raw segment: "%10.0.0.100" decodes
+				// to no address but reads as one. Run the detectors on it too.
+				cls = firstIdentifier(seg, 5)
+			}
+		}
+		switch {
+		case cls != ClassNone:
+		case parent == identityParent && !actionWordSet.has(dec):
+			cls, ext = ClassName, nil
+		case parent == secretParent && !secretFollowerSet.has(dec):
+			cls, ext = ClassToken, nil
+		}
+		switch {
+		case cls == ClassNone:
+			dst = append(dst, seg...)
+		case (seg[0] == '~' || seg[0] == '@') && (cls == ClassName || cls == ClassToken || cls == ClassCode):
+			dst = append(dst, seg[0])
+			dst = append(dst, ClassName.Placeholder()...)
+		default:
+			dst = append(dst, cls.Placeholder()...)
+			dst = append(dst, ext...)
+		}
+		switch {
+		case cls != ClassNone:
+			parent = plainParent
+		case identityParentSet.has(seg):
+			parent = identityParent
+		case secretParentSet.has(seg):
+			parent = secretParent
+		default:
+			parent = plainParent
+		}
 	}
 	return dst, tmp
 }
 
-// classifySegment returns the placeholder for a path segment that is an id,
-// or "". A file extension is ignored when judging the name before it, and
-// returned to be kept after the placeholder.
-func classifySegment(s []byte) (string, []byte) {
-	if ph := classifyWord(s, false); ph != "" {
-		if ph == phToken && isUUID(s) {
-			return phID, nil
+// classifySegment judges a decoded path segment as a whole. It returns
+// ClassNone only for a route-like segment: lower-case words (any script's
+// lower-case or caseless letters), digits in short groups, '-', '_' and
+// '.', and an optional file extension. Identifiers get their class; digits
+// and UUIDs ClassID; free text (spaces, '+', other punctuation) and
+// mixed-case words ClassName. ext is the extension to keep after the
+// placeholder.
+func classifySegment(s []byte) (Class, []byte) {
+	if len(s) == 0 {
+		return ClassNone, nil
+	}
+	if allDigits(s) {
+		var n numRun
+		scanNumber(s, 0, &n)
+		if cls := n.class(); cls != ClassNone && cls != ClassNumber {
+			return cls, nil // a card, a phone number, a date
 		}
-		return ph, nil
+		return ClassID, nil
+	}
+	if cls := classifyWord(s); cls != ClassNone {
+		if cls == ClassToken && isUUID(s) {
+			return ClassID, nil
+		}
+		return cls, nil
 	}
 	base, ext := s, extension(s)
 	if ext != nil {
 		base = s[:len(s)-len(ext)]
-	}
-	if len(base) == 0 {
-		return "", nil
-	}
-	if len(base) == 36 && isUUID(base) {
-		return phID, ext
-	}
-	digits, run, maxRun := 0, 0, 0
-	for _, c := range base {
-		if c >= '0' && c <= '9' {
-			digits++
-			run++
-			maxRun = max(maxRun, run)
-		} else {
-			run = 0
+		if cls := classifyWord(base); cls != ClassNone {
+			if cls == ClassToken && isUUID(base) {
+				return ClassID, ext
+			}
+			return cls, ext
 		}
 	}
-	if digits == len(base) || maxRun >= 6 {
-		return phID, ext
-	}
-	if len(base) >= 16 && isOpaqueToken(base) {
-		return phToken, ext
-	}
-	// A segment with non-word bytes ("unsub:john@x.com!") is judged word by
-	// word too.
-	for _, c := range s {
-		if !isWordByte(c) {
-			return firstPlaceholder(s), nil
+	if cls := firstIdentifier(base, 5); cls != ClassNone {
+		if cls == ClassNumber && allDigits(base) {
+			cls = ClassID
 		}
+		return cls, ext
 	}
-	return "", nil
+	if isNumeric(base) {
+		return ClassID, ext
+	}
+	if cls := routeLike(base); cls != ClassNone {
+		return cls, ext
+	}
+	return ClassNone, nil
 }
 
-// extension returns ".ext" when s ends in a short alphanumeric extension.
+// routeLike returns ClassNone for lower-case words in short groups, else
+// the class of what breaks the rule.
+func routeLike(s []byte) Class {
+	if s[0] == '~' || s[0] == '@' {
+		return ClassName
+	}
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case isLowerASCII(c) || isDigit(c) || c == '-' || c == '_' || c == '.':
+			i++
+		case c >= 0x80:
+			r, size := utf8.DecodeRune(s[i:])
+			if r == utf8.RuneError || unicode.IsUpper(r) || unicode.IsTitle(r) || !unicode.IsLetter(r) && !unicode.IsMark(r) && !unicode.IsDigit(r) {
+				return ClassName
+			}
+			i += size
+		default:
+			return ClassName // upper case, spaces, '+', punctuation: free text or a name
+		}
+	}
+	if hasTransitions(s, 3) && !isDuration(s) {
+		return ClassCode
+	}
+	return ClassNone
+}
+
+func allDigits(s []byte) bool {
+	for _, c := range s {
+		if !isDigit(c) {
+			return false
+		}
+	}
+	return len(s) > 0
+}
+
+// isNumeric: digits and number separators only, at least one digit.
+func isNumeric(s []byte) bool {
+	d := 0
+	for _, c := range s {
+		switch {
+		case isDigit(c):
+			d++
+		case c == '-' || c == '.' || c == '_' || c == '+' || c == ',':
+		default:
+			return false
+		}
+	}
+	return d > 0
+}
+
+// extension returns ".ext" when s ends in a short lower-case extension.
 func extension(s []byte) []byte {
 	dot := bytes.LastIndexByte(s, '.')
 	if dot <= 0 || len(s)-dot-1 < 1 || len(s)-dot-1 > 5 {
 		return nil
 	}
 	for _, c := range s[dot+1:] {
-		if !isAlnum(c) {
+		if !isLowerASCII(c) && !isDigit(c) {
 			return nil
 		}
 	}
 	return s[dot:]
 }
 
-// plainSegment is the fast path: a segment that no rule can match. Ids,
-// numbers and addresses need digits, emails '@', IPv6 ':', escapes '%',
-// matrix parameters ';', long base64 tokens an upper-case letter or digit,
-// and long hex tokens only hex letters.
+// plainSegment is the fast path: a segment that classifySegment keeps.
+// Lower-case letters, '-', '_' and '.' only, so no number, address, email,
+// escape or matrix parameter; shorter than 16 or with a letter past 'f', so
+// no hex token; and no upper case, so no base64.
 func plainSegment(s []byte) bool {
 	nonHex := false
 	for _, c := range s {
 		switch {
 		case c >= 'g' && c <= 'z':
 			nonHex = true
-		case c >= 'a' && c <= 'f', c == '-', c == '_', c == '.', c == '~':
+		case c >= 'a' && c <= 'f', c == '-', c == '_', c == '.':
 		default:
 			return false
 		}

@@ -12,11 +12,15 @@ func nameIn(name []byte, list []string) bool {
 	return false
 }
 
-// nextParam splits the first parameter off a query string.
+// nextParam splits the first parameter off a query string. Both '&' and
+// ';' separate parameters: "utm_source=x;uid=48219933" is two.
 func nextParam(q []byte) (name, val, rest []byte) {
 	p := q
-	if i := bytes.IndexByte(q, '&'); i >= 0 {
-		p, rest = q[:i], q[i+1:]
+	for i, c := range q {
+		if c == '&' || c == ';' {
+			p, rest = q[:i], q[i+1:]
+			break
+		}
 	}
 	name = p
 	if i := bytes.IndexByte(p, '='); i >= 0 {
@@ -25,9 +29,10 @@ func nextParam(q []byte) (name, val, rest []byte) {
 	return name, val, rest
 }
 
-// scrubQuery keeps allow-listed parameters (a value that holds an email,
-// address or token becomes {redacted}) and turns site-search parameters into
-// normalised, redacted search terms. Everything else is dropped. One pass:
+// scrubQuery keeps allow-listed parameters whose values are known to be safe
+// (judged like a path segment: lower-case words and short numbers; anything
+// else becomes its typed placeholder) and turns site-search parameters into
+// normalised, scrubbed search terms. Everything else is dropped. One pass:
 // search terms gather in the worker's buffer and are copied after.
 func (w *Worker) scrubQuery(r *Record) {
 	start := len(r.scratch)
@@ -50,12 +55,24 @@ func (w *Worker) scrubQuery(r *Record) {
 			continue
 		}
 		r.scratch = append(r.scratch, '=')
-		r.tmp = appendFullyDecoded(r.tmp[:0], val, true)
-		// The raw value is what is written: judge it as well as its decoding.
-		if sensitive(r.tmp) || hasPercent(val) && sensitive(val) {
-			r.scratch = append(r.scratch, "{redacted}"...)
+		if len(val) == 0 {
+			continue
+		}
+		var cls Class
+		if plainSegment(val) {
+			cls = ClassNone
 		} else {
+			r.tmp = appendFullyDecoded(r.tmp[:0], val, true)
+			cls, _ = classifySegment(r.tmp)
+			// The raw value is what is written: run the detectors on it too.
+			if cls == ClassNone && hasPercent(val) {
+				cls = firstIdentifier(val, 5)
+			}
+		}
+		if cls == ClassNone {
 			r.scratch = append(r.scratch, val...)
+		} else {
+			r.scratch = append(r.scratch, cls.Placeholder()...)
 		}
 	}
 	r.Query = r.scratch[start:len(r.scratch):len(r.scratch)]
@@ -69,13 +86,13 @@ func (w *Worker) scrubQuery(r *Record) {
 // maxSearchTerms bounds the search_terms field.
 const maxSearchTerms = 200
 
-// appendSearchTerms decodes a search value, masks identifiers and long
-// numbers, lower-cases ASCII and collapses white space onto dst, which holds
-// the terms gathered so far.
+// appendSearchTerms decodes a search value, replaces identifiers with their
+// placeholders (appendScrubbedText), lower-cases ASCII and collapses white
+// space onto dst, which holds the terms gathered so far.
 func (r *Record) appendSearchTerms(dst, val []byte) []byte {
 	r.tmp = appendFullyDecoded(r.tmp[:0], val, true)
 	mark := len(r.tmp)
-	r.tmp = appendRedacted(r.tmp, r.tmp[:mark], true)
+	r.tmp = appendScrubbedText(r.tmp, r.tmp[:mark])
 	space := len(dst) > 0
 	for _, c := range r.tmp[mark:] {
 		if c <= ' ' || c == 0x7f {

@@ -1,254 +1,122 @@
 package transforms
 
-import ()
+// A rejected line is set aside so that an operator can see why the parser
+// refused it, never what it said: it keeps its shape and nothing else.
+// Delimiters, spaces, quotes and brackets stay; an identifier the classifier
+// recognises becomes its typed placeholder ({ip}, {email}, {token}, ...);
+// every other run of letters becomes {w} and every run of digits {n}, unless
+// it is a fixed vocabulary word of the log formats (an HTTP method, HTTP/1.1,
+// a month abbreviation, an nginx variable name as a JSON key, "-") or a
+// three-digit status right after the quoted request.
+//
+//	203.0.113.9 - jdoe [10/Oct/2000:13:55:36 -0700] "GET /u/jdoe?p=1 HTTP/1.1" 200 512
+//	{ip} - {w} [{n}/Oct/{n}:{n}:{n}:{n} -{n}] "GET /{w}/{w}?{w}={n} HTTP/1.1" 200 {n}
 
-// Placeholders written where an identifier was.
-const (
-	phID     = "{id}"
-	phToken  = "{token}"
-	phEmail  = "{email}"
-	phIP     = "{ip}"
-	phNumber = "{number}"
-)
-
-// isWordByte reports bytes that can be part of an email, address or token.
-func isWordByte(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-		c == '.' || c == '-' || c == '_' || c == '+' || c == '@' || c == ':' || c == '%' || c == '[' || c == ']' || c == '~'
+// shapeWords are kept verbatim in rejected lines: they say which format a
+// line was in and can identify no one.
+var shapeWords = []string{
+	"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "PROPFIND", "PROPPATCH",
+	"MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "PRI", "HTTP", "http", "https",
+	"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+	"remote_addr", "realip_remote_addr", "client_ip", "client_addr", "remote_user", "time_local",
+	"time_iso8601", "timestamp", "time", "msec", "request", "request_method", "method", "request_uri", "uri",
+	"document_uri", "args", "query_string", "server_protocol", "status", "body_bytes_sent", "bytes_sent",
+	"http_referer", "http_referrer", "http_user_agent", "http_x_forwarded_for", "host", "http_host",
+	"server_name", "request_time", "is_args", "upstream_response_time", "null", "true", "false",
 }
 
-// appendRedacted copies s to dst with every email, IPv4/IPv6 literal and
-// opaque token replaced by a placeholder; with numbers, digit runs of six or
-// more (phone, card, account numbers) too. s should be percent-decoded first.
-func appendRedacted(dst, s []byte, numbers bool) []byte {
+// AppendRedactedLine is the package form of Worker.AppendRedactedLine, for
+// callers without a worker.
+func AppendRedactedLine(dst, line []byte) []byte {
+	dst, _ = appendRedactedLine(dst, line, nil)
+	return dst
+}
+
+// AppendRedactedLine writes the shape of a rejected line (see above), with
+// the worker's scratch buffer so that rejecting a line does not allocate.
+// The line is percent-decoded twice first, so encoded identifiers are
+// judged as what they decode to. Control bytes become spaces, so a rejects
+// file keeps one line per input line.
+func (w *Worker) AppendRedactedLine(dst, line []byte) []byte {
+	dst, w.redactBuf = appendRedactedLine(dst, line, w.redactBuf)
+	return dst
+}
+
+func appendRedactedLine(dst, line, buf []byte) ([]byte, []byte) {
+	s := line
+	if hasPercent(s) {
+		buf = appendFullyDecoded(buf[:0], s, false)
+		s = buf
+	}
 	for i := 0; i < len(s); {
-		if !isWordByte(s[i]) {
-			dst = append(dst, s[i])
+		c := s[i]
+		if isWordByte(c) && (i == 0 || !isWordByte(s[i-1])) {
+			j := i + 1
+			for j < len(s) && isWordByte(s[j]) {
+				j++
+			}
+			if cls := classifyWord(s[i:j]); cls != ClassNone {
+				dst = append(dst, cls.Placeholder()...)
+				i = j
+				continue
+			}
+		}
+		switch {
+		case isAlnum(c) || c >= 0x80 || c == '_':
+			j := i
+			for j < len(s) && (isAlnum(s[j]) || s[j] >= 0x80 || s[j] == '_') {
+				j++
+			}
+			dst = appendShapeRun(dst, s, i, j)
+			i = j
+		case c < 0x20 || c == 0x7f:
+			dst = append(dst, ' ')
 			i++
-			continue
+		default:
+			dst = append(dst, c)
+			i++
 		}
-		j := i
-		for j < len(s) && isWordByte(s[j]) {
-			j++
+	}
+	return dst, buf
+}
+
+// appendShapeRun writes the alphanumeric run s[i:j]: a vocabulary word, a
+// status code or the version of "HTTP/1.1" as it is; otherwise each run of
+// letters as {w} and each run of digits as {n}.
+func appendShapeRun(dst, s []byte, i, j int) []byte {
+	run := s[i:j]
+	if nameIn(run, shapeWords) {
+		return append(dst, run...)
+	}
+	if allDigits(run) {
+		// A status after the request's closing quote.
+		if len(run) == 3 && run[0] >= '1' && run[0] <= '5' && i >= 2 && s[i-2] == '"' && s[i-1] == ' ' {
+			return append(dst, run...)
 		}
-		w := s[i:j]
-		if ph := classifyWord(w, numbers); ph != "" {
-			dst = append(dst, ph...)
+		// The version in HTTP/1.1, HTTP/2.0, HTTP/2.
+		if len(run) == 1 && (httpAt(s, i-5) || i >= 2 && s[i-1] == '.' && isDigit(s[i-2]) && httpAt(s, i-7)) {
+			return append(dst, run...)
+		}
+	}
+	for k := 0; k < len(run); {
+		m := k
+		digits := isDigit(run[k])
+		for m < len(run) && isDigit(run[m]) == digits {
+			m++
+		}
+		if digits {
+			dst = append(dst, "{n}"...)
 		} else {
-			dst = append(dst, w...)
+			dst = append(dst, "{w}"...)
 		}
-		i = j
+		k = m
 	}
 	return dst
 }
 
-// sensitive reports whether appendRedacted would change s.
-func sensitive(s []byte) bool { return firstPlaceholder(s) != "" }
-
-// firstPlaceholder returns the placeholder of the first word of s that
-// identifies someone, or "".
-func firstPlaceholder(s []byte) string {
-	for i := 0; i < len(s); {
-		if !isWordByte(s[i]) {
-			i++
-			continue
-		}
-		j := i
-		for j < len(s) && isWordByte(s[j]) {
-			j++
-		}
-		if ph := classifyWord(s[i:j], false); ph != "" {
-			return ph
-		}
-		i = j
-	}
-	return ""
-}
-
-// classifyWord returns the placeholder for a word that identifies someone,
-// or "" to keep it.
-func classifyWord(w []byte, numbers bool) string {
-	var at, colons, dots, digits, maxDigitRun, run int
-	for _, c := range w {
-		switch {
-		case c == '@':
-			at++
-		case c == ':':
-			colons++
-		case c == '.':
-			dots++
-		}
-		if c >= '0' && c <= '9' {
-			digits++
-			run++
-			if run > maxDigitRun {
-				maxDigitRun = run
-			}
-			continue
-		}
-		run = 0
-	}
-	if at > 0 && isEmailish(w) {
-		return phEmail
-	}
-	if digits > 0 && dots >= 3 && containsIPv4(w) || colons >= 2 && containsIPv6(w) {
-		return phIP // dotted quads; "2001:db8::1", "::1", "fe80::"
-	}
-	if len(w) >= 16 && isOpaqueToken(w) {
-		return phToken
-	}
-	if numbers && maxDigitRun >= 6 {
-		return phNumber
-	}
-	return ""
-}
-
-// isEmailish: something before an '@' and a dotted or bracketed domain after.
-func isEmailish(w []byte) bool {
-	for i, c := range w {
-		if c != '@' || i == 0 {
-			continue
-		}
-		rest := w[i+1:]
-		for k, d := range rest {
-			if (d == '.' || d == '[') && k > 0 || d == '.' && k == 0 && len(rest) > 1 {
-				return true
-			}
-		}
-		if len(rest) > 0 {
-			return true // user@localhost still names a person
-		}
-	}
-	return false
-}
-
-// containsIPv4 finds four dot-separated groups of 1-3 digits anywhere in w.
-func containsIPv4(w []byte) bool {
-	for i := 0; i < len(w); i++ {
-		if w[i] < '0' || w[i] > '9' || i > 0 && w[i-1] >= '0' && w[i-1] <= '9' {
-			continue
-		}
-		j, groups := i, 0
-		for groups < 4 {
-			n := 0
-			for j < len(w) && n < 4 && w[j] >= '0' && w[j] <= '9' {
-				j++
-				n++
-			}
-			if n == 0 || n > 3 {
-				break
-			}
-			groups++
-			if groups == 4 {
-				if j == len(w) || w[j] < '0' || w[j] > '9' {
-					return true
-				}
-				break
-			}
-			if j >= len(w) || w[j] != '.' {
-				break
-			}
-			j++
-		}
-	}
-	return false
-}
-
-// containsIPv6 finds a run of hex digits, colons and dots that is, or
-// contains, something a reader could take for an IPv6 address: a "::" or at
-// least five colons (full and embedded-IPv4 forms). Clock times ("10:30:00")
-// have neither. Deliberately wider than netip's grammar: "00001::" or
-// "1::00001" are not valid, but a sloppy reader sees "1::" in them.
-func containsIPv6(w []byte) bool {
-	for i := 0; i < len(w); {
-		if !isHex(w[i]) && w[i] != ':' {
-			i++
-			continue
-		}
-		colons, double := 0, false
-		for ; i < len(w) && (isHex(w[i]) || w[i] == ':' || w[i] == '.'); i++ {
-			if w[i] == ':' {
-				colons++
-				double = double || i > 0 && w[i-1] == ':'
-			}
-		}
-		if double || colons >= 5 {
-			return true
-		}
-	}
-	return false
-}
-
-// isOpaqueToken: a UUID, a hex run of 16+, an alphanumeric run of 16+ mixing
-// letters and digits, or a base64-ish run of 32+ (session ids, reset tokens,
-// API keys, JWT parts).
-func isOpaqueToken(w []byte) bool {
-	if isUUID(w) {
-		return true
-	}
-	runStart := 0
-	for i := 0; i <= len(w); i++ {
-		if i < len(w) && isAlnum(w[i]) {
-			continue
-		}
-		if tokenRun(w[runStart:i]) {
-			return true
-		}
-		runStart = i + 1
-	}
-	// Long base64url runs; a slug of lower-case words and dashes is not one.
-	b64, mixed := 0, false
-	for _, c := range w {
-		if isAlnum(c) || c == '-' || c == '_' || c == '+' || c == '=' || c == '~' {
-			b64++
-			mixed = mixed || c >= '0' && c <= '9' || c >= 'A' && c <= 'Z'
-			if b64 >= 32 && mixed {
-				return true
-			}
-		} else {
-			b64, mixed = 0, false
-		}
-	}
-	return false
-}
-
-func tokenRun(r []byte) bool {
-	if len(r) < 16 {
-		return false
-	}
-	var d, l, hex int
-	for _, c := range r {
-		if c >= '0' && c <= '9' {
-			d++
-		} else {
-			l++
-		}
-		if isHex(c) {
-			hex++
-		}
-	}
-	return hex == len(r) || d > 0 && l > 0
-}
-
-func isAlnum(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-}
-
-// isUUID matches 8-4-4-4-12 hex.
-func isUUID(w []byte) bool {
-	if len(w) != 36 {
-		return false
-	}
-	for i, c := range w {
-		if i == 8 || i == 13 || i == 18 || i == 23 {
-			if c != '-' {
-				return false
-			}
-		} else if !isHex(c) {
-			return false
-		}
-	}
-	return true
+// httpAt reports a standalone "HTTP/" at s[i:].
+func httpAt(s []byte, i int) bool {
+	return i >= 0 && i+5 <= len(s) && string(s[i:i+5]) == "HTTP/" && (i == 0 || !isAlnum(s[i-1]) && s[i-1] != '_' && s[i-1] < 0x80)
 }
 
 // appendPercentDecoded decodes %XX escapes (and '+' as space when plus).
@@ -288,36 +156,4 @@ func hasPercent(s []byte) bool {
 		}
 	}
 	return false
-}
-
-// AppendRedactedLine writes a rejected line with every address, email and
-// token masked, percent-encoded forms included (the line is decoded twice
-// first, which also catches double encoding). Control bytes become spaces so
-// a rejects file keeps one line per input line.
-func AppendRedactedLine(dst, line []byte) []byte {
-	dst, _ = appendRedactedLine(dst, line, nil)
-	return dst
-}
-
-// AppendRedactedLine is the package function with the worker's scratch
-// buffer, so rejecting a line does not allocate.
-func (w *Worker) AppendRedactedLine(dst, line []byte) []byte {
-	dst, w.redactBuf = appendRedactedLine(dst, line, w.redactBuf)
-	return dst
-}
-
-func appendRedactedLine(dst, line, buf []byte) ([]byte, []byte) {
-	dec := line
-	if hasPercent(dec) {
-		buf = appendFullyDecoded(buf[:0], dec, false)
-		dec = buf
-	}
-	start := len(dst)
-	dst = appendRedacted(dst, dec, false)
-	for i := start; i < len(dst); i++ {
-		if dst[i] < 0x20 || dst[i] == 0x7f {
-			dst[i] = ' '
-		}
-	}
-	return dst, buf
 }

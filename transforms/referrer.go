@@ -53,13 +53,15 @@ func hostMatches[S []byte | string](host S, d string) bool {
 
 // refInfo is what a referrer's scheme and authority reduce to.
 type refInfo struct {
-	site string // scheme://host, host lower-cased or an address truncated
-	host string // the host part of site, for the internal check; "" for addresses
+	site string // scheme://site: the registrable domain, a private suffix or a placeholder
+	full string // scheme://host as written (lower-cased), used when the host is the site's own
+	host string // the host part of full, for the internal check; "" for addresses
 	typ  string // RefExternal, RefSearch or RefUnknown (RefInternal is decided per line)
 }
 
-// scrubReferrer keeps scheme and host of the referrer (an address host is
-// truncated), drops credentials, path and query, and classifies it. The
+// scrubReferrer keeps the referrer's scheme and site (host.go: the
+// registrable domain, a private suffix, or a placeholder for an address or
+// a private name), drops credentials, path and query, and classifies it. The
 // reduction of a scheme://authority is cached per worker: referrers repeat.
 func (w *Worker) scrubReferrer(r *Record) {
 	ref := r.Referer
@@ -77,23 +79,23 @@ func (w *Worker) scrubReferrer(r *Record) {
 		end++
 	}
 	key := ref[:end]
-	info, ok := w.refCache[string(key)]
+	info, ok := w.refCache.get(key)
 	if !ok {
 		info = w.reduceReferrer(key, i)
-		if len(w.refCache) >= uaCacheMax {
-			clear(w.refCache)
-		}
-		w.refCache[string(key)] = info
+		w.refCache.put(key, info)
 	}
 	r.ReferrerType = info.typ
 	if info.site == "" {
 		return
 	}
+	site := info.site
 	if info.host != "" && w.isInternal(info.host, r.Host) {
-		r.ReferrerType = RefInternal
+		// The site's own host (equal to the cleaned Host, or listed in
+		// internal_hosts) is kept whole.
+		r.ReferrerType, site = RefInternal, info.full
 	}
 	start := len(r.scratch)
-	r.scratch = append(r.scratch, info.site...)
+	r.scratch = append(r.scratch, site...)
 	r.ReferrerSite = r.scratch[start:len(r.scratch):len(r.scratch)]
 }
 
@@ -128,35 +130,36 @@ func (w *Worker) reduceReferrer(ref []byte, schemeEnd int) refInfo {
 		site = append(site, lower(c))
 	}
 	site = append(site, "://"...)
-	if a, ok := parseAddrBytes(host); ok {
-		a = a.Unmap()
-		p := w.a.truncate(a)
-		if a.Is6() {
-			site = append(site, '[')
-			site = p.Addr().AppendTo(site)
-			site = append(site, ']')
-		} else {
-			site = p.Addr().AppendTo(site)
-		}
-		return refInfo{site: string(site), typ: RefExternal}
-	}
 	hostStart := len(site)
-	for _, c := range host {
-		if !isAlnum(c) && c != '.' && c != '-' && c != '_' {
-			return refInfo{typ: RefUnknown}
-		}
-		site = append(site, lower(c))
+	if _, ok := parseAddrBytes(host); ok {
+		return refInfo{site: string(append(site, ClassIP.Placeholder()...)), typ: RefExternal}
+	}
+	site, ok := appendLowerHost(site, host)
+	if !ok {
+		return refInfo{typ: RefUnknown}
 	}
 	h := site[hostStart:]
-	if containsIPv4(h) || containsIPv6(h) {
-		// "5.6.7.8a", "1.2.3.4.nip.io": a name that spells out an address.
-		return refInfo{site: string(append(site[:hostStart], phIP...)), typ: RefExternal}
-	}
+	full := string(site)
 	typ := RefExternal
 	if isSearchEngine(h) {
 		typ = RefSearch
 	}
-	return refInfo{site: string(site), host: string(h), typ: typ}
+	var keep []byte
+	var cls Class
+	if web := string(site[:hostStart]); web == "http://" || web == "https://" {
+		keep, cls = siteClass(h, false)
+	} else if hostAddress(h) {
+		cls = ClassIP
+	} else if keep = h; !hostLabelsSafe(h) {
+		cls = ClassHost // an app id, "android-app://com.google.android.gm", kept when route-like
+	}
+	var reduced string
+	if cls != ClassNone {
+		reduced = string(append(site[:hostStart], cls.Placeholder()...))
+	} else {
+		reduced = string(append(site[:hostStart], keep...))
+	}
+	return refInfo{site: reduced, full: full, host: full[hostStart:], typ: typ}
 }
 
 func (w *Worker) isInternal(host string, reqHost []byte) bool {

@@ -27,7 +27,7 @@ func TestEventsMatchSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := newTestAnonymizer(t, Config{CountryDB: geoip2CountryDB(t), ASNDB: asnDB(t)}).NewWorker()
+	w := newTestAnonymizer(t, Config{CountryDB: geoip2CountryDB(t), ASNDB: asnDB(t), SearchTermsInEvents: true}).NewWorker()
 	w.SetSaltSource(everyDay{})
 	w.EmitPseudonym = true
 	lines := append([][]byte{}, sampleLines...)

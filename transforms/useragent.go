@@ -17,10 +17,6 @@ type uaInfo struct {
 	json string
 }
 
-// uaCacheMax bounds a worker's user-agent cache; real traffic has few
-// distinct agents, so after warm-up almost every lookup is a map hit.
-const uaCacheMax = 1 << 14
-
 // botMarkers catch crawlers and scripts the trie parser files under a
 // browser or leaves blank.
 var botMarkers = []string{"bot", "crawl", "spider", "slurp", "curl/", "wget/", "python", "go-http-client",
@@ -31,14 +27,11 @@ func (w *Worker) userAgent(ua []byte) uaInfo {
 	if len(ua) == 0 {
 		return emptyUA
 	}
-	if info, ok := w.uaCache[string(ua)]; ok {
+	if info, ok := w.uaCache.get(ua); ok {
 		return info
 	}
 	info := parseUserAgent(w.a.ua, unsafe.String(&ua[0], len(ua)))
-	if len(w.uaCache) >= uaCacheMax {
-		clear(w.uaCache)
-	}
-	w.uaCache[string(ua)] = info
+	w.uaCache.put(ua, info)
 	return info
 }
 

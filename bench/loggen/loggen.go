@@ -23,7 +23,7 @@ type Options struct {
 	Visitors  int     // distinct visitors; default 20000
 	Pages     int     // distinct pages; default 2000
 	Malformed float64 // fraction of malformed lines; default 0
-	Host      string  // the site; default shop.example
+	Host      string  // the site; default shop.example.com
 }
 
 // Generator produces lines. It is not safe for concurrent use.
@@ -64,7 +64,7 @@ func New(opt Options) *Generator {
 		opt.Pages = 2000
 	}
 	if opt.Host == "" {
-		opt.Host = "shop.example"
+		opt.Host = "shop.example.com"
 	}
 	rng := rand.New(rand.NewPCG(opt.Seed, opt.Seed^0x9e3779b97f4a7c15))
 	g := &Generator{opt: opt, rng: rng, now: float64(opt.Start)}
