@@ -149,59 +149,30 @@ func SortRows(rows []transforms.StatsRow) {
 // first offset, when from is before it or past its end: a re-read ends in the
 // same state) to its current end, and returns the offset to read from next.
 func (s *statsReader) readPartition(ctx context.Context, partition int, from int64, keep StatsFilter) (int64, error) {
-	conn, err := s.k.dialer.DialLeader(ctx, "tcp", s.k.cfg.Brokers[0], s.topic, partition)
-	if err != nil {
-		return from, fmt.Errorf("%s/%d: %w", s.topic, partition, err)
+	pick := func(first, end int64) int64 {
+		if from < first || from > end {
+			return first
+		}
+		return from
 	}
-	defer conn.Close()
-	first, last, err := conn.ReadOffsets()
-	if err != nil {
-		return from, fmt.Errorf("%s/%d: %w", s.topic, partition, err)
+	next, err := s.k.readRange(ctx, s.topic, partition, 16<<20, pick, func(m kafka.Message) error {
+		if m.Value == nil {
+			delete(s.rows, string(m.Key))
+			return nil
+		}
+		var r transforms.StatsRow
+		if err := json.Unmarshal(m.Value, &r); err != nil {
+			return fmt.Errorf("%s/%d at %d: row %q: %w", s.topic, partition, m.Offset, m.Key, err)
+		}
+		if keep.matches(&r) {
+			s.rows[string(m.Key)] = r
+		} else {
+			delete(s.rows, string(m.Key))
+		}
+		return nil
+	})
+	if err != nil && next == 0 {
+		return from, err // not reached: read again from the same place
 	}
-	offset := from
-	if offset < first || offset > last {
-		offset = first
-	}
-	for offset < last {
-		if _, err := conn.Seek(offset, kafka.SeekAbsolute|kafka.SeekDontCheck); err != nil {
-			return offset, err
-		}
-		conn.SetReadDeadline(time.Now().Add(20 * time.Second))
-		batch := conn.ReadBatchWith(kafka.ReadBatchConfig{MinBytes: 1, MaxBytes: 16 << 20, MaxWait: time.Second})
-		n := 0
-		var decodeErr error
-		for {
-			m, err := batch.ReadMessage()
-			if err != nil {
-				break
-			}
-			n++
-			offset = m.Offset + 1
-			if m.Value == nil {
-				delete(s.rows, string(m.Key))
-				continue
-			}
-			var r transforms.StatsRow
-			if err := json.Unmarshal(m.Value, &r); err != nil {
-				decodeErr = fmt.Errorf("%s/%d at %d: row %q: %w", s.topic, partition, m.Offset, m.Key, err)
-				break
-			}
-			if keep.matches(&r) {
-				s.rows[string(m.Key)] = r
-			} else {
-				delete(s.rows, string(m.Key))
-			}
-		}
-		if err := batch.Close(); err != nil && n == 0 {
-			return offset, fmt.Errorf("%s/%d at %d: %w", s.topic, partition, offset, err)
-		}
-		if decodeErr != nil {
-			return offset, decodeErr
-		}
-		if n == 0 {
-			// Compaction can leave a gap: ask again from the next offset.
-			offset++
-		}
-	}
-	return offset, nil
+	return next, err
 }
