@@ -65,7 +65,10 @@ func statsInput(t *testing.T) []byte {
 }
 
 // statsEnv are the settings of every statistics run.
-var statsEnv = []string{"LOGVEIL_KAFKA_PSEUDONYM_IN_EVENTS=true", "LOGVEIL_KAFKA_STATS_EMIT_INTERVAL=300ms"}
+// The independent computation reads visitors and search terms from the
+// events, so this test has logveil write both there.
+var statsEnv = []string{"LOGVEIL_KAFKA_PSEUDONYM_IN_EVENTS=true", "LOGVEIL_ANONYMIZE_SEARCH_TERMS_IN_EVENTS=true",
+	"LOGVEIL_KAFKA_STATS_EMIT_INTERVAL=300ms"}
 
 // produceKeyed writes lines keyed by their line number, so that every run
 // puts each line at the same partition (kcat hashes the key) and offset.
@@ -458,6 +461,9 @@ func TestStatisticsStages(t *testing.T) {
 				t.Errorf("logveil stats printed %s\nthe topic holds %s", r, table[key])
 				break
 			}
+		}
+		if out, err := exec.Command(binary, "audit", "--brokers", s.brokers, "--topic", s.prefix+".stats", "--sample", "0").CombinedOutput(); err != nil {
+			t.Errorf("logveil audit of the statistics topic: %v\n%s", err, out)
 		}
 		out, err = exec.Command(binary, "stats", "--brokers", s.brokers, "--topic-prefix", s.prefix, "--window", "1h",
 			"--dimension", "total").Output()
