@@ -102,7 +102,11 @@ func findIdentifier(s []byte, i int, opt scanOpts) (start, end int, cls Class) {
 			if cls != ClassNone {
 				return i, n.end, cls
 			}
-			i = n.end
+			if c == '(' {
+				i++ // the word after the parenthesis has not been judged yet
+			} else {
+				i = n.end
+			}
 			continue
 		}
 		i++

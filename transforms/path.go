@@ -277,16 +277,22 @@ func isNumeric(s []byte) bool {
 	return d > 0
 }
 
-// extension returns ".ext" when s ends in a short lower-case extension.
+// extension returns ".ext" when s ends in a short lower-case extension
+// with a letter in it (mp3, 7z).
 func extension(s []byte) []byte {
 	dot := bytes.LastIndexByte(s, '.')
 	if dot <= 0 || len(s)-dot-1 < 1 || len(s)-dot-1 > 5 {
 		return nil
 	}
+	letter := false
 	for _, c := range s[dot+1:] {
 		if !isLowerASCII(c) && !isDigit(c) {
 			return nil
 		}
+		letter = letter || isLowerASCII(c)
+	}
+	if !letter {
+		return nil // ".00000" is a number, not an extension
 	}
 	return s[dot:]
 }
