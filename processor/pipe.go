@@ -28,6 +28,10 @@ type PipeOptions struct {
 	// MaxLineBytes rejects longer lines (counted, set aside redacted and
 	// truncated). 0 means 1 MiB.
 	MaxLineBytes int
+	// Stop, when closed, ends the input early (a signal): what was read
+	// until then, a cut last line included, is processed and written, and
+	// the run returns with Stats.Stopped set.
+	Stop <-chan struct{}
 }
 
 func (opt PipeOptions) withDefaults() PipeOptions {
@@ -46,6 +50,7 @@ type Stats struct {
 	In, Out  int64
 	Rejected map[string]int64
 	Elapsed  time.Duration
+	Stopped  bool // the input was ended by PipeOptions.Stop
 }
 
 // RejectedTotal sums Rejected.
@@ -147,9 +152,13 @@ func runChunks(a *transforms.Anonymizer, r io.Reader, opt PipeOptions, setup fun
 	go func() { wg.Wait(); close(done) }()
 
 	readErr := make(chan error, 1)
+	stopped := false
 	go func() {
 		defer close(todo)
-		readErr <- readChunks(r, free, todo, opt.MaxLineBytes)
+		var err error
+		blocks, recycle := pump(r)
+		stopped, err = readChunks(blocks, recycle, opt.Stop, free, todo, opt.MaxLineBytes)
+		readErr <- err
 	}()
 
 	st := Stats{Rejected: make(map[string]int64)}
@@ -183,7 +192,9 @@ func runChunks(a *transforms.Anonymizer, r io.Reader, opt PipeOptions, setup fun
 		}
 	}
 	st.Elapsed = time.Since(start)
-	return st, errors.Join(<-readErr, consumeErr)
+	err := <-readErr
+	st.Stopped = stopped
+	return st, errors.Join(err, consumeErr)
 }
 
 func drainFree(free chan *chunk, c *chunk) {
@@ -193,10 +204,51 @@ func drainFree(free chan *chunk, c *chunk) {
 	}
 }
 
-// readChunks cuts r into chunks of whole lines. A line longer than a chunk
-// grows its chunk, up to maxLine; past that the chunk is cut without a
-// newline and the line's pieces are rejected as too long or unparsable.
-func readChunks(r io.Reader, free, todo chan *chunk, maxLine int) error {
+// block is what pump read: data, or the read's error (io.EOF at the end).
+type block struct {
+	data []byte
+	err  error
+}
+
+const blockSize = 64 << 10
+
+// pump reads r on its own goroutine, in blocks of up to 64 KiB, so that the
+// chunk cutter can stop between blocks while a read is blocked (a quiet
+// CustomLog pipe): a signal then ends the input without waiting for data
+// that may never come. At most two blocks wait in the channel; the cutter
+// hands their buffers back through the second channel.
+func pump(r io.Reader) (<-chan block, chan<- []byte) {
+	ch := make(chan block, 2)
+	recycle := make(chan []byte, 4)
+	go func() {
+		defer close(ch)
+		for {
+			var buf []byte
+			select {
+			case buf = <-recycle:
+			default:
+				buf = make([]byte, blockSize)
+			}
+			n, err := r.Read(buf[:blockSize])
+			if n > 0 {
+				ch <- block{data: buf[:n]}
+			}
+			if err != nil {
+				ch <- block{err: err}
+				return
+			}
+		}
+	}()
+	return ch, recycle
+}
+
+// readChunks cuts the pumped input into chunks of whole lines. A line
+// longer than a chunk grows its chunk, up to maxLine; past that the chunk
+// is cut without a newline and the line's pieces are rejected as too long
+// or unparsable. When stop closes, the blocks already read are cut too,
+// a last line without its newline is handed over as it is, and it returns
+// true.
+func readChunks(blocks <-chan block, recycle chan<- []byte, stop <-chan struct{}, free, todo chan *chunk, maxLine int) (stopped bool, err error) {
 	var carry []byte
 	seq := 0
 	eof := false
@@ -207,24 +259,40 @@ func readChunks(r io.Reader, free, todo chan *chunk, maxLine int) error {
 		target := chunkSize
 		for {
 			for len(buf) < target && !eof {
-				if cap(buf)-len(buf) < 64<<10 {
-					buf = append(buf, make([]byte, chunkSize)...)[:len(buf)]
+				var b block
+				var ok bool
+				select {
+				case b, ok = <-blocks:
+				case <-stop:
+					// Take what was already read, then end the input.
+					select {
+					case b, ok = <-blocks:
+					default:
+						ok, stopped = false, true
+					}
 				}
-				want := cap(buf) - len(buf)
-				n, err := r.Read(buf[len(buf):cap(buf)])
-				buf = buf[:len(buf)+n]
-				if err == io.EOF {
+				if !ok {
 					eof = true
-				} else if err != nil {
+					break
+				}
+				if b.err == io.EOF {
+					eof = true
+					break
+				} else if b.err != nil {
 					c.data = buf[:0]
 					free <- c
-					return fmt.Errorf("cannot read input: %w", err)
+					return stopped, fmt.Errorf("cannot read input: %w", b.err)
 				}
-				// A small short read from a pipe means the input trickles: hand
+				buf = append(buf, b.data...)
+				select {
+				case recycle <- b.data[:cap(b.data)]:
+				default:
+				}
+				// A small block from a pipe means the input trickles: hand
 				// over the whole lines we have instead of waiting for a full
 				// chunk (CustomLog "|logveil anonymize" on a quiet site). Bulk
 				// input through a pipe reads 64 KiB at a time and keeps filling.
-				if n > 0 && n < want && n < 16<<10 && bytes.IndexByte(buf[len(buf)-n:], '\n') >= 0 {
+				if len(b.data) < 16<<10 && bytes.IndexByte(b.data, '\n') >= 0 {
 					break
 				}
 			}
@@ -245,7 +313,7 @@ func readChunks(r io.Reader, free, todo chan *chunk, maxLine int) error {
 		seq++
 		todo <- c
 	}
-	return nil
+	return stopped, nil
 }
 
 // processChunk runs every line of c through wk: accepted lines go to

@@ -2,13 +2,16 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"runtime/pprof"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/logveil/logveil/processor"
 	"github.com/logveil/logveil/transforms"
@@ -17,10 +20,23 @@ import (
 // Exit codes.
 const (
 	exitOK       = 0
-	exitIO       = 1 // input unreadable or output unwritable
-	exitConfig   = 2 // usage or configuration error
-	exitRejected = 3 // --strict and at least one line was rejected
+	exitIO       = 1   // input unreadable or output unwritable
+	exitConfig   = 2   // usage or configuration error
+	exitRejected = 3   // --strict and at least one line was rejected
+	exitSignal   = 130 // a second SIGINT or SIGTERM while finishing
 )
+
+// lineCounter counts the lines that reached w (output lines end in '\n').
+type lineCounter struct {
+	w     io.Writer
+	lines int64
+}
+
+func (c *lineCounter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.lines += int64(bytes.Count(p[:n], []byte{'\n'}))
+	return n, err
+}
 
 // anonymizeFlags binds the transforms config fields a flag may override.
 type anonymizeFlags struct {
@@ -33,9 +49,10 @@ type anonymizeFlags struct {
 }
 
 func newAnonymizeFlags(stderr io.Writer) *anonymizeFlags {
-	f := &anonymizeFlags{fs: flag.NewFlagSet("anonymize", flag.ContinueOnError)}
+	f := &anonymizeFlags{fs: newFlagSet("anonymize", stderr, "logveil anonymize [flags] < access.log > out",
+		"Reads access-log lines on stdin and writes them anonymized on stdout, in input order, on every core.\nSIGINT or SIGTERM ends the input: every line read is still written, then the summary (exit 0).",
+		"logveil anonymize --output combined --rejects rejects.txt < access.log > anonymized.log")}
 	fs := f.fs
-	fs.SetOutput(stderr)
 	fs.StringVar(&f.config, "config", "", "YAML config file (flags override it)")
 	fs.StringVar(&f.inputFormat, "input-format", "", "auto|combined|common|vhost_combined|json, or an Apache LogFormat / nginx log_format string (default auto)")
 	fs.StringVar(&f.output, "output", "jsonl", "jsonl (one JSON event per line) or combined (each line rewritten in its own format)")
@@ -50,10 +67,6 @@ func newAnonymizeFlags(stderr io.Writer) *anonymizeFlags {
 	fs.IntVar(&f.workers, "workers", 0, "parallel workers (default: number of CPUs)")
 	fs.BoolVar(&f.quiet, "quiet", false, "no summary on stderr")
 	fs.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile to this file (for benchmarking)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: logveil anonymize [flags] < access.log > out\n\nReads access-log lines on stdin, writes anonymized lines on stdout, in order.\nFlags:")
-		fs.PrintDefaults()
-	}
 	return f
 }
 
@@ -80,13 +93,31 @@ func (f *anonymizeFlags) apply(cfg *transforms.Config) {
 }
 
 func cmdAnonymize(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	// SIGINT and SIGTERM end the input: every line read so far is still
+	// processed and written, then the summary, exit 0. Apache and nginx
+	// send these to a piped logger on every reload. SIGHUP changes nothing.
+	// A second SIGINT or SIGTERM exits at once.
+	stop := make(chan struct{})
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	go func() {
+		stopping := false
+		for sig := range sigs {
+			switch {
+			case sig == syscall.SIGHUP:
+			case stopping:
+				fmt.Fprintf(stderr, "logveil anonymize: second %v: exiting without finishing\n", sig)
+				os.Exit(exitSignal)
+			default:
+				stopping = true
+				close(stop)
+			}
+		}
+	}()
 	f := newAnonymizeFlags(stderr)
-	if err := f.fs.Parse(args); err != nil {
-		return exitConfig
-	}
-	if f.fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "logveil anonymize: unexpected argument %q (input is read from stdin)\n", f.fs.Arg(0))
-		return exitConfig
+	if code, ok := parseArgs(f.fs, args, 0); !ok {
+		return code
 	}
 	cfg, err := processor.LoadConfig(f.config)
 	if err != nil {
@@ -125,11 +156,14 @@ func cmdAnonymize(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 		pprof.StartCPUProfile(pf)
 		defer pprof.StopCPUProfile()
 	}
-	out := bufio.NewWriterSize(stdout, 256<<10)
+	opt.Stop = stop
+	written := &lineCounter{w: stdout}
+	out := bufio.NewWriterSize(written, 256<<10)
 	st, err := processor.RunPipe(a, stdin, out, opt)
 	if ferr := out.Flush(); err == nil && ferr != nil {
 		err = fmt.Errorf("cannot write output: %w", ferr)
 	}
+	st.Out = written.lines // what reached the output, not what was produced
 	if rejBuf != nil {
 		if ferr := rejBuf.Flush(); err == nil && ferr != nil {
 			err = fmt.Errorf("cannot write rejects: %w", ferr)
@@ -138,12 +172,14 @@ func cmdAnonymize(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 			err = fmt.Errorf("cannot write rejects: %w", ferr)
 		}
 	}
+	if err != nil {
+		fmt.Fprintf(stderr, "logveil anonymize: %v\n", err)
+	}
 	if !f.quiet {
 		printSummary(stderr, st)
 	}
 	switch {
 	case err != nil:
-		fmt.Fprintf(stderr, "logveil anonymize: %v\n", err)
 		return exitIO
 	case f.strict && st.RejectedTotal() > 0:
 		fmt.Fprintf(stderr, "logveil anonymize: %d lines rejected (--strict)\n", st.RejectedTotal())
@@ -154,8 +190,12 @@ func cmdAnonymize(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 
 func printSummary(w io.Writer, st processor.Stats) {
 	rate := float64(st.In) / st.Elapsed.Seconds()
-	fmt.Fprintf(w, "logveil anonymize: %d lines in, %d out, %d rejected in %.3fs (%.0f lines/s)\n",
-		st.In, st.Out, st.RejectedTotal(), st.Elapsed.Seconds(), rate)
+	stopped := ""
+	if st.Stopped {
+		stopped = " (input ended by a signal)"
+	}
+	fmt.Fprintf(w, "logveil anonymize: %d lines in, %d out, %d rejected in %.3fs (%.0f lines/s)%s\n",
+		st.In, st.Out, st.RejectedTotal(), st.Elapsed.Seconds(), rate, stopped)
 	reasons := make([]string, 0, len(st.Rejected))
 	for r := range st.Rejected {
 		reasons = append(reasons, r)

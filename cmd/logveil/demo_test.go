@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -54,10 +53,7 @@ func TestDemoPortWithKcat(t *testing.T) {
 	if _, err := exec.LookPath("kcat"); err != nil {
 		t.Skip("kcat is not installed (apt-get install kcat)")
 	}
-	bin := filepath.Join(t.TempDir(), "logveil")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := testBinary(t)
 	broker := freeAddr(t)
 	_, port, _ := net.SplitHostPort(broker)
 
