@@ -184,11 +184,47 @@ func loadConfig(path string, env []string) (Config, error) {
 		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
 			return c, fmt.Errorf("config %s: %w", path, err)
 		}
+		var tree map[string]any
+		if err := yaml.Unmarshal(data, &tree); err == nil {
+			for _, key := range zeroMeansDefault {
+				section, field, _ := strings.Cut(key, ".")
+				if m, ok := tree[section].(map[string]any); ok {
+					if v, ok := m[field]; ok && fmt.Sprint(v) == "0" {
+						return c, zeroError(key, path)
+					}
+				}
+			}
+		}
+	}
+	for _, key := range zeroMeansDefault {
+		name := "LOGVEIL_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+		for _, kv := range env {
+			if v, ok := strings.CutPrefix(kv, name+"="); ok && strings.TrimSpace(v) == "0" {
+				return c, zeroError(key, name)
+			}
+		}
 	}
 	if err := applyEnv(&c, env); err != nil {
 		return c, err
 	}
 	return c, nil
+}
+
+// zeroMeansDefault are the keys whose zero value reads as "not set" and
+// takes the default: written as 0 they are refused, since the default is
+// not what was written (k: 0 would publish with k = 5; ipv4_prefix: 0
+// would keep a /24).
+var zeroMeansDefault = []string{"stats.k", "stats.k_search", "stats.max_values", "anonymize.ipv4_prefix", "anonymize.ipv6_prefix"}
+
+func zeroError(key, where string) error {
+	switch key {
+	case "stats.k", "stats.k_search":
+		return fmt.Errorf("%s: %s is 0: k must be at least 1 (default %s; 1 turns k-anonymity off)", where, key,
+			map[string]string{"stats.k": "5", "stats.k_search": "10"}[key])
+	case "stats.max_values":
+		return fmt.Errorf("%s: %s is 0: at least 1 value per dimension (default 1000)", where, key)
+	}
+	return fmt.Errorf("%s: %s is 0, which is not supported (it would read as the default); the smallest prefix is 1", where, key)
 }
 
 // Validate applies defaults and checks every field; errors name the field

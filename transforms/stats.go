@@ -91,6 +91,12 @@ const (
 var dimNames = [numDims]string{"page", "country", "status", "referrer", "browser", "os", "device", "hour", "weekday",
 	"search", "entry_page", "exit_page", "visit_country"}
 
+// DimensionNames lists every dimension a statistics row can have: total,
+// the dimensions, privacy.
+func DimensionNames() []string {
+	return append(append([]string{"total"}, dimNames[:]...), "privacy")
+}
+
 // Other is the value of the row that holds folded and capped cells.
 const Other = "(other)"
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -14,8 +13,9 @@ import (
 )
 
 func cmdAggregate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("aggregate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("aggregate", stderr, "logveil aggregate [flags] < access.log > stats.jsonl",
+		"Computes the page and time statistics of a file with the code of the Kafka stages: final, k-anonymous rows\nin the <prefix>.stats schema (jsonl), or the statistics page as one self-contained file (html).",
+		"logveil aggregate --window 1h,24h --output html < access.log > report.html")
 	config := fs.String("config", "", "YAML config (anonymize and stats sections)")
 	geoip := fs.String("geoip", "", "country mmdb")
 	windows := fs.String("window", "", "comma-separated window sizes (stats.windows), e.g. 1h,24h")
@@ -23,8 +23,8 @@ func cmdAggregate(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 	output := fs.String("output", "jsonl", "jsonl: rows in the <prefix>.stats schema; html: a self-contained report page")
 	quiet := fs.Bool("quiet", false, "no summary on stderr")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this file (for benchmarking)")
-	if err := fs.Parse(args); err != nil {
-		return exitConfig
+	if code, ok := parseArgs(fs, args, 0); !ok {
+		return code
 	}
 	cfg, err := processor.LoadConfig(*config)
 	if err != nil {
@@ -45,7 +45,11 @@ func cmdAggregate(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 			cfg.Stats.Windows = append(cfg.Stats.Windows, d)
 		}
 	}
-	if *k != 0 {
+	if setFlag(fs, "k") {
+		if *k < 1 {
+			fmt.Fprintf(stderr, "logveil aggregate: --k %d: k must be at least 1 (default 5; 1 turns k-anonymity off)\n", *k)
+			return exitConfig
+		}
 		cfg.Stats.K = *k
 	}
 	if *output != "jsonl" && *output != "html" {
@@ -56,6 +60,7 @@ func cmdAggregate(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "logveil aggregate: invalid config: %v\n", err)
 		return exitConfig
 	}
+	warnWeakK(stderr, "aggregate", cfg)
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {

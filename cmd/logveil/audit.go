@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -78,31 +77,18 @@ func (r *auditReport) print(w io.Writer) {
 // cmdAudit scans files, stdin or a sample of a topic with the classifier
 // logveil scrubs with, and exits 1 when it finds anything.
 func cmdAudit(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	f := newRunFlags("audit", stderr)
+	f := newRunFlags(newFlagSet("audit", stderr, "logveil audit [flags] [FILE...]",
+		`Scans logveil's output (or any text: FILE..., else stdin; or, with --topic, a sample of a topic)
+for identifiers with the detectors that scrub it: emails, addresses in every notation, MACs,
+coordinates, dates of birth, phone, card, IBAN and IMEI numbers, postcodes and house numbers,
+tokens. Prints counts by category and redacted examples; exits 1 when anything is found, 0 when
+nothing is, 2 on a usage error.`,
+		"logveil anonymize < access.log | logveil audit    (or: logveil audit --brokers B --topic logveil.events)"), flagsKafka)
 	topic := f.fs.String("topic", "", "audit a sample of this topic (with --brokers or --config) instead of files")
 	sample := f.fs.Int("sample", 100000, "with --topic: the newest records to read, spread over the partitions (0: all)")
 	examples := f.fs.Int("examples", 3, "redacted examples shown per category")
-	f.fs.Usage = func() {
-		fmt.Fprint(stderr, `Usage: logveil audit [FILE...] < output
-       logveil audit --brokers B --topic logveil.events [--sample 100000]
-
-Scans logveil's output (or any text) for identifiers with the detectors that
-scrub it: emails, addresses in every notation, MACs, coordinates, dates of
-birth, phone, card, IBAN and IMEI numbers, postcodes and house numbers, tokens.
-Prints counts by category and redacted examples; exits 1 when anything is
-found, 0 when nothing is, 2 on a usage error.
-
-Example: logveil anonymize < access.log | logveil audit
-
-Flags:
-`)
-		f.fs.PrintDefaults()
-	}
-	if err := f.fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return exitOK
-		}
-		return exitConfig
+	if code, ok := parseArgs(f.fs, args, -1); !ok {
+		return code
 	}
 	rep := &auditReport{byClass: map[transforms.Class]int64{}, examples: map[transforms.Class][]string{}, maxExamples: *examples}
 	if *topic != "" {

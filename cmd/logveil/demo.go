@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,8 +13,9 @@ import (
 )
 
 func cmdDemo(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("demo", stderr, "logveil demo [flags]",
+		"Runs the whole pipeline on an embedded Kafka broker (nothing to install): generated traffic into\naccess-logs, the three stages, and a live summary of the statistics and events.",
+		"logveil demo --lines 20000")
 	var opt processor.DemoOptions
 	fs.IntVar(&opt.Lines, "lines", 0, "stop after this many lines (0: until interrupted)")
 	fs.DurationVar(&opt.Duration, "duration", 0, "stop after this long (0: until interrupted)")
@@ -24,8 +24,8 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 	geoip := fs.String("geoip", "", "country mmdb for the anonymizer")
 	config := fs.String("config", "", "YAML config (its anonymize section is used)")
 	verbose := fs.Bool("v", false, "show the processor's info logs")
-	if err := fs.Parse(args); err != nil {
-		return exitConfig
+	if code, ok := parseArgs(fs, args, 0); !ok {
+		return code
 	}
 	cfg, err := processor.LoadConfig(*config)
 	if err != nil {

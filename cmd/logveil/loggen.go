@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -16,8 +15,9 @@ import (
 )
 
 func cmdLoggen(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("loggen", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("loggen", stderr, "logveil loggen [flags] > access.log",
+		"Writes deterministic, realistic access logs (returning visitors, multi-page visits, searches, IPv6,\nbrowsers and bots), or produces them to Kafka at --rate lines/s with --brokers.",
+		"logveil loggen --lines 100000 --format combined > access.log")
 	var opt loggen.Options
 	lines := fs.Int("lines", 100000, "number of lines")
 	fs.Uint64Var(&opt.Seed, "seed", 1, "random seed (same seed, same output)")
@@ -29,8 +29,8 @@ func cmdLoggen(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&opt.Pages, "pages", 2000, "distinct pages")
 	brokers := fs.String("brokers", "", "produce to Kafka instead of writing stdout, at --rate lines/s of wall time (--lines 0: forever)")
 	topic := fs.String("topic", "access-logs", "topic for --brokers")
-	if err := fs.Parse(args); err != nil {
-		return exitConfig
+	if code, ok := parseArgs(fs, args, 0); !ok {
+		return code
 	}
 	if *brokers != "" {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -10,7 +10,9 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -21,14 +23,20 @@ import (
 
 // cmdStats prints the latest value of each row of <prefix>.stats.
 func cmdStats(args []string, stdout, stderr io.Writer) int {
-	f := newRunFlags("stats", stderr)
+	f := newRunFlags(newFlagSet("stats", stderr, "logveil stats [flags]",
+		"Prints the latest value of each row of <prefix>.stats (as a table, or --json), or serves them as the\nstatistics page (--serve).",
+		"logveil stats --brokers 127.0.0.1:9092 --window 1h --dimension page"), flagsKafka|flagsPrefix)
 	window := f.fs.Duration("window", 0, "only windows of this size, e.g. 1h (default all)")
-	dim := f.fs.String("dimension", "", "only this dimension: total, page, country, status, referrer, browser, os, device, hour, weekday, search, entry_page, exit_page, visit_country, privacy")
+	dim := f.fs.String("dimension", "", "only this dimension: "+strings.Join(transforms.DimensionNames(), ", "))
 	since := f.fs.String("since", "", "only windows starting at or after this time (RFC 3339) or this long ago (e.g. 24h); with --serve, also what the server keeps in memory")
 	asJSON := f.fs.Bool("json", false, "print JSON lines in the <prefix>.stats schema instead of a table")
 	serve := f.fs.String("serve", "", "serve the statistics page and /api/stats on this address (e.g. 127.0.0.1:8080) instead of printing")
 	refresh := f.fs.Duration("refresh", 10*time.Second, "with --serve: read the topic at most this often")
-	if err := f.fs.Parse(args); err != nil {
+	if code, ok := parseArgs(f.fs, args, 0); !ok {
+		return code
+	}
+	if *dim != "" && !slices.Contains(transforms.DimensionNames(), *dim) {
+		fmt.Fprintf(stderr, "logveil stats: --dimension: %q is not one of %s\n", *dim, strings.Join(transforms.DimensionNames(), ", "))
 		return exitConfig
 	}
 	cfg, err := f.load()

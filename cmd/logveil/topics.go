@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -14,14 +13,15 @@ import (
 // cmdCreateTopic creates raw input topics (logveil creates its own output
 // topics itself; it never creates input topics, so a typo cannot).
 func cmdCreateTopic(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("create-topic", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("create-topic", stderr, "logveil create-topic [flags] TOPIC...",
+		"Creates raw input topics with a short retention (they hold personal data). logveil creates its own\noutput topics; it never creates input topics, so a typo in kafka.input_topics cannot.",
+		"logveil create-topic --brokers 127.0.0.1:9092 --partitions 6 access-logs")
 	brokers := fs.String("brokers", "localhost:9092", "comma-separated bootstrap brokers")
 	partitions := fs.Int("partitions", 6, "partitions (the most instances that can share the work)")
 	rf := fs.Int("replication-factor", 1, "replication factor")
 	retention := fs.Duration("retention", 24*time.Hour, "retention: raw lines are personal data, keep them briefly")
-	if err := fs.Parse(args); err != nil {
-		return exitConfig
+	if code, ok := parseArgs(fs, args, -1); !ok {
+		return code
 	}
 	if fs.NArg() == 0 {
 		fmt.Fprintln(stderr, "usage: logveil create-topic [--brokers B] [--partitions N] [--retention 24h] TOPIC...")
