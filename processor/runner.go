@@ -40,6 +40,11 @@ type Runner struct {
 	// HTTPBound, when set before Run, receives the metrics address.
 	HTTPBound chan string
 
+	// stopFatal ends the run with an error no retry can fix (set by Run).
+	stopFatal context.CancelCauseFunc
+	// retryLog keeps a new broker's settling errors at debug level.
+	retryLog *retryLogger
+
 	in, out, rejected atomic.Int64
 }
 
@@ -71,7 +76,7 @@ func NewRunner(cfg Config, log *slog.Logger) (*Runner, error) {
 		return nil, err
 	}
 	m := newMetrics()
-	r := &Runner{cfg: cfg, anon: anon, k: k, m: m, h: &health{m: m}, log: log}
+	r := &Runner{cfg: cfg, anon: anon, k: k, m: m, h: &health{m: m}, log: log, retryLog: &retryLogger{log: log}}
 	// Producing is healthy until a produce fails: an idle processor is ready.
 	r.h.produceOK.Store(true)
 	r.salts = newSaltStore(k, log, m)
@@ -127,10 +132,15 @@ func (b outputBalancer) Balance(msg kafka.Message, partitions ...int) int {
 
 // Run consumes until ctx ends, then stops fetching, produces and commits
 // what is in flight, leaves the group and returns (within ShutdownTimeout).
-func (r *Runner) Run(ctx context.Context) error {
+func (r *Runner) Run(parent context.Context) error {
 	defer r.anon.Close()
 	hardCtx, hardCancel := context.WithCancel(context.Background())
 	defer hardCancel()
+	// A fatal Kafka error (credentials, permissions, certificates) stops
+	// the run as a signal would, and is what Run returns.
+	ctx, stopFatal := context.WithCancelCause(parent)
+	defer stopFatal(nil)
+	r.stopFatal = stopFatal
 
 	// Topics: a missing input topic is fatal; an unreachable broker is retried.
 	var bo backoff
@@ -144,10 +154,13 @@ func (r *Runner) Run(ctx context.Context) error {
 		if errors.As(err, &nf) {
 			return err
 		}
+		if fe := asFatal(err); fe != nil {
+			return fe
+		}
 		if ctx.Err() != nil {
 			return nil
 		}
-		r.log.Warn("kafka not ready; retrying", "err", err)
+		r.retryLog.failed("kafka not ready; retrying", err)
 		sleepCtx(ctx, bo.next())
 	}
 
@@ -201,6 +214,10 @@ func (r *Runner) Run(ctx context.Context) error {
 	if e := <-errs; e != nil {
 		err = e
 	}
+	var fe *fatalError
+	if cause := context.Cause(ctx); errors.As(cause, &fe) {
+		err = fe
+	}
 	r.log.Info("stopped", "in", r.in.Load(), "out", r.out.Load(), "rejected", r.rejected.Load())
 	return err
 }
@@ -251,9 +268,14 @@ func (r *Runner) runGroup(ctx, hardCtx context.Context, hardCancel func(), name,
 			}
 			setJoined(false)
 			r.m.errors.WithLabelValues("group").Inc()
-			r.log.Warn("consumer group: retrying", "stage", name, "err", err)
+			if fe := asFatal(err); fe != nil {
+				r.stopFatal(fe)
+				break
+			}
+			r.retryLog.failed("consumer group: retrying", err, "stage", name)
 			continue
 		}
+		r.retryLog.ok()
 		setJoined(true)
 		r.startGeneration(ctx, hardCtx, group, gen, consume)
 	}
@@ -520,12 +542,16 @@ func (r *Runner) produce(hardCtx context.Context, msgs []kafka.Message) bool {
 		r.h.produceOK.Store(false)
 		r.h.update()
 		r.m.errors.WithLabelValues("produce").Inc()
+		if fe := asFatal(err); fe != nil {
+			r.stopFatal(fe)
+			return false
+		}
 		if tooLarge {
 			// Retrying cannot help: every later batch is refused too.
 			r.log.Error("produce refused: a batch is larger than a topic's max.message.bytes; lower kafka.batch_bytes or raise the limit",
 				"messages", len(msgs), "batch_bytes", r.cfg.Kafka.BatchBytes)
 		} else {
-			r.log.Warn("produce failed; retrying", "messages", len(msgs), "err", err)
+			r.retryLog.failed("produce failed; retrying", err, "messages", len(msgs))
 		}
 		if !sleepCtx(hardCtx, bo.next()) {
 			return false
@@ -558,7 +584,11 @@ func (r *Runner) fetch(ctx context.Context, topic string, partition int, offset 
 		r.h.fetchOK.Store(false)
 		r.h.update()
 		r.m.errors.WithLabelValues(op).Inc()
-		r.log.Warn("fetch failed; retrying", "topic", topic, "partition", partition, "err", err)
+		if fe := asFatal(err); fe != nil {
+			r.stopFatal(fe)
+			return
+		}
+		r.retryLog.failed("fetch failed; retrying", err, "topic", topic, "partition", partition)
 		sleepCtx(ctx, bo.next())
 	}
 	for ctx.Err() == nil {

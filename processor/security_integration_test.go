@@ -184,4 +184,39 @@ func TestSecureListeners(t *testing.T) {
 			t.Errorf("the password is echoed:\n%s", out)
 		}
 	})
+
+	// Settings that can never work make logveil run exit with a clear
+	// message instead of retrying for ever; readiness stays false.
+	fatal := func(t *testing.T, brokers, want string, env ...string) {
+		t.Helper()
+		s := newScenario(t, 1)
+		cmd := exec.Command(binary, "run", "--brokers", brokers, "--input-topics", s.raw, "--topic-prefix", s.prefix,
+			"--group-id", s.group, "--listen", "-")
+		cmd.Env = append(os.Environ(), env...)
+		done := make(chan struct{})
+		var out []byte
+		var err error
+		go func() { out, err = cmd.CombinedOutput(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(60 * time.Second):
+			cmd.Process.Kill()
+			<-done
+			t.Fatalf("logveil run still retrying after 60 s:\n%s", out)
+		}
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), want) {
+			t.Fatalf("exit %v, want exit 1 with %q:\n%s", err, want, out)
+		}
+		if strings.Contains(string(out), "not-the-password") {
+			t.Errorf("the password is echoed:\n%s", out)
+		}
+	}
+	t.Run("run-wrong-password-exits", func(t *testing.T) {
+		fatal(t, sb.saslSSL, "kafka authentication failed", "LOGVEIL_KAFKA_TLS_ENABLED=true", "LOGVEIL_KAFKA_TLS_CA_FILE="+sb.ca,
+			"LOGVEIL_KAFKA_SASL_MECHANISM=scram-sha-512", "LOGVEIL_KAFKA_SASL_USERNAME="+sb.user, "LOGVEIL_KAFKA_SASL_PASSWORD=not-the-password-1")
+	})
+	t.Run("run-unknown-ca-exits", func(t *testing.T) {
+		fatal(t, sb.ssl, "TLS verification of the broker failed", "LOGVEIL_KAFKA_TLS_ENABLED=true",
+			"LOGVEIL_KAFKA_TLS_CERT_FILE="+sb.cert, "LOGVEIL_KAFKA_TLS_KEY_FILE="+sb.key)
+	})
 }

@@ -187,7 +187,7 @@ func (r *Runner) restore(ctx context.Context, tag, group, topic string, pa kafka
 			return -1, map[string]int64{}, true
 		}
 		r.m.errors.WithLabelValues("offset_fetch").Inc()
-		r.log.Warn("cannot read committed metadata; retrying", "topic", topic, "partition", pa.ID, "err", err)
+		r.retryLog.failed("cannot read committed metadata; retrying", err, "topic", topic, "partition", pa.ID)
 		if !sleepCtx(ctx, bo.next()) {
 			return 0, nil, false
 		}
@@ -441,7 +441,7 @@ func (r *Runner) partitionCount(ctx context.Context, topic string) (int, error) 
 			err = meta.Topics[0].Error
 		}
 		r.m.errors.WithLabelValues("metadata").Inc()
-		r.log.Warn("cannot read topic metadata; retrying", "topic", topic, "err", err)
+		r.retryLog.failed("cannot read topic metadata; retrying", err, "topic", topic)
 		if !sleepCtx(ctx, bo.next()) {
 			return 0, ctx.Err()
 		}
