@@ -8,6 +8,8 @@ import (
 
 	"github.com/maxmind/mmdbwriter"
 	"github.com/maxmind/mmdbwriter/mmdbtype"
+
+	"github.com/logveil/logveil/bench/loggen"
 )
 
 // demoCountries spread the demo's generated address space over countries in
@@ -19,7 +21,7 @@ var demoCountries = []struct {
 	weight int
 }{
 	{"DE", 18}, {"US", 16}, {"GB", 11}, {"FR", 9}, {"NL", 7}, {"ES", 6}, {"IT", 6}, {"PL", 5},
-	{"SE", 4}, {"AT", 3}, {"CH", 3}, {"BE", 3}, {"CA", 3}, {"IN", 2}, {"BR", 2}, {"JP", 1}, {"IS", 1},
+	{"SE", 4}, {"AT", 3}, {"CH", 3}, {"BE", 3}, {"CA", 3}, {"IN", 2}, {"BR", 2}, {"JP", 1}, {"IS", 1}, {"DK", 1},
 }
 
 // demoDatabaseType names the demo table in the database's metadata, so an
@@ -28,8 +30,8 @@ var demoCountries = []struct {
 const demoDatabaseType = "logveil-demo-country"
 
 // writeDemoCountryDB writes the made-up table to dir and returns its path.
-// IPv4 is assigned by /8 (loggen draws the first octet from 1..222), IPv6 by
-// /24 inside 2a02::/16 (where loggen's IPv6 visitors are).
+// IPv4 is assigned by /8 (loggen draws the first octet from 1..222); loggen's
+// IPv6 networks keep the country the RIRs gave them.
 func writeDemoCountryDB(dir string) (string, error) {
 	tree, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: demoDatabaseType, RecordSize: 24, IPVersion: 6,
 		Description: map[string]string{"en": "logveil demo: a made-up country table for generated traffic"}})
@@ -40,8 +42,8 @@ func writeDemoCountryDB(dir string) (string, error) {
 	for _, c := range demoCountries {
 		total += c.weight
 	}
-	// pick maps 0..255 onto the weighted list, so a /8 (or a /24 of
-	// 2a02::/16) lands in a country with about its weight's probability.
+	// pick maps 0..255 onto the weighted list, so a /8 lands in a country
+	// with about its weight's probability.
 	pick := func(n int) string {
 		// Spread consecutive numbers apart so no country owns a long run.
 		slot := (n * 97) % 256 * total / 256
@@ -68,8 +70,8 @@ func writeDemoCountryDB(dir string) (string, error) {
 			return "", err
 		}
 	}
-	for b := 0; b < 256; b++ {
-		if err := insert(fmt.Sprintf("2a02:%02x00::/24", b), pick(b)); err != nil {
+	for _, n := range loggen.IPv6Networks {
+		if err := insert(fmt.Sprintf("%x:%x::/32", n.Prefix>>16, n.Prefix&0xffff), n.Country); err != nil {
 			return "", err
 		}
 	}

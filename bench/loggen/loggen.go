@@ -1,6 +1,7 @@
 // Package loggen writes realistic, deterministic access logs: returning
 // visitors with multi-page visits, Zipf page popularity, site searches,
-// diurnal traffic, IPv4 and IPv6 (about 1 in 5), real browser and bot user
+// diurnal traffic, IPv4 and IPv6 (about 1 in 5, from allocated networks:
+// IPv6Networks), real browser and bot user
 // agents, referrers, a status mix and optional malformed lines. Same seed,
 // same bytes.
 package loggen
@@ -78,8 +79,9 @@ func New(opt Options) *Generator {
 		v := &g.visitors[i]
 		if rng.IntN(5) == 0 {
 			var b [16]byte
-			b[0], b[1] = 0x2a, 0x02
-			for k := 2; k < 16; k++ {
+			n := IPv6Networks[rng.IntN(len(IPv6Networks))].Prefix
+			b[0], b[1], b[2], b[3] = byte(n>>24), byte(n>>16), byte(n>>8), byte(n)
+			for k := 4; k < 16; k++ {
 				b[k] = byte(rng.Uint32())
 			}
 			v.addr = netip.AddrFrom16(b)
@@ -90,6 +92,29 @@ func New(opt Options) *Generator {
 		v.ref = rng.IntN(len(referrers))
 	}
 	return g
+}
+
+// IPv6Networks are the /32s loggen's IPv6 visitors come from: allocations
+// of access networks that the RIRs' delegation files place in Country (read
+// from ip-location-db's geo-whois-asn-country database, 2026), so a real
+// country database finds them, weighted like a European shop's traffic.
+var IPv6Networks = []struct {
+	Prefix  uint32 // the first 32 bits
+	Country string
+}{
+	{0x200305bd, "DE"}, {0x2a022ad1, "DE"}, {0x20030c88, "DE"}, {0x2a057dc2, "DE"}, {0x20030ea5, "DE"},
+	{0x2003072e, "DE"}, {0x20030ba4, "DE"}, {0x2a0af541, "DE"},
+	{0x26001f48, "US"}, {0x26030782, "US"}, {0x26055980, "US"}, {0x2601a8a2, "US"}, {0x26030992, "US"},
+	{0x2603011d, "US"}, {0x200148eb, "US"}, {0x2601a2cd, "US"},
+	{0x2a05bf07, "GB"}, {0x2a002273, "GB"}, {0x20015185, "GB"}, {0x200157b0, "GB"}, {0x20014a01, "GB"},
+	{0x2a01cba7, "FR"}, {0x2a01caba, "FR"}, {0x2a01dbbe, "FR"}, {0x2a05bb45, "FR"}, {0x2a01d42c, "FR"},
+	{0x2a04b701, "NL"}, {0x2a0625c5, "NL"}, {0x2a007c86, "NL"},
+	{0x2a012301, "IT"}, {0x2a012924, "IT"}, {0x2a012c23, "IT"},
+	{0x2a05bf85, "ES"}, {0x2a057904, "ES"}, {0x2a0290b9, "ES"},
+	{0x2a0112c7, "PL"}, {0x2a0115d0, "PL"}, {0x2a02d045, "SE"}, {0x20012b55, "SE"},
+	{0x2a047706, "AT"}, {0x2a022b00, "AT"}, {0x2a00a500, "CH"}, {0x2a060ac7, "CH"}, {0x2a02a030, "BE"},
+	{0x2a046d05, "DK"}, {0x26056840, "CA"}, {0x2607f699, "CA"}, {0x240080c0, "IN"}, {0x240941a7, "IN"},
+	{0x28043fb8, "BR"}, {0x2804470c, "BR"}, {0x240023e4, "JP"}, {0x24002d5b, "JP"},
 }
 
 var sections = []string{"products", "blog", "category", "help", "account", "cart", "search", "about"}

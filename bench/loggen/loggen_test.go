@@ -2,7 +2,10 @@ package loggen
 
 import (
 	"bytes"
+	"os"
 	"testing"
+
+	"github.com/logveil/logveil/transforms"
 )
 
 func TestDeterministic(t *testing.T) {
@@ -59,5 +62,40 @@ func BenchmarkLine(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		buf = g.Line(buf[:0])
+	}
+}
+
+// TestAddressesAreAllocated: with a real country database
+// (LOGVEIL_TEST_COUNTRY_DB, e.g. from logveil fetch-geoip), fewer than 1 %
+// of generated visitors are in no country, IPv6 included.
+func TestAddressesAreAllocated(t *testing.T) {
+	path := os.Getenv("LOGVEIL_TEST_COUNTRY_DB")
+	if path == "" {
+		t.Skip("LOGVEIL_TEST_COUNTRY_DB is not set (logveil fetch-geoip writes one)")
+	}
+	a, err := transforms.New(transforms.Config{CountryDB: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	w := a.NewWorker()
+	var buf bytes.Buffer
+	New(Options{Seed: 9}).WriteN(&buf, 50000)
+	unknown := map[bool]int{}
+	total := map[bool]int{}
+	for _, line := range bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n")) {
+		if err := w.Process(line); err != nil {
+			t.Fatal(err)
+		}
+		v6 := w.Rec.Network.Addr().Is6()
+		total[v6]++
+		if w.Rec.Country == transforms.CountryUnknown {
+			unknown[v6]++
+		}
+	}
+	for _, v6 := range []bool{false, true} {
+		if share := float64(unknown[v6]) / float64(total[v6]); share > 0.01 || total[v6] == 0 {
+			t.Errorf("IPv6 %v: %d of %d visitors in no country", v6, unknown[v6], total[v6])
+		}
 	}
 }

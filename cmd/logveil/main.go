@@ -18,6 +18,7 @@ Usage:
   logveil stats [--brokers B] [--window 1h] [--dimension page] [--since 24h] [--json]  # read <prefix>.stats
   logveil stats [--brokers B] --serve 127.0.0.1:8080    # the statistics page, live, and /api/stats
   logveil create-topic [--brokers B] [--partitions N] TOPIC...  # create a raw input topic
+  logveil fetch-geoip [--out FILE]                      # download a free country database (CC BY 4.0)
   logveil audit [FILE...] | --brokers B --topic T        # scan any output for identifiers; exit 1 if found
   logveil loggen [--lines N] [--format combined|json] > access.log
   logveil version
@@ -51,6 +52,8 @@ func main() {
 		code = cmdStats(args, os.Stdout, os.Stderr)
 	case "audit":
 		code = cmdAudit(args, os.Stdin, os.Stdout, os.Stderr)
+	case "fetch-geoip":
+		code = cmdFetchGeoIP(args, os.Stdout, os.Stderr)
 	case "loggen":
 		code = cmdLoggen(args, os.Stdout, os.Stderr)
 	case "version", "--version", "-version":
