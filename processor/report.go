@@ -54,6 +54,23 @@ func writePage(w io.Writer, rows []transforms.StatsRow, src ReportSource) error 
 	return err
 }
 
+// firstView selects what a served page opens on: the totals and privacy
+// records of every window (the chart and the window lists) and every row of
+// each size's newest window. The page fetches the rest.
+func firstView(rows []transforms.StatsRow) []transforms.StatsRow {
+	newest := map[string]string{}
+	for i := range rows {
+		newest[rows[i].WindowSize] = max(newest[rows[i].WindowSize], rows[i].WindowStart)
+	}
+	out := make([]transforms.StatsRow, 0, len(rows))
+	for _, r := range rows {
+		if r.Dimension == "total" || r.Dimension == "privacy" || newest[r.WindowSize] == r.WindowStart {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // StatsServer serves the statistics of <prefix>.stats over HTTP: the page at
 // /, the rows as JSON at /api/stats (filters: window=1h, dimension=page,
 // since=24h or an RFC 3339 time), /healthz. It holds the latest row of every
@@ -123,7 +140,13 @@ func (s *StatsServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self'")
 		src := ReportSource{Description: s.desc, RefreshS: int(max(s.refresh, 5*time.Second) / time.Second)}
-		if err := writePage(w, nil, src); err != nil {
+		// The page carries the rows it opens on, so it shows them before
+		// (and without) its first fetch; the script then refreshes them.
+		rows, err := s.current(r.Context(), StatsFilter{})
+		if err != nil {
+			s.log.Warn("cannot read the statistics topic for the page", "err", err)
+		}
+		if err := writePage(w, firstView(rows), src); err != nil {
 			s.log.Warn("cannot write the page", "err", err)
 		}
 	case "/api/stats":

@@ -163,12 +163,23 @@ func TestStatsServer(t *testing.T) {
 	if code, body = get("/api/stats?window=soon"); code != 400 || !strings.Contains(body, "window") {
 		t.Errorf("bad window: %d %q", code, body)
 	}
-	if code, body = get("/"); code != 200 || !strings.Contains(body, `id="logveil-rows">null</script>`) {
-		t.Errorf("page: %d", code)
+	// The page carries the rows it opens on: the newest window's, and the
+	// totals of every window, so it needs no fetch to show them.
+	if code, body = get("/"); code != 200 || !strings.Contains(body, `"value":"/products/{id}"`) ||
+		strings.Count(body, `"dimension":"total"`) != strings.Count(string(mustJSON(t, rows)), `"dimension":"total"`) {
+		t.Errorf("page: %d, it does not carry its first view's rows", code)
 	}
 	if code, _ = get("/nothing"); code != 404 {
 		t.Errorf("/nothing: %d", code)
 	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // TestStatsServerIncremental: later reads apply only what was written since
@@ -285,6 +296,27 @@ func TestReportInBrowser(t *testing.T) {
 		checkRendered(t, dom)
 		if !strings.Contains(dom, "live from logveil.stats") {
 			t.Error("the served page does not say where its rows come from")
+		}
+	})
+	// The served page shows its rows even when its fetch fails: they come
+	// with the page. Countries logveil sets itself and estimates are marked.
+	t.Run("served-fetch-failing", func(t *testing.T) {
+		cfg := statsCluster(t, rows)
+		stats := newStatsServer(t, cfg)
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/api/stats" {
+				http.Error(w, "broker unreachable", http.StatusBadGateway)
+				return
+			}
+			stats.ServeHTTP(w, r)
+		}))
+		defer srv.Close()
+		dom := chromiumDOM(t, srv.URL+"/")
+		checkRendered(t, dom)
+		for _, want := range []string{"ZZ (unknown: not in the country database)", "≈ ", "Cannot read the statistics: broker unreachable"} {
+			if !strings.Contains(dom, want) {
+				t.Errorf("rendered page lacks %q", want)
+			}
 		}
 	})
 }
