@@ -7,6 +7,7 @@ import (
 	"debug/elf"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/maxmind/mmdbwriter"
+	"github.com/maxmind/mmdbwriter/mmdbtype"
 	"go.yaml.in/yaml/v3"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -197,6 +200,13 @@ func TestComposeFile(t *testing.T) {
 	if !slices.Contains(c.Services["loggen"].Command, "--brokers") {
 		t.Error("loggen does not produce to Kafka")
 	}
+	// deploy/logveil.yaml names a broker on this machine; inside compose the
+	// broker is kafka:19092.
+	for _, name := range []string{"logveil", "stats"} {
+		if got := c.Services[name].Environment["LOGVEIL_KAFKA_BROKERS"]; got != "kafka:19092" {
+			t.Errorf("service %s: LOGVEIL_KAFKA_BROKERS %q, want kafka:19092", name, got)
+		}
+	}
 	if cmd := c.Services["stats"].Command; !slices.Contains(cmd, "--serve") || !slices.Contains(cmd, "/etc/logveil/logveil.yaml") {
 		t.Errorf("stats service does not serve the page with logveil's config: %v", cmd)
 	}
@@ -287,5 +297,92 @@ func TestSystemdUnit(t *testing.T) {
 	out, err := exec.Command("systemd-analyze", "verify", tmp).CombinedOutput()
 	if err != nil || len(strings.TrimSpace(string(out))) > 0 {
 		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	}
+}
+
+// TestApachePipedLogger runs the piped logger of shippers/apache-piped.conf
+// as Apache would (sh -c with the log lines on stdin), with the binary, the
+// country database and the log directory moved to a temporary directory:
+// every line comes out anonymized in the file rotatelogs writes and the
+// rejected one in the rejects file as its shape. (What a reload's SIGTERM
+// does is tested in cmd/logveil: TestSignalKeepsEveryLine.)
+func TestApachePipedLogger(t *testing.T) {
+	rotatelogs, err := exec.LookPath("rotatelogs")
+	if err != nil {
+		if os.Getenv("LOGVEIL_TEST_DEPLOY_TOOLS") != "" {
+			t.Fatal("rotatelogs is not installed (apt-get install apache2-utils)")
+		}
+		t.Skip("rotatelogs is not installed (apt-get install apache2-utils); CI installs it")
+	}
+	conf, err := os.ReadFile("shippers/apache-piped.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^CustomLog "\|(.*)" logveil_combined$`).FindSubmatch(conf)
+	if m == nil {
+		t.Fatal("no piped CustomLog in apache-piped.conf")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "logveil")
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/logveil").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	geo := filepath.Join(dir, "geo.mmdb")
+	writeCountryDB(t, geo)
+	pipeline := strings.NewReplacer("/usr/local/bin/logveil", bin, "/var/lib/logveil/geo-whois-asn-country.mmdb", geo,
+		"/var/log/apache2", dir, "/usr/bin/rotatelogs", rotatelogs).Replace(string(m[1]))
+	sh := exec.Command("sh", "-c", pipeline)
+	stdin, _ := sh.StdinPipe()
+	var stderr strings.Builder
+	sh.Stderr = &stderr
+	if err := sh.Start(); err != nil {
+		t.Fatal(err)
+	}
+	const n = 5000
+	for i := range n {
+		fmt.Fprintf(stdin, "203.0.113.%d - jdoe [28/Nov/2026:10:%02d:%02d +0000] \"GET /users/jdoe/orders/%d?email=a@b.c HTTP/1.1\" 200 512 \"-\" \"curl/8\"\n", 1+i%250, i/60%60, i%60, i)
+	}
+	fmt.Fprintln(stdin, "garbage from 198.51.100.7 jdoe@example.com")
+	stdin.Close()
+	if err := sh.Wait(); err != nil {
+		t.Fatalf("%s: %v\n%s", pipeline, err, stderr.String())
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "access-anonymized.*.log"))
+	if len(files) != 1 {
+		t.Fatalf("rotatelogs wrote %v", files)
+	}
+	out, _ := os.ReadFile(files[0])
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != n || !strings.HasPrefix(lines[0], `203.0.113.0 - - [28/Nov/2026:10:00:00 +0000] "GET /users/{name}/orders/{id} HTTP/1.1" 200 512`) {
+		t.Fatalf("%d lines, first %q", len(lines), lines[0])
+	}
+	for _, secret := range []string{"jdoe", "a@b.c", "203.0.113.1 "} {
+		if strings.Contains(string(out), secret) {
+			t.Errorf("%q in the anonymized file", secret)
+		}
+	}
+	rej, _ := os.ReadFile(filepath.Join(dir, "access-rejected.log"))
+	if strings.TrimSpace(string(rej)) != "{w} {w} {ip} {email}" {
+		t.Errorf("rejects file: %q", rej)
+	}
+}
+
+// writeCountryDB writes a one-network country database of ip-location-db's
+// schema.
+func writeCountryDB(t *testing.T, path string) {
+	t.Helper()
+	tree, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: "geo-whois-asn-country", RecordSize: 24, IPVersion: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, n, _ := net.ParseCIDR("203.0.113.0/24")
+	tree.Insert(n, mmdbtype.Map{"country_code": mmdbtype.String("NL")})
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := tree.WriteTo(f); err != nil {
+		t.Fatal(err)
 	}
 }

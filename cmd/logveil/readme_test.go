@@ -1,0 +1,144 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/logveil/logveil/bench/loggen"
+)
+
+func readme(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestREADMECommandsExist: every logveil command line in the README's
+// shell blocks names a command that exists and only flags that command
+// has, so the quick start runs as written.
+func TestREADMECommandsExist(t *testing.T) {
+	blocks := regexp.MustCompile("(?s)```sh\n(.*?)```").FindAllStringSubmatch(readme(t), -1)
+	reFlag := regexp.MustCompile(`(?:^|\s)(--?[a-z][a-z0-9-]*)`)
+	seen := 0
+	for _, b := range blocks {
+		for _, line := range strings.Split(b[1], "\n") {
+			line = strings.SplitN(line, "#", 2)[0]
+			for _, seg := range regexp.MustCompile(`[|;]|&&`).Split(line, -1) {
+				f := strings.Fields(seg)
+				for len(f) > 0 && strings.Contains(f[0], "=") {
+					f = f[1:] // VAR=value prefixes
+				}
+				if len(f) < 2 || !strings.HasSuffix(f[0], "logveil") || strings.Contains(f[0], "/cmd/") {
+					continue
+				}
+				cmd := f[1]
+				code, _, help := runCmdHelp(cmd)
+				if code != exitOK {
+					t.Errorf("README runs %q: no such command", strings.TrimSpace(seg))
+					continue
+				}
+				for _, m := range reFlag.FindAllStringSubmatch(strings.Join(f[2:], " "), -1) {
+					name := strings.TrimLeft(m[1], "-")
+					if !strings.Contains(help, "  -"+name+" ") && !strings.Contains(help, "  -"+name+"\n") {
+						t.Errorf("README: logveil %s has no flag %s (in %q)", cmd, m[1], strings.TrimSpace(seg))
+					}
+				}
+				seen++
+			}
+		}
+	}
+	if seen < 15 {
+		t.Errorf("only %d logveil command lines found in the README", seen)
+	}
+}
+
+// runCmdHelp returns a command's -h output; the version and help commands
+// have none.
+func runCmdHelp(name string) (int, string, string) {
+	switch name {
+	case "run", "check-config", "stats", "audit", "anonymize", "aggregate", "demo", "loggen", "create-topic":
+		code, _, stderr := runCmd(name, "-h")
+		return code, "", stderr
+	case "fetch-geoip":
+		var out, errb bytes.Buffer
+		code := cmdFetchGeoIP([]string{"-h"}, &out, &errb)
+		return code, "", errb.String()
+	}
+	return exitConfig, "", ""
+}
+
+// TestREADMEPipeExample reruns the pipe section's transcript: the summary's
+// counts and reasons and the rejects file's shapes are what the commands
+// print today.
+func TestREADMEPipeExample(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a million lines")
+	}
+	doc := readme(t)
+	m := regexp.MustCompile(`(?s)\$ \./logveil anonymize [^\n]*\n(logveil anonymize: (\d+) lines in, (\d+) out, (\d+) rejected)[^\n]*\n((?:  rejected: [^\n]*\n)+)\$ sort rej.txt \| uniq -c\n((?: +\d+ [^\n]*\n)+)`).FindStringSubmatch(doc)
+	if m == nil {
+		t.Fatal("the pipe example is not in the README")
+	}
+	var in bytes.Buffer
+	loggen.New(loggen.Options{Seed: 1, Malformed: 0.001}).WriteN(&in, 1000000)
+	rej := filepath.Join(t.TempDir(), "rej.txt")
+	_, stderr, code := runAnonymize(t, in.String(), "--rejects", rej)
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if !strings.Contains(stderr, m[1]) || !strings.Contains(stderr, m[5]) {
+		t.Errorf("README says\n%s%s\nthe command prints\n%s", m[1], m[5], stderr)
+	}
+	data, _ := os.ReadFile(rej)
+	counts := map[string]int{}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		counts[sc.Text()]++
+	}
+	var lines []string
+	for l, n := range counts {
+		lines = append(lines, strings.Repeat(" ", 7-len(itoa(n)))+itoa(n)+" "+l)
+	}
+	sort.Strings(lines)
+	got := strings.Join(lines, "\n") + "\n"
+	if got != m[6] {
+		t.Errorf("README's rejects:\n%sthe command's:\n%s", m[6], got)
+	}
+}
+
+// TestREADMEStatsAndEventExamples: the example rows and event in the README
+// are in what the commands named next to them print.
+func TestREADMEStatsAndEventExamples(t *testing.T) {
+	doc := readme(t)
+	blocks := regexp.MustCompile("(?s)```json\n(.*?)```").FindAllStringSubmatch(doc, -1)
+	if len(blocks) < 2 {
+		t.Fatal("README lacks its JSON examples")
+	}
+	var in bytes.Buffer
+	loggen.New(loggen.Options{Seed: 3}).WriteN(&in, 20)
+	events, _, _ := runAnonymize(t, in.String(), "--quiet")
+	event := strings.TrimSpace(blocks[0][1])
+	if !strings.Contains(events, event+"\n") {
+		t.Errorf("README's event is not what `logveil loggen --lines 20 --seed 3 | logveil anonymize` prints:\n%s", event)
+	}
+	in.Reset()
+	loggen.New(loggen.Options{Seed: 3}).WriteN(&in, 100000)
+	var out, errb bytes.Buffer
+	if code := cmdAggregate([]string{"--window", "1h", "--quiet"}, &in, &out, &errb); code != 0 {
+		t.Fatal(errb.String())
+	}
+	for _, row := range strings.Split(strings.TrimSpace(blocks[1][1]), "\n") {
+		if !strings.Contains(out.String(), row+"\n") {
+			t.Errorf("README's row is not in `logveil loggen --lines 100000 --seed 3 | logveil aggregate --window 1h`:\n%s", row)
+		}
+	}
+}
