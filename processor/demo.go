@@ -171,9 +171,13 @@ type FeedOptions struct {
 	Seed    uint64
 }
 
-// Feed produces generated access-log lines (loggen, with current
-// timestamps and 0.5 % malformed lines) to a topic at opt.Rate until
-// opt.Lines are written or ctx ends. produced counts what was acknowledged.
+// Feed produces generated access-log lines (loggen, 0.5 % malformed lines)
+// to a topic at opt.Rate lines per second until opt.Lines are written or ctx
+// ends. produced counts what was acknowledged. Event times: with opt.Lines,
+// a site's normal pace (50 lines a second, faster for more than six hours'
+// worth) ending 75 minutes ago, so that visits and times on site look real
+// however fast the lines are produced and their hourly windows are final at
+// once (one hour plus stats.lateness); without, the wall clock.
 func Feed(ctx context.Context, opt FeedOptions, produced *atomic.Int64) error {
 	wr := &kafka.Writer{Addr: kafka.TCP(opt.Brokers...), Topic: opt.Topic, Balancer: &kafka.RoundRobin{},
 		BatchTimeout: 5 * time.Millisecond, RequiredAcks: kafka.RequireAll, BatchSize: 1000}
@@ -182,8 +186,12 @@ func Feed(ctx context.Context, opt FeedOptions, produced *atomic.Int64) error {
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano())
 	}
-	g := loggen.New(loggen.Options{Seed: seed, Start: time.Now().Add(-time.Hour).Unix(),
-		Rate: float64(opt.Rate), Malformed: 0.005})
+	start, logRate := time.Now().Add(-time.Hour), float64(opt.Rate)
+	if opt.Lines > 0 {
+		logRate = max(50, float64(opt.Lines)/(6*3600))
+		start = time.Now().Add(-75*time.Minute - time.Duration(float64(opt.Lines)/logRate*float64(time.Second)))
+	}
+	g := loggen.New(loggen.Options{Seed: seed, Start: start.Unix(), Rate: logRate, Malformed: 0.005})
 	step := max(opt.Rate/10, 1)
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()

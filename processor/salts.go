@@ -24,6 +24,7 @@ type saltStore struct {
 	topic     string
 	retention time.Duration
 	log       *slog.Logger
+	retryLog  *retryLogger // a new broker's settling at debug level
 	m         *metrics
 	now       func() time.Time
 	writer    *kafka.Writer
@@ -40,7 +41,7 @@ type saltStore struct {
 
 func newSaltStore(k *kafkaClients, log *slog.Logger, m *metrics) *saltStore {
 	return &saltStore{
-		k: k, topic: k.cfg.SaltsTopic(), retention: k.cfg.SaltRetention, log: log, m: m, now: time.Now, janitorEvery: time.Minute,
+		k: k, topic: k.cfg.SaltsTopic(), retention: k.cfg.SaltRetention, log: log, retryLog: &retryLogger{log: log}, m: m, now: time.Now, janitorEvery: time.Minute,
 		writer: &kafka.Writer{Addr: kafka.TCP(k.cfg.Brokers...), Topic: k.cfg.SaltsTopic(), RequiredAcks: kafka.RequireAll,
 			BatchTimeout: time.Millisecond, Transport: k.transport, MaxAttempts: 5},
 		changed: make(chan struct{}), salts: map[int64][]byte{}, destroyed: map[int64]bool{},
@@ -79,7 +80,7 @@ func (s *saltStore) Salt(day int64) ([]byte, bool) {
 			return nil, false
 		case caughtUp && !produced:
 			if err := s.propose(day); err != nil {
-				s.log.Warn("cannot propose a salt", "day", day, "err", err)
+				s.retryLog.failed("cannot propose a salt", err, "day", day)
 				s.m.errors.WithLabelValues("salt").Inc()
 			} else {
 				produced = true
@@ -118,7 +119,7 @@ func (s *saltStore) run(ctx context.Context) {
 	for ctx.Err() == nil {
 		if err := s.tail(ctx); err != nil && ctx.Err() == nil {
 			s.m.errors.WithLabelValues("salt").Inc()
-			s.log.Warn("salts topic: retrying", "err", err)
+			s.retryLog.failed("salts topic: retrying", err)
 			sleepCtx(ctx, bo.next())
 		}
 	}
