@@ -1,97 +1,192 @@
 package processor
 
 import (
-	"bufio"
-	"crypto/rand"
+	"bytes"
+	"context"
 	"encoding/json"
-	"fmt"
-	"io"
-	"sync"
+	"strconv"
+	"time"
 
-	"github.com/logveil/logveil/transforms"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/logveil/logveil/transforms/stats"
 )
 
-// memorySalts gives each UTC day a random salt that lives only in memory:
-// batch mode needs pseudonyms to count visitors and visits within one run,
-// and nothing of them is kept.
-type memorySalts struct {
-	mu    sync.Mutex
-	salts map[int64][]byte
+// aggregateStage reads <prefix>.visits and writes <prefix>.partials: one
+// stats.Aggregator per visits partition (emit.go).
+type aggregateStage struct {
+	rt *runtime
 }
 
-func (m *memorySalts) Salt(day int64) ([]byte, bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if s, ok := m.salts[day]; ok {
-		return s, true
-	}
-	s := make([]byte, 32)
-	if _, err := rand.Read(s); err != nil {
-		return nil, false
-	}
-	m.salts[day] = s
-	return s, true
-}
+func (s *aggregateStage) name() string     { return StageAggregate }
+func (s *aggregateStage) group() string    { return s.rt.cfg.Kafka.GroupID + ".aggregate" }
+func (s *aggregateStage) topics() []string { return []string{s.rt.cfg.Kafka.VisitsTopic()} }
 
-// RunAggregate reads access-log lines from r, anonymizes them on every core,
-// computes the statistics of every window in input order (all windows
-// closed at the end of input) and writes the rows as JSON lines, in the
-// <prefix>.stats schema, to w.
-func RunAggregate(cfg Config, r io.Reader, w io.Writer, opt PipeOptions) (Stats, int, error) {
-	st, rows, err := AggregateRows(cfg, r, opt)
-	if err != nil {
-		return st, 0, err
-	}
-	bw := bufio.NewWriter(w)
-	enc := json.NewEncoder(bw)
-	for _, row := range rows {
-		if err := enc.Encode(row); err != nil {
-			return st, 0, err
+// inputSources lists the raw topics' partitions as "topic/partition": the
+// sources whose watermarks the aggregate stage waits for.
+func (s *aggregateStage) inputSources(ctx context.Context) ([]string, error) {
+	var out []string
+	for _, t := range s.rt.cfg.Kafka.InputTopics {
+		n, err := s.rt.partitionCount(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		for p := range n {
+			out = append(out, string(sourceName(t, p)))
 		}
 	}
-	if err := bw.Flush(); err != nil {
-		return st, 0, fmt.Errorf("cannot write output: %w", err)
-	}
-	return st, len(rows), nil
+	return out, nil
 }
 
-// AggregateRows is RunAggregate returning the rows (for a report).
-func AggregateRows(cfg Config, r io.Reader, opt PipeOptions) (Stats, []transforms.StatsRow, error) {
-	opt = opt.withDefaults()
-	anon, err := transforms.New(cfg.Anonymize)
+// consume is the aggregate stage for one visits partition. Its hits come
+// from every raw partition, interleaved; each raw partition's watermark
+// (the largest event time the anonymize stage read from it) comes after its
+// hits, and the windows close against the smallest watermark. A hit whose
+// raw offset is not past the last one seen from its raw partition is a
+// replay of the anonymize stage (after a crash): it is not counted twice.
+func (s *aggregateStage) consume(p partitionRun) {
+	rt, kc := s.rt, &s.rt.cfg.Kafka
+	agg, err := stats.NewAggregator(rt.cfg.Stats)
 	if err != nil {
-		return Stats{}, nil, fmt.Errorf("anonymize.%w", err)
+		rt.log.Error("statistics config", "err", err) // Validate checked it
+		return
 	}
-	defer anon.Close()
-	agg, err := transforms.NewAggregator(cfg.Stats)
+	agg.UseExternalClock()
+	expected, err := s.inputSources(p.genCtx)
 	if err != nil {
-		return Stats{}, nil, err
+		return
 	}
-	salts := &memorySalts{salts: map[int64][]byte{}}
-	setup := func(wk *transforms.Worker) { wk.SetSaltSource(salts) }
-	process := func(wk *transforms.Worker, c *chunk) {
-		processChunk(wk, c, opt.MaxLineBytes, func(wk *transforms.Worker, c *chunk) {
-			var rec transforms.Record
-			rec, c.arena = wk.Rec.CloneInto(c.arena)
-			c.recs = append(c.recs, rec)
-		})
+	quietUntil, sources, ok := rt.restore(p.genCtx, "a1", p) // sources: raw partition -> watermark
+	if !ok {
+		return
 	}
-	consume := func(c *chunk, _ bool) error {
-		for i := range c.recs {
-			agg.Add(&c.recs[i])
-		}
-		if opt.Rejects != nil && len(c.rej) > 0 {
-			if _, err := opt.Rejects.Write(c.rej); err != nil {
-				return fmt.Errorf("cannot write rejects: %w", err)
+	advance := func() {
+		var clock int64
+		for i, src := range expected {
+			t, ok := sources[src]
+			if !ok {
+				return // a raw partition not heard from yet
+			}
+			if i == 0 || t < clock {
+				clock = t
 			}
 		}
-		return nil
+		agg.Advance(clock)
 	}
-	st, err := runChunks(anon, r, opt, setup, process, consume)
+	advance()
+	ch, cancel := rt.reader(p.topic, p.pa.ID).start(p.runCtx, p.genCtx, p.pa.Offset)
+	defer cancel()
+
+	partialsParts, err := rt.partitionCount(p.genCtx, kc.PartialsTopic())
 	if err != nil {
-		return st, nil, err
+		return
 	}
-	m := transforms.NewMerger(cfg.Stats)
-	m.Masks = [2]int{cfg.Anonymize.IPv4Prefix, cfg.Anonymize.IPv6Prefix}
-	return st, agg.CloseWith(m), nil
+	var (
+		hit       stats.Hit
+		scratch   []byte
+		parts     []stats.Partial
+		out, late []kafka.Message
+		pos       = int64(-1)
+		seen      = map[string]int64{} // raw source -> last raw offset counted
+	)
+	emit := func() bool {
+		start := time.Now()
+		parts = agg.Flush(parts[:0], p.pa.ID, false)
+		quiet := pos < quietUntil
+		out = out[:0]
+		if !quiet {
+			for i := range parts {
+				part := &parts[i]
+				v, _ := json.Marshal(part)
+				out = append(out, kafka.Message{Topic: kc.PartialsTopic(), Key: part.AppendKey(nil), Value: v})
+			}
+			out = append(out, late...)
+		}
+		if !rt.produce(p.hardCtx, out) {
+			return false
+		}
+		clock, started := agg.Clock()
+		if !quiet && started {
+			// The watermark goes after the partials it covers.
+			out = out[:0]
+			v := appendPartialsWatermark(nil, p.pa.ID, clock)
+			key := appendKey(nil, watermarkKeyPrefix, strconv.AppendInt(nil, int64(p.pa.ID), 10))
+			for i := range partialsParts {
+				out = append(out, kafka.Message{Topic: kc.PartialsTopic(), Key: key, Value: v, Partition: i})
+			}
+			if !rt.produce(p.hardCtx, out) {
+				return false
+			}
+		}
+		if !quiet {
+			rt.metrics.recordsOut.WithLabelValues(kc.PartialsTopic()).Add(float64(len(parts)))
+			if len(late) > 0 {
+				rt.metrics.recordsOut.WithLabelValues(kc.LateTopic()).Add(float64(len(late)))
+			}
+		}
+		late = late[:0]
+		held, ok := agg.Held()
+		if !ok {
+			held = pos
+		}
+		p.acks.set(p.topic, p.pa.ID, held, encodeMeta("a1", max(pos, quietUntil), sources))
+		rt.metrics.statsOpen.WithLabelValues(strconv.Itoa(p.pa.ID)).Set(float64(agg.Open()))
+		rt.metrics.stage.WithLabelValues("aggregate_emit").Observe(time.Since(start).Seconds())
+		return true
+	}
+	emitLoop(kc.StatsEmitInterval, ch, emit, func(f fetched) bool {
+		start := time.Now()
+		hits := 0
+		for i := range f.msgs {
+			m := &f.msgs[i]
+			if bytes.HasPrefix(m.Key, watermarkKeyPrefix) {
+				src := m.Key[len(watermarkKeyPrefix):]
+				t, ok := parseVisitsWatermark(m.Value)
+				if !ok {
+					rt.metrics.errors.WithLabelValues("visits_decode").Inc()
+					continue
+				}
+				if old, ok := sources[string(src)]; !ok || t > old {
+					sources[string(src)] = t
+					advance()
+				}
+				continue
+			}
+			value := m.Value
+			for len(value) > 0 {
+				line := value
+				if i := bytes.IndexByte(value, '\n'); i >= 0 {
+					line, value = value[:i], value[i+1:]
+				} else {
+					value = nil
+				}
+				if len(line) == 0 {
+					continue
+				}
+				hits++
+				scratch, err = stats.ParseHit(m.Key, line, &hit, scratch)
+				if err != nil {
+					// Only logveil writes this topic: a newer version's record.
+					rt.metrics.errors.WithLabelValues("visits_decode").Inc()
+					continue
+				}
+				if last, ok := seen[string(hit.Source)]; ok && hit.Offset <= last {
+					rt.metrics.statsDuplicates.Inc()
+					continue
+				}
+				seen[string(hit.Source)] = hit.Offset
+				if !agg.AddHit(&hit, m.Offset) && m.Offset >= quietUntil {
+					rt.metrics.statsLate.Inc()
+					if kc.Late {
+						late = append(late, kafka.Message{Topic: kc.LateTopic(), Key: strconv.AppendUint(nil, hit.Visitor, 16), Value: line})
+					}
+				}
+			}
+		}
+		pos = f.msgs[len(f.msgs)-1].Offset + 1
+		rt.metrics.setLag(p.topic, p.pa.ID, max(f.hwm-pos, 0))
+		rt.metrics.statsHits.Add(float64(hits))
+		rt.metrics.stage.WithLabelValues("aggregate").Observe(time.Since(start).Seconds())
+		return len(late) > 10000
+	})
 }

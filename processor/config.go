@@ -14,6 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/logveil/logveil/transforms"
+	"github.com/logveil/logveil/transforms/stats"
 )
 
 // Config is logveil's whole configuration, as read from a YAML file and then
@@ -21,10 +22,10 @@ import (
 // not listed here are an error, so a typo cannot silently fall back to a
 // default.
 type Config struct {
-	Anonymize transforms.Config      `yaml:"anonymize"`
-	Stats     transforms.StatsConfig `yaml:"stats"`
-	Kafka     KafkaConfig            `yaml:"kafka"`
-	HTTP      HTTPConfig             `yaml:"http"`
+	Anonymize transforms.Config `yaml:"anonymize"`
+	Stats     stats.Config      `yaml:"stats"`
+	Kafka     KafkaConfig       `yaml:"kafka"`
+	HTTP      HTTPConfig        `yaml:"http"`
 	// ShutdownTimeout bounds a graceful stop: fetching stops, in-flight
 	// batches are produced and committed, then the process exits. Default 30s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
@@ -234,8 +235,7 @@ func (c Config) Validate() (Config, error) {
 	if c.Anonymize, err = c.Anonymize.Validate(); err != nil {
 		return c, fmt.Errorf("anonymize.%w", err)
 	}
-	c.Stats = c.Stats.WithDefaults()
-	if _, err := transforms.NewAggregator(c.Stats); err != nil {
+	if c.Stats, err = c.Stats.Validate(); err != nil {
 		return c, err
 	}
 	k := &c.Kafka

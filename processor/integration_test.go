@@ -25,7 +25,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/logveil/logveil/bench/loggen"
+	"github.com/logveil/logveil/internal/loggen"
 	"github.com/logveil/logveil/internal/piicorpus"
 )
 

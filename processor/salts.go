@@ -110,68 +110,30 @@ func (s *saltStore) propose(day int64) error {
 
 func dayKey(day int64) []byte { return strconv.AppendInt(nil, day, 10) }
 
-// run tails the salts topic from the beginning and tombstones expired days,
-// until ctx ends.
+// run tails the salts topic from the beginning, through the partition
+// reader every consumer uses, and tombstones expired days, until ctx ends.
 func (s *saltStore) run(ctx context.Context) {
 	go s.janitor(ctx)
-	var bo backoff
-	bo.min, bo.max = 100*time.Millisecond, 5*time.Second
-	for ctx.Err() == nil {
-		if err := s.tail(ctx); err != nil && ctx.Err() == nil {
-			s.m.errors.WithLabelValues("salt").Inc()
-			s.retryLog.failed("salts topic: retrying", err)
-			sleepCtx(ctx, bo.next())
+	rd := &partitionReader{k: s.k, topic: s.topic, partition: 0, maxBytes: 1 << 20, maxWait: 500 * time.Millisecond,
+		m: s.m, retryLog: s.retryLog, log: s.log, errLabel: "salt", idleFirst: true}
+	ch := make(chan fetched, 1)
+	go rd.run(ctx, -1, ch)
+	for f := range ch {
+		next := int64(-1)
+		for _, msg := range f.msgs {
+			s.apply(msg)
+			next = msg.Offset + 1
 		}
-	}
-}
-
-func (s *saltStore) tail(ctx context.Context) error {
-	conn, err := s.k.dialer.DialLeader(ctx, "tcp", s.k.cfg.Brokers[0], s.topic, 0)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	first, last, err := conn.ReadOffsets()
-	if err != nil {
-		return err
-	}
-	s.mu.Lock()
-	// A restart of tail re-reads everything: rebuild from scratch.
-	s.salts, s.destroyed = map[int64][]byte{}, map[int64]bool{}
-	if first == last {
-		s.setCaughtUpLocked()
-	}
-	s.mu.Unlock()
-	if _, err := conn.Seek(first, kafka.SeekAbsolute); err != nil {
-		return err
-	}
-	for ctx.Err() == nil {
-		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-		batch := conn.ReadBatchWith(kafka.ReadBatchConfig{MinBytes: 1, MaxBytes: 1 << 20, MaxWait: 500 * time.Millisecond})
-		for {
-			msg, err := batch.ReadMessage()
-			if err != nil {
-				break
-			}
-			s.apply(msg, last)
-		}
-		if err := batch.Close(); err != nil && !isTimeout(err) {
-			return err
-		}
-		if batch.Offset() >= last {
-			// Compaction leaves offset gaps: reaching the end is what counts.
+		// Caught up: an idle notice, or a batch that reaches the end.
+		if len(f.msgs) == 0 || next >= f.hwm {
 			s.mu.Lock()
 			s.setCaughtUpLocked()
 			s.mu.Unlock()
 		}
-		if _, err := conn.Seek(batch.Offset(), kafka.SeekAbsolute); err != nil {
-			return err
-		}
 	}
-	return nil
 }
 
-func (s *saltStore) apply(msg kafka.Message, last int64) {
+func (s *saltStore) apply(msg kafka.Message) {
 	day, err := strconv.ParseInt(string(msg.Key), 10, 64)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -185,9 +147,6 @@ func (s *saltStore) apply(msg kafka.Message, last int64) {
 				s.salts[day] = salt
 			}
 		}
-	}
-	if msg.Offset >= last-1 {
-		s.setCaughtUpLocked()
 	}
 	close(s.changed)
 	s.changed = make(chan struct{})

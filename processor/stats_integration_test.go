@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/logveil/logveil/bench/loggen"
+	"github.com/logveil/logveil/internal/loggen"
 )
 
 // statsInput is a generated log that ends more than an hour ago (so every

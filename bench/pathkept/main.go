@@ -1,5 +1,5 @@
 // Command pathkept measures how much of ordinary traffic keeps its pages:
-// the share of generated page views (bench/loggen) whose path logveil
+// the share of generated page views (internal/loggen) whose path logveil
 // writes unchanged, and the paths it changes most often.
 //
 //	go run ./bench/pathkept --lines 200000
@@ -13,7 +13,7 @@ import (
 	"log"
 	"sort"
 
-	"github.com/logveil/logveil/bench/loggen"
+	"github.com/logveil/logveil/internal/loggen"
 	"github.com/logveil/logveil/transforms"
 )
 

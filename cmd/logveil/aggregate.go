@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/logveil/logveil/processor"
-	"github.com/logveil/logveil/transforms"
+	"github.com/logveil/logveil/processor/pipe"
+	"github.com/logveil/logveil/processor/statspage"
+	"github.com/logveil/logveil/transforms/stats"
 )
 
 func cmdAggregate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -72,17 +74,17 @@ func cmdAggregate(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 		defer pprof.StopCPUProfile()
 	}
 	start := time.Now()
-	var st processor.Stats
+	var st pipe.Summary
 	var rows int
 	if *output == "html" {
-		var rs []transforms.StatsRow
-		if st, rs, err = processor.AggregateRows(cfg, stdin, processor.PipeOptions{}); err == nil {
+		var rs []stats.Row
+		if st, rs, err = pipe.AggregateRows(cfg.Anonymize, cfg.Stats, stdin, pipe.Options{}); err == nil {
 			rows = len(rs)
-			err = processor.WriteReport(stdout, rs, processor.ReportSource{Description: fmt.Sprintf(
+			err = statspage.WriteReport(stdout, rs, statspage.Source{Description: fmt.Sprintf(
 				"logveil aggregate of %d lines, %s", st.In, time.Now().UTC().Format("2006-01-02 15:04 UTC"))})
 		}
 	} else {
-		st, rows, err = processor.RunAggregate(cfg, stdin, stdout, processor.PipeOptions{})
+		st, rows, err = pipe.Aggregate(cfg.Anonymize, cfg.Stats, stdin, stdout, pipe.Options{})
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "logveil aggregate: %v\n", err)

@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/logveil/logveil/processor"
+	"github.com/logveil/logveil/processor/pipe"
 	"github.com/logveil/logveil/transforms"
 )
 
@@ -132,8 +133,8 @@ func cmdAnonymize(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 	}
 	defer a.Close()
 
-	opt := processor.PipeOptions{Output: processor.Output(f.output), Workers: f.workers}
-	if opt.Output != processor.OutputJSONL && opt.Output != processor.OutputCombined {
+	opt := pipe.Options{Output: pipe.Output(f.output), Workers: f.workers}
+	if opt.Output != pipe.OutputJSONL && opt.Output != pipe.OutputCombined {
 		fmt.Fprintf(stderr, "logveil anonymize: --output: %q is not jsonl or combined\n", f.output)
 		return exitConfig
 	}
@@ -159,7 +160,7 @@ func cmdAnonymize(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 	opt.Stop = stop
 	written := &lineCounter{w: stdout}
 	out := bufio.NewWriterSize(written, 256<<10)
-	st, err := processor.RunPipe(a, stdin, out, opt)
+	st, err := pipe.Run(a, stdin, out, opt)
 	if ferr := out.Flush(); err == nil && ferr != nil {
 		err = fmt.Errorf("cannot write output: %w", ferr)
 	}
@@ -188,7 +189,7 @@ func cmdAnonymize(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 	return exitOK
 }
 
-func printSummary(w io.Writer, st processor.Stats) {
+func printSummary(w io.Writer, st pipe.Summary) {
 	rate := float64(st.In) / st.Elapsed.Seconds()
 	stopped := ""
 	if st.Stopped {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/logveil/logveil/bench/loggen"
+	"github.com/logveil/logveil/internal/loggen"
 )
 
 func runAnonymize(t *testing.T, stdin string, args ...string) (stdout, stderr string, code int) {

@@ -10,13 +10,14 @@ import (
 	"syscall"
 
 	"github.com/logveil/logveil/processor"
+	"github.com/logveil/logveil/processor/demo"
 )
 
 func cmdDemo(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("demo", stderr, "logveil demo [flags]",
 		"Runs the whole pipeline on an embedded Kafka broker (nothing to install): generated traffic into\naccess-logs, the three stages, and a live summary of the statistics and events.",
 		"logveil demo --lines 20000")
-	var opt processor.DemoOptions
+	var opt demo.Options
 	fs.IntVar(&opt.Lines, "lines", 0, "stop after this many lines (0: until interrupted)")
 	fs.DurationVar(&opt.Duration, "duration", 0, "stop after this long (0: until interrupted)")
 	fs.IntVar(&opt.Rate, "rate", 5000, "generated lines per second")
@@ -43,7 +44,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := processor.RunDemo(ctx, opt, stdout, log); err != nil {
+	if err := demo.Run(ctx, opt, stdout, log); err != nil {
 		fmt.Fprintf(stderr, "logveil demo: %v\n", err)
 		return exitIO
 	}

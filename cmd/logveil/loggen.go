@@ -10,8 +10,8 @@ import (
 	"sync/atomic"
 	"syscall"
 
-	"github.com/logveil/logveil/bench/loggen"
-	"github.com/logveil/logveil/processor"
+	"github.com/logveil/logveil/internal/loggen"
+	"github.com/logveil/logveil/processor/demo"
 )
 
 func cmdLoggen(args []string, stdout, stderr io.Writer) int {
@@ -36,7 +36,7 @@ func cmdLoggen(args []string, stdout, stderr io.Writer) int {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		var n atomic.Int64
-		err := processor.Feed(ctx, processor.FeedOptions{Brokers: splitList(*brokers), Topic: *topic,
+		err := demo.Feed(ctx, demo.FeedOptions{Brokers: splitList(*brokers), Topic: *topic,
 			Rate: int(opt.Rate), Lines: *lines, Seed: opt.Seed}, &n)
 		fmt.Fprintf(stderr, "logveil loggen: %d lines produced to %s\n", n.Load(), *topic)
 		if err != nil {

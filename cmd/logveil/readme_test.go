@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/logveil/logveil/bench/loggen"
+	"github.com/logveil/logveil/internal/loggen"
 )
 
 func readme(t *testing.T) string {

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/logveil/logveil/bench/loggen"
+	"github.com/logveil/logveil/internal/loggen"
 )
 
 // pipeline runs `logveil loggen --lines N | logveil anonymize ARGS > file`

@@ -18,7 +18,8 @@ import (
 	"time"
 
 	"github.com/logveil/logveil/processor"
-	"github.com/logveil/logveil/transforms"
+	"github.com/logveil/logveil/processor/statspage"
+	"github.com/logveil/logveil/transforms/stats"
 )
 
 // cmdStats prints the latest value of each row of <prefix>.stats.
@@ -27,7 +28,7 @@ func cmdStats(args []string, stdout, stderr io.Writer) int {
 		"Prints the latest value of each row of <prefix>.stats (as a table, or --json), or serves them as the\nstatistics page (--serve).",
 		"logveil stats --brokers 127.0.0.1:9092 --window 1h --dimension page"), flagsKafka|flagsPrefix)
 	window := f.fs.Duration("window", 0, "only windows of this size, e.g. 1h (default all)")
-	dim := f.fs.String("dimension", "", "only this dimension: "+strings.Join(transforms.DimensionNames(), ", "))
+	dim := f.fs.String("dimension", "", "only this dimension: "+strings.Join(stats.DimensionNames(), ", "))
 	since := f.fs.String("since", "", "only windows starting at or after this time (RFC 3339) or this long ago (e.g. 24h); with --serve, also what the server keeps in memory")
 	asJSON := f.fs.Bool("json", false, "print JSON lines in the <prefix>.stats schema instead of a table")
 	serve := f.fs.String("serve", "", "serve the statistics page and /api/stats on this address (e.g. 127.0.0.1:8080) instead of printing")
@@ -35,8 +36,8 @@ func cmdStats(args []string, stdout, stderr io.Writer) int {
 	if code, ok := parseArgs(f.fs, args, 0); !ok {
 		return code
 	}
-	if *dim != "" && !slices.Contains(transforms.DimensionNames(), *dim) {
-		fmt.Fprintf(stderr, "logveil stats: --dimension: %q is not one of %s\n", *dim, strings.Join(transforms.DimensionNames(), ", "))
+	if *dim != "" && !slices.Contains(stats.DimensionNames(), *dim) {
+		fmt.Fprintf(stderr, "logveil stats: --dimension: %q is not one of %s\n", *dim, strings.Join(stats.DimensionNames(), ", "))
 		return exitConfig
 	}
 	cfg, err := f.load()
@@ -47,16 +48,16 @@ func cmdStats(args []string, stdout, stderr io.Writer) int {
 	if *serve != "" {
 		return serveStats(cfg, *serve, *refresh, *since, stderr)
 	}
-	filter := processor.StatsFilter{Window: *window, Dimension: *dim}
+	filter := statspage.Filter{Window: *window, Dimension: *dim}
 	if *since != "" {
-		if filter.Since, err = processor.ParseSince(*since, time.Now()); err != nil {
+		if filter.Since, err = statspage.ParseSince(*since, time.Now()); err != nil {
 			fmt.Fprintf(stderr, "logveil stats: --%v\n", err)
 			return exitConfig
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	rows, err := processor.ReadStats(ctx, cfg, filter)
+	rows, err := statspage.Read(ctx, cfg, filter)
 	if err != nil {
 		fmt.Fprintf(stderr, "logveil stats: %v\n", err)
 		return exitIO
@@ -86,7 +87,7 @@ func cmdStats(args []string, stdout, stderr io.Writer) int {
 }
 
 // detail is the table's summary of a total or privacy row.
-func detail(r *transforms.StatsRow) string {
+func detail(r *stats.Row) string {
 	f := func(p *float64, prec int) string {
 		if p == nil {
 			return "-"
@@ -107,7 +108,7 @@ func detail(r *transforms.StatsRow) string {
 // serveStats serves the statistics page until SIGINT or SIGTERM.
 func serveStats(cfg processor.Config, addr string, refresh time.Duration, since string, stderr io.Writer) int {
 	log := newLogger(cfg.LogFormat, stderr) // as logveil run logs: text or JSON
-	h, err := processor.NewStatsServer(cfg, refresh, since, log)
+	h, err := statspage.NewServer(cfg, refresh, since, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "logveil stats: %v\n", err)
 		return exitConfig

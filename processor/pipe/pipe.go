@@ -1,4 +1,4 @@
-package processor
+package pipe
 
 import (
 	"bytes"
@@ -20,8 +20,8 @@ const (
 	OutputCombined Output = "combined" // the line rewritten in its own format
 )
 
-// PipeOptions configure RunPipe.
-type PipeOptions struct {
+// Options configure Run.
+type Options struct {
 	Output  Output
 	Rejects io.Writer // redacted rejected lines; nil discards them
 	Workers int       // parallel workers; 0 means GOMAXPROCS
@@ -30,11 +30,11 @@ type PipeOptions struct {
 	MaxLineBytes int
 	// Stop, when closed, ends the input early (a signal): what was read
 	// until then, a cut last line included, is processed and written, and
-	// the run returns with Stats.Stopped set.
+	// the run returns with Summary.Stopped set.
 	Stop <-chan struct{}
 }
 
-func (opt PipeOptions) withDefaults() PipeOptions {
+func (opt Options) withDefaults() Options {
 	if opt.Workers <= 0 {
 		opt.Workers = runtime.GOMAXPROCS(0)
 	}
@@ -44,17 +44,17 @@ func (opt PipeOptions) withDefaults() PipeOptions {
 	return opt
 }
 
-// Stats counts what a run did. Rejected is by reason (the transforms.Err
+// Summary counts what a run did. Rejected is by reason (the transforms.Err
 // values' texts, safe as labels).
-type Stats struct {
+type Summary struct {
 	In, Out  int64
 	Rejected map[string]int64
 	Elapsed  time.Duration
-	Stopped  bool // the input was ended by PipeOptions.Stop
+	Stopped  bool // the input was ended by Options.Stop
 }
 
 // RejectedTotal sums Rejected.
-func (s Stats) RejectedTotal() int64 {
+func (s Summary) RejectedTotal() int64 {
 	var n int64
 	for _, v := range s.Rejected {
 		n += v
@@ -76,16 +76,16 @@ type chunk struct {
 	rejBy map[error]int64
 }
 
-// RunPipe reads lines from r, anonymizes them on several workers and writes
+// Run reads lines from r, anonymizes them on several workers and writes
 // results to w in input order. It returns when r is exhausted or an I/O error
 // occurs.
-func RunPipe(a *transforms.Anonymizer, r io.Reader, w io.Writer, opt PipeOptions) (Stats, error) {
+func Run(a *transforms.Anonymizer, r io.Reader, w io.Writer, opt Options) (Summary, error) {
 	opt = opt.withDefaults()
 	if opt.Output == "" {
 		opt.Output = OutputJSONL
 	}
 	if opt.Output != OutputJSONL && opt.Output != OutputCombined {
-		return Stats{}, fmt.Errorf("output: %q is not jsonl or combined", opt.Output)
+		return Summary{}, fmt.Errorf("output: %q is not jsonl or combined", opt.Output)
 	}
 	process := func(wk *transforms.Worker, c *chunk) {
 		processChunk(wk, c, opt.MaxLineBytes, func(wk *transforms.Worker, c *chunk) {
@@ -116,12 +116,12 @@ func RunPipe(a *transforms.Anonymizer, r io.Reader, w io.Writer, opt PipeOptions
 	return runChunks(a, r, opt, nil, process, consume)
 }
 
-// runChunks is the ordered parallel loop under RunPipe and RunAggregate:
+// runChunks is the ordered parallel loop under Run and Aggregate:
 // one reader cuts r into chunks of whole lines, opt.Workers goroutines run
 // process on them (each with its own Worker, set up by setup), and consume
 // sees the chunks in input order (idle: no other chunk is waiting).
-func runChunks(a *transforms.Anonymizer, r io.Reader, opt PipeOptions, setup func(*transforms.Worker),
-	process func(*transforms.Worker, *chunk), consume func(c *chunk, idle bool) error) (Stats, error) {
+func runChunks(a *transforms.Anonymizer, r io.Reader, opt Options, setup func(*transforms.Worker),
+	process func(*transforms.Worker, *chunk), consume func(c *chunk, idle bool) error) (Summary, error) {
 	start := time.Now()
 	opt = opt.withDefaults()
 	// Enough chunks in flight to keep every worker busy while the consumer
@@ -161,7 +161,7 @@ func runChunks(a *transforms.Anonymizer, r io.Reader, opt PipeOptions, setup fun
 		readErr <- err
 	}()
 
-	st := Stats{Rejected: make(map[string]int64)}
+	st := Summary{Rejected: make(map[string]int64)}
 	var consumeErr error
 	pending := make(map[int]*chunk)
 	next := 0

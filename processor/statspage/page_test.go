@@ -1,4 +1,4 @@
-package processor
+package statspage
 
 import (
 	"bytes"
@@ -20,8 +20,11 @@ import (
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 
-	"github.com/logveil/logveil/bench/loggen"
+	"github.com/logveil/logveil/internal/loggen"
+	"github.com/logveil/logveil/processor"
+	"github.com/logveil/logveil/processor/pipe"
 	"github.com/logveil/logveil/transforms"
+	"github.com/logveil/logveil/transforms/stats"
 )
 
 // hostile is a value as a stranger could have written it into a path or a
@@ -29,18 +32,11 @@ import (
 const hostile = `</script><script>document.title="pwned"</script><img src=x onerror="document.title='pwned'">`
 
 // reportRows aggregates generated traffic and plants a hostile page row.
-func reportRows(t *testing.T) []transforms.StatsRow {
+func reportRows(t *testing.T) []stats.Row {
 	t.Helper()
 	var in bytes.Buffer
 	loggen.New(loggen.Options{Seed: 5, Start: time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC).Unix(), Rate: 5}).WriteN(&in, 30000)
-	cfg, err := LoadConfig("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cfg, err = cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	_, rows, err := AggregateRows(cfg, &in, PipeOptions{})
+	_, rows, err := pipe.AggregateRows(transforms.Config{}, stats.Config{}, &in, pipe.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,14 +50,14 @@ func reportRows(t *testing.T) []transforms.StatsRow {
 			newest = max(newest, r.WindowStart)
 		}
 	}
-	rows = append(rows, transforms.StatsRow{WindowStart: newest, WindowSize: "1h0m0s",
+	rows = append(rows, stats.Row{WindowStart: newest, WindowSize: "1h0m0s",
 		Dimension: "page", Value: hostile, Views: 1e9, Visitors: 99, Final: true})
 	return rows
 }
 
 func TestWriteReportEscapes(t *testing.T) {
 	var b bytes.Buffer
-	if err := WriteReport(&b, reportRows(t), ReportSource{Description: "test </script>"}); err != nil {
+	if err := WriteReport(&b, reportRows(t), Source{Description: "test </script>"}); err != nil {
 		t.Fatal(err)
 	}
 	page := b.String()
@@ -72,7 +68,7 @@ func TestWriteReportEscapes(t *testing.T) {
 	if m == nil {
 		t.Fatal("no rows slot")
 	}
-	var rows []transforms.StatsRow
+	var rows []stats.Row
 	if err := json.Unmarshal([]byte(m[1]), &rows); err != nil || rows[len(rows)-1].Value != hostile {
 		t.Fatalf("embedded rows: %v", err)
 	}
@@ -84,14 +80,14 @@ func TestWriteReportEscapes(t *testing.T) {
 }
 
 // statsCluster is an in-process broker holding a stats topic with rows.
-func statsCluster(t *testing.T, rows []transforms.StatsRow) Config {
+func statsCluster(t *testing.T, rows []stats.Row) processor.Config {
 	t.Helper()
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "logveil.stats"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(cluster.Close)
-	cfg, err := LoadConfig("")
+	cfg, err := processor.LoadConfig("")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +98,7 @@ func statsCluster(t *testing.T, rows []transforms.StatsRow) Config {
 
 // writeStatsRows writes rows, and tombstones for the keys of deleted, as the
 // merge stage does.
-func writeStatsRows(t *testing.T, cfg Config, rows, deleted []transforms.StatsRow) {
+func writeStatsRows(t *testing.T, cfg processor.Config, rows, deleted []stats.Row) {
 	t.Helper()
 	w := &kafka.Writer{Addr: kafka.TCP(cfg.Kafka.Brokers...), Topic: "logveil.stats", Balancer: &kafka.Hash{}, BatchTimeout: time.Millisecond,
 		RequiredAcks: kafka.RequireAll} // kafka-go waits for no ack by default
@@ -120,9 +116,9 @@ func writeStatsRows(t *testing.T, cfg Config, rows, deleted []transforms.StatsRo
 	}
 }
 
-func newStatsServer(t *testing.T, cfg Config) *StatsServer {
+func newServer(t *testing.T, cfg processor.Config) *Server {
 	t.Helper()
-	s, err := NewStatsServer(cfg, time.Minute, "", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s, err := NewServer(cfg, time.Minute, "", slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +128,7 @@ func newStatsServer(t *testing.T, cfg Config) *StatsServer {
 func TestStatsServer(t *testing.T) {
 	rows := reportRows(t)
 	cfg := statsCluster(t, rows)
-	srv := httptest.NewServer(newStatsServer(t, cfg))
+	srv := httptest.NewServer(newServer(t, cfg))
 	defer srv.Close()
 
 	get := func(path string) (int, string) {
@@ -146,7 +142,7 @@ func TestStatsServer(t *testing.T) {
 		return r.StatusCode, string(b)
 	}
 	code, body := get("/api/stats")
-	var got []transforms.StatsRow
+	var got []stats.Row
 	if code != 200 || json.Unmarshal([]byte(body), &got) != nil || len(got) != len(rows) {
 		t.Fatalf("/api/stats: %d, %d rows of %d", code, len(got), len(rows))
 	}
@@ -188,17 +184,17 @@ func TestStatsServerIncremental(t *testing.T) {
 	day := func(d int) string {
 		return time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -d).Format(time.RFC3339)
 	}
-	row := func(start, value string, views int64) transforms.StatsRow {
-		return transforms.StatsRow{WindowStart: start, WindowSize: "24h0m0s", Dimension: "page", Value: value, Views: views, Visitors: 9, Final: true}
+	row := func(start, value string, views int64) stats.Row {
+		return stats.Row{WindowStart: start, WindowSize: "24h0m0s", Dimension: "page", Value: value, Views: views, Visitors: 9, Final: true}
 	}
-	cfg := statsCluster(t, []transforms.StatsRow{row(day(40), "/old", 1), row(day(1), "/a", 10), row(day(1), "/b", 20)})
-	s, err := NewStatsServer(cfg, time.Nanosecond, "720h", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	cfg := statsCluster(t, []stats.Row{row(day(40), "/old", 1), row(day(1), "/a", 10), row(day(1), "/b", 20)})
+	s, err := NewServer(cfg, time.Nanosecond, "720h", slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	views := func() map[string]int64 {
 		t.Helper()
-		rows, err := s.current(context.Background(), StatsFilter{})
+		rows, err := s.current(context.Background(), Filter{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -212,7 +208,7 @@ func TestStatsServerIncremental(t *testing.T) {
 		t.Fatalf("first read (the 40-day-old window is before --since 720h): %v", got)
 	}
 	first := maps.Clone(s.reader.next)
-	writeStatsRows(t, cfg, []transforms.StatsRow{row(day(1), "/a", 11), row(day(0), "/c", 5)}, []transforms.StatsRow{row(day(1), "/b", 0)})
+	writeStatsRows(t, cfg, []stats.Row{row(day(1), "/a", 11), row(day(0), "/c", 5)}, []stats.Row{row(day(1), "/b", 0)})
 	if got := views(); len(got) != 2 || got["/a"] != 11 || got["/c"] != 5 {
 		t.Fatalf("after an update, a new row and a tombstone: %v", got)
 	}
@@ -221,7 +217,7 @@ func TestStatsServerIncremental(t *testing.T) {
 			t.Errorf("partition %d read back from %d (was at %d)", p, off, first[p])
 		}
 	}
-	if _, err := NewStatsServer(cfg, time.Second, "last week", nil); err == nil {
+	if _, err := NewServer(cfg, time.Second, "last week", nil); err == nil {
 		t.Error("--since \"last week\" accepted")
 	}
 }
@@ -283,14 +279,14 @@ func TestReportInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteReport(f, rows, ReportSource{Description: "test"}); err != nil {
+	if err := WriteReport(f, rows, Source{Description: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	f.Close()
 	t.Run("static", func(t *testing.T) { checkRendered(t, chromiumDOM(t, "file://"+path)) })
 	t.Run("served", func(t *testing.T) {
 		cfg := statsCluster(t, rows)
-		srv := httptest.NewServer(newStatsServer(t, cfg))
+		srv := httptest.NewServer(newServer(t, cfg))
 		defer srv.Close()
 		dom := chromiumDOM(t, srv.URL+"/")
 		checkRendered(t, dom)
@@ -302,7 +298,7 @@ func TestReportInBrowser(t *testing.T) {
 	// with the page. Countries logveil sets itself and estimates are marked.
 	t.Run("served-fetch-failing", func(t *testing.T) {
 		cfg := statsCluster(t, rows)
-		stats := newStatsServer(t, cfg)
+		stats := newServer(t, cfg)
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path == "/api/stats" {
 				http.Error(w, "broker unreachable", http.StatusBadGateway)

@@ -1,4 +1,4 @@
-package processor
+package pipe
 
 import (
 	"bytes"
@@ -6,7 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/logveil/logveil/bench/loggen"
+	"github.com/logveil/logveil/internal/loggen"
+	"github.com/logveil/logveil/transforms"
+	"github.com/logveil/logveil/transforms/stats"
 )
 
 // TestAggregateParallelIsOrdered: aggregating on four workers gives the
@@ -16,13 +18,9 @@ func TestAggregateParallelIsOrdered(t *testing.T) {
 	// At most 800 visitors: every count is exact, so runs with different
 	// in-memory salts can be compared row for row.
 	loggen.New(loggen.Options{Seed: 21, Rate: 5, Malformed: 0.01, Visitors: 800}).WriteN(&in, 40000)
-	cfg, err := Config{}.Validate()
-	if err != nil {
-		t.Fatal(err)
-	}
 	run := func(workers int) []string {
 		var out bytes.Buffer
-		st, n, err := RunAggregate(cfg, bytes.NewReader(in.Bytes()), &out, PipeOptions{Workers: workers})
+		st, n, err := Aggregate(transforms.Config{}, stats.Config{}, bytes.NewReader(in.Bytes()), &out, Options{Workers: workers})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,29 +1,30 @@
-package processor
+package statspage
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
 
+	"github.com/logveil/logveil/processor"
+	"github.com/logveil/logveil/transforms/stats"
 	"github.com/segmentio/kafka-go"
-
-	"github.com/logveil/logveil/transforms"
 )
 
-// StatsFilter selects rows of <prefix>.stats; zero fields select all.
-type StatsFilter struct {
+// Filter selects rows of <prefix>.stats; zero fields select all.
+type Filter struct {
 	Window    time.Duration
 	Dimension string
 	Since     time.Time
 }
 
-// ReadStats reads <prefix>.stats from the start to its current end, as any
+// Read reads <prefix>.stats from the start to its current end, as any
 // analytics consumer would, and returns the latest value of each row that
 // matches f (tombstones delete rows), ordered by window, dimension, value.
-func ReadStats(ctx context.Context, cfg Config, f StatsFilter) ([]transforms.StatsRow, error) {
-	r, err := newStatsReader(cfg, func() StatsFilter { return f })
+func Read(ctx context.Context, cfg processor.Config, f Filter) ([]stats.Row, error) {
+	r, err := newReader(cfg, func() Filter { return f })
 	if err != nil {
 		return nil, err
 	}
@@ -34,45 +35,41 @@ func ReadStats(ctx context.Context, cfg Config, f StatsFilter) ([]transforms.Sta
 	return r.selectRows(f), nil
 }
 
-// statsReader holds the latest row of every key of <prefix>.stats that its
+// reader holds the latest row of every key of <prefix>.stats that its
 // keep filter selects, and brings it up to date by reading each partition
 // from where its previous read ended.
-type statsReader struct {
-	k     *kafkaClients
+type reader struct {
+	k     *processor.TopicReader
 	topic string
-	keep  func() StatsFilter // evaluated at each update: "since" may move
-	next  map[int]int64      // partition -> the offset to read from
-	rows  map[string]transforms.StatsRow
+	keep  func() Filter // evaluated at each update: "since" may move
+	next  map[int]int64 // partition -> the offset to read from
+	rows  map[string]stats.Row
 }
 
-func newStatsReader(cfg Config, keep func() StatsFilter) (*statsReader, error) {
-	cfg, err := cfg.Validate()
+func newReader(cfg processor.Config, keep func() Filter) (*reader, error) {
+	k, cfg, err := processor.NewTopicReader(cfg)
 	if err != nil {
 		return nil, err
 	}
-	k, err := newKafkaClients(cfg.Kafka)
-	if err != nil {
-		return nil, err
-	}
-	return &statsReader{k: k, topic: cfg.Kafka.StatsTopic(), keep: keep, next: map[int]int64{},
-		rows: map[string]transforms.StatsRow{}}, nil
+	return &reader{k: k, topic: cfg.Kafka.StatsTopic(), keep: keep, next: map[int]int64{},
+		rows: map[string]stats.Row{}}, nil
 }
 
-func (s *statsReader) close() { s.k.transport.CloseIdleConnections() }
+func (s *reader) close() { s.k.Close() }
 
 // update reads what was written since the last update.
-func (s *statsReader) update(ctx context.Context) error {
-	meta, err := s.k.client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{s.topic}})
-	if err != nil {
-		return fmt.Errorf("cannot reach Kafka at %v: %w", s.k.cfg.Brokers, err)
+func (s *reader) update(ctx context.Context) error {
+	parts, err := s.k.Partitions(ctx, s.topic)
+	if errors.Is(err, processor.ErrNoTopic) {
+		return fmt.Errorf("%w (is logveil run with the merge stage writing it?)", err)
 	}
-	if len(meta.Topics) != 1 || meta.Topics[0].Error != nil {
-		return fmt.Errorf("topic %s: does not exist (is logveil run with the merge stage writing it?)", s.topic)
+	if err != nil {
+		return err
 	}
 	keep := s.keep()
-	for _, p := range meta.Topics[0].Partitions {
-		next, err := s.readPartition(ctx, p.ID, s.next[p.ID], keep)
-		s.next[p.ID] = next // past a row that did not decode: reported once
+	for _, p := range parts {
+		next, err := s.readPartition(ctx, p, s.next[p], keep)
+		s.next[p] = next // past a row that did not decode: reported once
 		if err != nil {
 			return err
 		}
@@ -87,8 +84,8 @@ func (s *statsReader) update(ctx context.Context) error {
 }
 
 // selectRows returns the held rows f selects, sorted.
-func (s *statsReader) selectRows(f StatsFilter) []transforms.StatsRow {
-	rows := make([]transforms.StatsRow, 0, len(s.rows))
+func (s *reader) selectRows(f Filter) []stats.Row {
+	rows := make([]stats.Row, 0, len(s.rows))
 	for _, r := range s.rows {
 		if f.matches(&r) {
 			rows = append(rows, r)
@@ -99,7 +96,7 @@ func (s *statsReader) selectRows(f StatsFilter) []transforms.StatsRow {
 }
 
 // matches reports whether r is selected by f.
-func (f StatsFilter) matches(r *transforms.StatsRow) bool {
+func (f Filter) matches(r *stats.Row) bool {
 	if f.Dimension != "" && r.Dimension != f.Dimension {
 		return false
 	}
@@ -120,7 +117,7 @@ var dimOrder = map[string]int{"total": -2, "privacy": 100}
 
 // SortRows orders rows by window start and size, then totals first, the
 // dimensions, the privacy record last, values in order with "(other)" last.
-func SortRows(rows []transforms.StatsRow) {
+func SortRows(rows []stats.Row) {
 	sort.Slice(rows, func(i, j int) bool {
 		a, b := &rows[i], &rows[j]
 		if a.WindowStart != b.WindowStart {
@@ -138,8 +135,8 @@ func SortRows(rows []transforms.StatsRow) {
 			}
 			return a.Dimension < b.Dimension
 		}
-		if (a.Value == transforms.Other) != (b.Value == transforms.Other) {
-			return b.Value == transforms.Other
+		if (a.Value == stats.Other) != (b.Value == stats.Other) {
+			return b.Value == stats.Other
 		}
 		return a.Value < b.Value
 	})
@@ -148,19 +145,19 @@ func SortRows(rows []transforms.StatsRow) {
 // readPartition applies one partition's records from offset from (or its
 // first offset, when from is before it or past its end: a re-read ends in the
 // same state) to its current end, and returns the offset to read from next.
-func (s *statsReader) readPartition(ctx context.Context, partition int, from int64, keep StatsFilter) (int64, error) {
+func (s *reader) readPartition(ctx context.Context, partition int, from int64, keep Filter) (int64, error) {
 	pick := func(first, end int64) int64 {
 		if from < first || from > end {
 			return first
 		}
 		return from
 	}
-	next, err := s.k.readRange(ctx, s.topic, partition, 16<<20, pick, func(m kafka.Message) error {
+	next, err := s.k.ReadRange(ctx, s.topic, partition, 16<<20, pick, func(m kafka.Message) error {
 		if m.Value == nil {
 			delete(s.rows, string(m.Key))
 			return nil
 		}
-		var r transforms.StatsRow
+		var r stats.Row
 		if err := json.Unmarshal(m.Value, &r); err != nil {
 			return fmt.Errorf("%s/%d at %d: row %q: %w", s.topic, partition, m.Offset, m.Key, err)
 		}

@@ -1,4 +1,4 @@
-package transforms
+package stats
 
 import (
 	"sort"
@@ -39,9 +39,7 @@ type Partial struct {
 // AppendKey appends the partial's topic key: window start and size,
 // dimension, source partition, then the value (last, so any bytes are safe).
 func (p *Partial) AppendKey(dst []byte) []byte {
-	dst = strconv.AppendInt(dst, p.Start, 10)
-	dst = append(dst, '|')
-	dst = strconv.AppendInt(dst, p.Size, 10)
+	dst = AppendWindowKey(dst, WindowKey{p.Start, p.Size})
 	dst = append(dst, '|')
 	dst = append(dst, p.Dim...)
 	dst = append(dst, '|')
@@ -55,10 +53,10 @@ func (p *Partial) AppendKey(dst []byte) []byte {
 
 // AppendWindowKey appends the key all partials of one window share; the
 // partials topic is partitioned by it so that one merger sees a whole window.
-func AppendWindowKey(dst []byte, start, size int64) []byte {
-	dst = strconv.AppendInt(dst, start, 10)
+func AppendWindowKey(dst []byte, k WindowKey) []byte {
+	dst = strconv.AppendInt(dst, k.Start, 10)
 	dst = append(dst, '|')
-	return strconv.AppendInt(dst, size, 10)
+	return strconv.AppendInt(dst, k.Size, 10)
 }
 
 type partKey struct {
@@ -76,22 +74,24 @@ type mergeWindow struct {
 // topic is partitioned by pseudonym), so visitor counts add up; k-anonymity
 // and max_values apply to the combined cells.
 type Merger struct {
-	cfg     StatsConfig
-	windows map[[2]int64]*mergeWindow
-	// Masks are the IPv4 and IPv6 prefix lengths the events were truncated
-	// to, for the privacy record; zero leaves them out.
-	Masks [2]int
+	cfg     Config
+	masks   Masks
+	windows map[WindowKey]*mergeWindow
 }
 
-// NewMerger returns a Merger; cfg must be valid (NewAggregator checks it).
-func NewMerger(cfg StatsConfig) *Merger {
-	return &Merger{cfg: cfg.WithDefaults(), windows: map[[2]int64]*mergeWindow{}}
+// Masks are the IPv4 and IPv6 prefix lengths the events were truncated to,
+// stated in each window's privacy record; zero leaves them out.
+type Masks struct{ IPv4, IPv6 int }
+
+// NewMerger returns a Merger; cfg must be valid (Config.Validate).
+func NewMerger(cfg Config, masks Masks) *Merger {
+	return &Merger{cfg: cfg.WithDefaults(), masks: masks, windows: map[WindowKey]*mergeWindow{}}
 }
 
 // Add stores p, replacing an older partial of the same key. It returns the
 // window p belongs to.
-func (m *Merger) Add(p *Partial) [2]int64 {
-	key := [2]int64{p.Start, p.Size}
+func (m *Merger) Add(p *Partial) WindowKey {
+	key := WindowKey{p.Start, p.Size}
 	w := m.windows[key]
 	if w == nil {
 		w = &mergeWindow{parts: map[partKey]*Partial{}}
@@ -103,30 +103,28 @@ func (m *Merger) Add(p *Partial) [2]int64 {
 }
 
 // Windows returns the windows held, by size then start.
-func (m *Merger) Windows() [][2]int64 {
-	keys := make([][2]int64, 0, len(m.windows))
+func (m *Merger) Windows() []WindowKey {
+	keys := make([]WindowKey, 0, len(m.windows))
 	for k := range m.windows {
 		keys = append(keys, k)
 	}
-	sort.Slice(keys, func(i, j int) bool {
-		return keys[i][1] < keys[j][1] || keys[i][1] == keys[j][1] && keys[i][0] < keys[j][0]
-	})
+	sortWindows(keys)
 	return keys
 }
 
 // Drop forgets a window.
-func (m *Merger) Drop(key [2]int64) { delete(m.windows, key) }
+func (m *Merger) Drop(key WindowKey) { delete(m.windows, key) }
 
 // Rows appends the rows of every window.
-func (m *Merger) Rows(dst []StatsRow, final bool) []StatsRow {
+func (m *Merger) Rows(dst []Row, final bool) []Row {
 	for _, k := range m.Windows() {
 		dst = m.WindowRows(dst, k, final)
 	}
 	return dst
 }
 
-// StatsRow is one published figure: the <prefix>.stats schema (README).
-type StatsRow struct {
+// Row is one published figure: the <prefix>.stats schema (README).
+type Row struct {
 	WindowStart string `json:"window_start"`
 	WindowSize  string `json:"window_size"`
 	Dimension   string `json:"dimension"`
@@ -162,7 +160,7 @@ type StatsRow struct {
 
 // AppendKey appends the row's <prefix>.stats key: window start, size,
 // dimension and value.
-func (r *StatsRow) AppendKey(dst []byte) []byte {
+func (r *Row) AppendKey(dst []byte) []byte {
 	dst = append(dst, r.WindowStart...)
 	dst = append(dst, '|')
 	dst = append(dst, r.WindowSize...)
@@ -185,15 +183,15 @@ type merged struct {
 // WindowRows appends the rows of one window: the totals, each dimension's
 // cells with at least k visitors (at most max_values of them, by views)
 // and an "(other)" row for the rest, and the privacy record.
-func (m *Merger) WindowRows(dst []StatsRow, key [2]int64, final bool) []StatsRow {
+func (m *Merger) WindowRows(dst []Row, key WindowKey, final bool) []Row {
 	w := m.windows[key]
 	if w == nil {
 		return dst
 	}
-	start := time.Unix(key[0], 0).UTC().Format(time.RFC3339)
-	size := (time.Duration(key[1]) * time.Second).String()
-	row := func(dim, value string, views, visitors int64) StatsRow {
-		return StatsRow{WindowStart: start, WindowSize: size, Dimension: dim, Value: value, Views: views, Visitors: visitors, Final: final}
+	start := time.Unix(key.Start, 0).UTC().Format(time.RFC3339)
+	size := (time.Duration(key.Size) * time.Second).String()
+	row := func(dim, value string, views, visitors int64) Row {
+		return Row{WindowStart: start, WindowSize: size, Dimension: dim, Value: value, Views: views, Visitors: visitors, Final: final}
 	}
 	// Combine the partials per dimension and value, in a fixed order.
 	pks := make([]partKey, 0, len(w.parts))
@@ -345,10 +343,10 @@ func (m *Merger) WindowRows(dst []StatsRow, key [2]int64, final bool) []StatsRow
 	}
 	priv := row("privacy", "", 0, 0)
 	priv.K, priv.KSearch = ptr(m.cfg.K), ptr(m.cfg.KSearch)
-	if m.Masks[0] > 0 {
-		priv.IPv4Prefix, priv.IPv6Prefix = ptr(m.Masks[0]), ptr(m.Masks[1])
+	if m.masks.IPv4 > 0 {
+		priv.IPv4Prefix, priv.IPv6Prefix = ptr(m.masks.IPv4), ptr(m.masks.IPv6)
 	}
-	priv.SaltEpoch = ptr(floorDiv(key[0], 86400))
+	priv.SaltEpoch = ptr(floorDiv(key.Start, 86400))
 	priv.SuppressedCells, priv.SuppressedEvents, priv.CappedEvents = ptr(suppressedCells), ptr(suppressedEvents), ptr(cappedEvents)
 	return append(dst, priv)
 }

@@ -1,4 +1,4 @@
-package processor
+package demo
 
 import (
 	"context"
@@ -16,25 +16,26 @@ import (
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 
-	"github.com/logveil/logveil/bench/loggen"
-	"github.com/logveil/logveil/transforms"
+	"github.com/logveil/logveil/internal/loggen"
+	"github.com/logveil/logveil/processor"
+	"github.com/logveil/logveil/transforms/stats"
 )
 
-// DemoOptions configure RunDemo.
-type DemoOptions struct {
-	Lines    int           // stop after this many generated lines are processed; 0: run until ctx ends
-	Duration time.Duration // stop after this long; 0: no limit
-	Rate     int           // generated lines per second; default 5000
-	Port     int           // fixed broker port so kcat can read the topics; 0: any free port
-	Config   Config        // anonymize settings etc.; Kafka brokers and topics are set by the demo
-	Refresh  time.Duration // summary interval; default 2s
+// Options configure Run.
+type Options struct {
+	Lines    int              // stop after this many generated lines are processed; 0: run until ctx ends
+	Duration time.Duration    // stop after this long; 0: no limit
+	Rate     int              // generated lines per second; default 5000
+	Port     int              // fixed broker port so kcat can read the topics; 0: any free port
+	Config   processor.Config // anonymize settings etc.; Kafka brokers and topics are set by the demo
+	Refresh  time.Duration    // summary interval; default 2s
 }
 
-// RunDemo starts an in-process Kafka broker (kfake), replays generated
+// Run starts an in-process Kafka broker (kfake), replays generated
 // access logs into its raw topic, runs the same Runner as `logveil run`
 // against it and prints a live summary to out until ctx ends or the limits
 // are reached, then a final summary.
-func RunDemo(ctx context.Context, opt DemoOptions, out io.Writer, log *slog.Logger) error {
+func Run(ctx context.Context, opt Options, out io.Writer, log *slog.Logger) error {
 	if opt.Rate <= 0 {
 		opt.Rate = 5000
 	}
@@ -70,12 +71,12 @@ func RunDemo(ctx context.Context, opt DemoOptions, out io.Writer, log *slog.Logg
 			return err
 		}
 		defer os.RemoveAll(dir)
-		if cfg.Anonymize.CountryDB, err = writeDemoCountryDB(dir); err != nil {
+		if cfg.Anonymize.CountryDB, err = writeCountryDB(dir); err != nil {
 			return fmt.Errorf("demo country table: %w", err)
 		}
 		countries = "a made-up table for the generated addresses (--geoip FILE for a real database)"
 	}
-	runner, err := NewRunner(cfg, log)
+	runner, err := processor.NewRunner(cfg, log)
 	if err != nil {
 		return err
 	}
@@ -230,12 +231,12 @@ func Feed(ctx context.Context, opt FeedOptions, produced *atomic.Int64) error {
 type watcher struct {
 	addrs  []string
 	mu     sync.Mutex
-	stats  map[string]transforms.StatsRow
+	stats  map[string]stats.Row
 	sample string
 }
 
 func newWatcher(addrs []string) *watcher {
-	return &watcher{addrs: addrs, stats: map[string]transforms.StatsRow{}}
+	return &watcher{addrs: addrs, stats: map[string]stats.Row{}}
 }
 
 func (w *watcher) run(ctx context.Context) {
@@ -256,7 +257,7 @@ func (w *watcher) run(ctx context.Context) {
 		case "logveil.events":
 			w.sample = string(m.Value)
 		case "logveil.stats":
-			var row transforms.StatsRow
+			var row stats.Row
 			if m.Value == nil {
 				delete(w.stats, string(m.Key))
 			} else if json.Unmarshal(m.Value, &row) == nil {
@@ -285,7 +286,7 @@ func (w *watcher) summary(out io.Writer) {
 		return
 	}
 	tops := map[string]map[string]int{}
-	var total transforms.StatsRow
+	var total stats.Row
 	for _, r := range w.stats {
 		if r.WindowStart != newest || r.WindowSize != "1h0m0s" {
 			continue
@@ -294,7 +295,7 @@ func (w *watcher) summary(out io.Writer) {
 		case "total":
 			total = r
 		case "page", "country", "search":
-			if r.Value != transforms.Other {
+			if r.Value != stats.Other {
 				if tops[r.Dimension] == nil {
 					tops[r.Dimension] = map[string]int{}
 				}
@@ -328,7 +329,7 @@ func top(m map[string]int, n int) string {
 	return b.String()
 }
 
-func (w *watcher) print(out io.Writer, r *Runner, produced int64, elapsed time.Duration, final bool) {
+func (w *watcher) print(out io.Writer, r *processor.Runner, produced int64, elapsed time.Duration, final bool) {
 	in, evs, rej := r.Counts()
 	secs := elapsed.Seconds()
 	w.mu.Lock()

@@ -1,10 +1,13 @@
-package transforms
+package stats
 
 import (
 	"bytes"
 	"encoding/hex"
 	"errors"
 	"strconv"
+	"unsafe"
+
+	"github.com/logveil/logveil/transforms"
 )
 
 // Hit is what the statistics need of one anonymized event: the value of the
@@ -28,7 +31,7 @@ type Hit struct {
 }
 
 // FromRecord fills h from an anonymized record.
-func (h *Hit) FromRecord(r *Record) {
+func (h *Hit) FromRecord(r *transforms.Record) {
 	h.Time, h.Bot, h.Status, h.Bytes = r.Time, r.Bot, r.Status, r.Bytes
 	h.Visitor, h.HasVisitor = visitorID(r.Pseudonym)
 	h.Page, h.Referrer, h.Search = pageOf(r), referrerOf(r), r.SearchTerms
@@ -178,13 +181,14 @@ func ParseHit(key, value []byte, h *Hit, scratch []byte) ([]byte, error) {
 	return scratch, nil
 }
 
-// atoi64 parses an optionally negative decimal.
+// atoi64 parses an optionally negative decimal (no allocation but on
+// error).
 func atoi64(b []byte) (int64, bool) {
-	if len(b) > 0 && b[0] == '-' {
-		n, ok := parseUint(b[1:])
-		return -n, ok
+	if len(b) == 0 {
+		return 0, false
 	}
-	return parseUint(b)
+	n, err := strconv.ParseInt(unsafe.String(&b[0], len(b)), 10, 64)
+	return n, err == nil
 }
 
 // visitorID is the first 8 bytes of a hex pseudonym.
@@ -201,4 +205,25 @@ func visitorID(p []byte) (uint64, bool) {
 		v = v<<8 | uint64(x)
 	}
 	return v, true
+}
+
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+var badRequestPage = []byte("(bad request)")
+
+func pageOf(r *transforms.Record) []byte {
+	if r.BadRequest {
+		return badRequestPage
+	}
+	return r.Path
+}
+
+var referrerTypeValues = map[string][]byte{transforms.RefDirect: []byte("(direct)"), transforms.RefInternal: []byte("(internal)"),
+	transforms.RefSearch: []byte("(search)"), transforms.RefExternal: []byte("(external)"), transforms.RefUnknown: []byte("(unknown)")}
+
+func referrerOf(r *transforms.Record) []byte {
+	if len(r.ReferrerSite) == 0 {
+		return referrerTypeValues[r.ReferrerType]
+	}
+	return r.ReferrerSite
 }

@@ -1,4 +1,4 @@
-package transforms
+package stats
 
 import (
 	"bytes"
@@ -6,8 +6,7 @@ import (
 )
 
 func TestHitRoundTrip(t *testing.T) {
-	w := newTestAnonymizer(t, Config{}).NewWorker()
-	w.SetSaltSource(everyDay{})
+	w := saltedWorker(t)
 	for _, line := range genLines(2000, 21) {
 		if w.Process(line) != nil {
 			continue

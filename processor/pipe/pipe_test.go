@@ -1,4 +1,4 @@
-package processor
+package pipe
 
 import (
 	"bufio"
@@ -22,7 +22,7 @@ func TestPipeIsLive(t *testing.T) {
 	bw := bufio.NewWriterSize(outW, 256<<10)
 	done := make(chan error, 1)
 	go func() {
-		_, err := RunPipe(a, inR, bw, PipeOptions{Output: OutputCombined})
+		_, err := Run(a, inR, bw, Options{Output: OutputCombined})
 		bw.Flush()
 		outW.Close()
 		done <- err

@@ -1,4 +1,4 @@
-package processor
+package demo
 
 import (
 	"bytes"
@@ -19,7 +19,7 @@ func TestDemo(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	err := RunDemo(ctx, DemoOptions{Lines: 4000, Rate: 4000, Refresh: 500 * time.Millisecond}, &out, log)
+	err := Run(ctx, Options{Lines: 4000, Rate: 4000, Refresh: 500 * time.Millisecond}, &out, log)
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, out.String())
 	}

@@ -1,4 +1,4 @@
-package processor
+package demo
 
 import (
 	"fmt"
@@ -7,7 +7,7 @@ import (
 
 	"github.com/oschwald/maxminddb-golang/v2"
 
-	"github.com/logveil/logveil/bench/loggen"
+	"github.com/logveil/logveil/internal/loggen"
 	"github.com/logveil/logveil/transforms"
 )
 
@@ -15,11 +15,11 @@ import (
 // table, in about the table's proportions, and logveil reads the file as a
 // country database of the ip-location-db schema.
 func TestDemoCountryDB(t *testing.T) {
-	path, err := writeDemoCountryDB(t.TempDir())
+	path, err := writeCountryDB(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if g, err := transforms.OpenCountryDB(path); err != nil || g.Type != demoDatabaseType {
+	if g, err := transforms.OpenCountryDB(path); err != nil || g.Type != databaseType {
 		t.Fatalf("OpenCountryDB: %v", err)
 	}
 	r, err := maxminddb.Open(path)
@@ -28,7 +28,7 @@ func TestDemoCountryDB(t *testing.T) {
 	}
 	defer r.Close()
 	known := map[string]bool{}
-	for _, c := range demoCountries {
+	for _, c := range countries {
 		known[c.code] = true
 	}
 	count := map[string]int{}

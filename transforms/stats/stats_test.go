@@ -1,4 +1,4 @@
-package transforms
+package stats
 
 import (
 	"bytes"
@@ -10,7 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/logveil/logveil/bench/loggen"
+	"github.com/logveil/logveil/internal/loggen"
+	"github.com/logveil/logveil/transforms"
 )
 
 // hit is what the independent computation keeps of an event.
@@ -21,10 +22,9 @@ type hit struct {
 	bot          bool
 }
 
-func aggregateLines(t *testing.T, lines [][]byte, cfg StatsConfig) ([]StatsRow, []hit) {
+func aggregateLines(t *testing.T, lines [][]byte, cfg Config) ([]Row, []hit) {
 	t.Helper()
-	w := newTestAnonymizer(t, Config{}).NewWorker()
-	w.SetSaltSource(everyDay{})
+	w := saltedWorker(t)
 	agg, err := NewAggregator(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -38,7 +38,7 @@ func aggregateLines(t *testing.T, lines [][]byte, cfg StatsConfig) ([]StatsRow, 
 		agg.Add(r)
 		hits = append(hits, hit{r.Time, string(r.Path), string(r.SearchTerms), string(r.Pseudonym), r.Bot})
 	}
-	return agg.Close(), hits
+	return agg.CloseWith(NewMerger(cfg, Masks{})), hits
 }
 
 func genLines(n int, seed uint64) [][]byte {
@@ -50,7 +50,7 @@ func genLines(n int, seed uint64) [][]byte {
 // TestAggregateMatchesIndependentComputation checks every total and every
 // page and search row against a plain computation over the same hits.
 func TestAggregateMatchesIndependentComputation(t *testing.T) {
-	rows, hits := aggregateLines(t, genLines(30000, 11), StatsConfig{Windows: []time.Duration{time.Hour}})
+	rows, hits := aggregateLines(t, genLines(30000, 11), Config{Windows: []time.Duration{time.Hour}})
 	const size = 3600
 	type tot struct {
 		views, bots int64
@@ -212,7 +212,7 @@ func TestKAnonymity(t *testing.T) {
 	lines := genLines(20000, 12)
 	rare := []byte(`81.2.69.77 - - [01/Nov/2026:02:10:00 +0000] "GET /my-very-rare-page?q=my+rare+illness HTTP/1.1" 200 1 "-" "Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0"`)
 	lines = append(lines, rare, rare, rare, rare, rare, rare, rare, rare, rare, rare, rare, rare)
-	rows, _ := aggregateLines(t, lines, StatsConfig{})
+	rows, _ := aggregateLines(t, lines, Config{})
 	published := 0
 	for _, r := range rows {
 		if r.Dimension == "privacy" || r.Value == Other || r.Suppressed {
@@ -238,9 +238,8 @@ func TestKAnonymity(t *testing.T) {
 // TestAggregatorBoundedMemory: a flood of unique paths stays within
 // max_values cells per dimension.
 func TestAggregatorBoundedMemory(t *testing.T) {
-	agg, _ := NewAggregator(StatsConfig{MaxValues: 100})
-	w := newTestAnonymizer(t, Config{}).NewWorker()
-	w.SetSaltSource(everyDay{})
+	agg, _ := NewAggregator(Config{MaxValues: 100})
+	w := saltedWorker(t)
 	for i := range 20000 {
 		line := fmt.Sprintf(`81.2.%d.%d - - [01/Nov/2026:02:10:00 +0000] "GET /flood/p%dx HTTP/1.1" 200 1 "-" "-"`, i/250%250, i%250+1, i)
 		if err := w.Process([]byte(line)); err != nil {
@@ -253,7 +252,7 @@ func TestAggregatorBoundedMemory(t *testing.T) {
 			t.Errorf("%d page cells, cap 100", n)
 		}
 	}
-	rows := agg.Close()
+	rows := agg.CloseWith(NewMerger(Config{}, Masks{}))
 	for _, r := range rows {
 		if r.Dimension == "privacy" && *r.CappedEvents < 19000 {
 			t.Errorf("capped events %d", *r.CappedEvents)
@@ -266,14 +265,13 @@ func TestAggregatorBoundedMemory(t *testing.T) {
 // over the input is shifted by a day so that it is not late.
 func BenchmarkAggregate(b *testing.B) {
 	lines := genLines(100000, 13)
-	w := newTestAnonymizer(b, Config{}).NewWorker()
-	w.SetSaltSource(everyDay{})
+	w := saltedWorker(b)
 	hits := make([]Hit, 0, len(lines))
 	var arena []byte
 	for _, l := range lines {
 		if w.Process(l) == nil {
 			// w.Rec's buffers are reused: keep a copy.
-			var r Record
+			var r transforms.Record
 			r, arena = w.Rec.CloneInto(arena)
 			var h Hit
 			h.FromRecord(&r)
@@ -283,7 +281,7 @@ func BenchmarkAggregate(b *testing.B) {
 	span := (hits[len(hits)-1].Time - hits[0].Time + 86400) / 86400 * 86400
 	b.ReportAllocs()
 	b.ResetTimer()
-	agg, _ := NewAggregator(StatsConfig{})
+	agg, _ := NewAggregator(Config{})
 	var parts []Partial
 	for i := 0; b.Loop(); i++ {
 		h := hits[i%len(hits)]
@@ -352,15 +350,14 @@ func withinSketchError(got, want string) bool {
 // so that some arrive out of order and some arrive late.
 func streamHits(t *testing.T, n int, seed uint64) []Hit {
 	t.Helper()
-	w := newTestAnonymizer(t, Config{}).NewWorker()
-	w.SetSaltSource(everyDay{})
+	w := saltedWorker(t)
 	var hits []Hit
 	var arena []byte
 	for i, l := range genLines(n, seed) {
 		if w.Process(l) != nil {
 			continue
 		}
-		var r Record
+		var r transforms.Record
 		r, arena = w.Rec.CloneInto(arena)
 		var h Hit
 		h.FromRecord(&r)
@@ -382,10 +379,10 @@ func streamHits(t *testing.T, n int, seed uint64) []Hit {
 // run that never stopped.
 func TestAggregatorReplayFromHeldOffset(t *testing.T) {
 	hits := streamHits(t, 40000, 31)
-	cfg := StatsConfig{Windows: []time.Duration{time.Hour, 24 * time.Hour}}
+	cfg := Config{Windows: []time.Duration{time.Hour, 24 * time.Hour}}
 	const flushEvery = 700
 	run := func(crashes map[int]bool) (*Merger, int64) {
-		m := NewMerger(cfg)
+		m := NewMerger(cfg, Masks{})
 		agg, _ := NewAggregator(cfg)
 		type checkpoint struct{ held, maxT, pos int64 }
 		cp := checkpoint{}

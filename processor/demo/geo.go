@@ -1,4 +1,4 @@
-package processor
+package demo
 
 import (
 	"fmt"
@@ -9,14 +9,14 @@ import (
 	"github.com/maxmind/mmdbwriter"
 	"github.com/maxmind/mmdbwriter/mmdbtype"
 
-	"github.com/logveil/logveil/bench/loggen"
+	"github.com/logveil/logveil/internal/loggen"
 )
 
-// demoCountries spread the demo's generated address space over countries in
+// countries spread the demo's generated address space over countries in
 // rough proportion to a European shop's traffic. The assignment is made up:
 // it lets the demo run the country lookup and the country statistics without
 // a database to download. Real data comes from --geoip.
-var demoCountries = []struct {
+var countries = []struct {
 	code   string
 	weight int
 }{
@@ -24,22 +24,22 @@ var demoCountries = []struct {
 	{"SE", 4}, {"AT", 3}, {"CH", 3}, {"BE", 3}, {"CA", 3}, {"IN", 2}, {"BR", 2}, {"JP", 1}, {"IS", 1}, {"DK", 1},
 }
 
-// demoDatabaseType names the demo table in the database's metadata, so an
+// databaseType names the demo table in the database's metadata, so an
 // event's country can be told apart from a real database's in a support
 // question; its records use ip-location-db's single country_code schema.
-const demoDatabaseType = "logveil-demo-country"
+const databaseType = "logveil-demo-country"
 
-// writeDemoCountryDB writes the made-up table to dir and returns its path.
+// writeCountryDB writes the made-up table to dir and returns its path.
 // IPv4 is assigned by /8 (loggen draws the first octet from 1..222); loggen's
 // IPv6 networks keep the country the RIRs gave them.
-func writeDemoCountryDB(dir string) (string, error) {
-	tree, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: demoDatabaseType, RecordSize: 24, IPVersion: 6,
+func writeCountryDB(dir string) (string, error) {
+	tree, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: databaseType, RecordSize: 24, IPVersion: 6,
 		Description: map[string]string{"en": "logveil demo: a made-up country table for generated traffic"}})
 	if err != nil {
 		return "", err
 	}
 	total := 0
-	for _, c := range demoCountries {
+	for _, c := range countries {
 		total += c.weight
 	}
 	// pick maps 0..255 onto the weighted list, so a /8 lands in a country
@@ -47,13 +47,13 @@ func writeDemoCountryDB(dir string) (string, error) {
 	pick := func(n int) string {
 		// Spread consecutive numbers apart so no country owns a long run.
 		slot := (n * 97) % 256 * total / 256
-		for _, c := range demoCountries {
+		for _, c := range countries {
 			if slot < c.weight {
 				return c.code
 			}
 			slot -= c.weight
 		}
-		return demoCountries[0].code
+		return countries[0].code
 	}
 	insert := func(cidr, code string) error {
 		_, ipnet, err := net.ParseCIDR(cidr)

@@ -1,4 +1,4 @@
-package processor
+package statspage
 
 import (
 	"context"
@@ -12,7 +12,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/logveil/logveil/transforms"
+	"github.com/logveil/logveil/processor"
+	"github.com/logveil/logveil/transforms/stats"
 )
 
 // reportPage is the statistics page: a static report carries its rows, a
@@ -21,8 +22,8 @@ import (
 //go:embed report.html
 var reportPage string
 
-// ReportSource describes where a page's rows come from.
-type ReportSource struct {
+// Source describes where a page's rows come from.
+type Source struct {
 	Description string `json:"description"`
 	// RefreshS is how often a served page reloads its rows, in seconds.
 	RefreshS int `json:"refresh_s,omitempty"`
@@ -30,16 +31,16 @@ type ReportSource struct {
 
 // WriteReport writes the statistics page with rows embedded: one HTML file
 // that opens offline (logveil aggregate --output html).
-func WriteReport(w io.Writer, rows []transforms.StatsRow, src ReportSource) error {
+func WriteReport(w io.Writer, rows []stats.Row, src Source) error {
 	if rows == nil {
-		rows = []transforms.StatsRow{}
+		rows = []stats.Row{}
 	}
 	return writePage(w, rows, src)
 }
 
 // writePage fills the page's two JSON slots. encoding/json escapes <, > and
 // &, so no value can close the script element it sits in.
-func writePage(w io.Writer, rows []transforms.StatsRow, src ReportSource) error {
+func writePage(w io.Writer, rows []stats.Row, src Source) error {
 	rj, err := json.Marshal(rows) // nil: the page fetches api/stats
 	if err != nil {
 		return err
@@ -57,12 +58,12 @@ func writePage(w io.Writer, rows []transforms.StatsRow, src ReportSource) error 
 // firstView selects what a served page opens on: the totals and privacy
 // records of every window (the chart and the window lists) and every row of
 // each size's newest window. The page fetches the rest.
-func firstView(rows []transforms.StatsRow) []transforms.StatsRow {
+func firstView(rows []stats.Row) []stats.Row {
 	newest := map[string]string{}
 	for i := range rows {
 		newest[rows[i].WindowSize] = max(newest[rows[i].WindowSize], rows[i].WindowStart)
 	}
-	out := make([]transforms.StatsRow, 0, len(rows))
+	out := make([]stats.Row, 0, len(rows))
 	for _, r := range rows {
 		if r.Dimension == "total" || r.Dimension == "privacy" || newest[r.WindowSize] == r.WindowStart {
 			out = append(out, r)
@@ -71,53 +72,53 @@ func firstView(rows []transforms.StatsRow) []transforms.StatsRow {
 	return out
 }
 
-// StatsServer serves the statistics of <prefix>.stats over HTTP: the page at
+// Server serves the statistics of <prefix>.stats over HTTP: the page at
 // /, the rows as JSON at /api/stats (filters: window=1h, dimension=page,
 // since=24h or an RFC 3339 time), /healthz. It holds the latest row of every
 // window since --since and reads what was written since its last read at
 // most once per refresh interval, whatever the number of clients.
-type StatsServer struct {
+type Server struct {
 	refresh time.Duration
 	desc    string
 	log     *slog.Logger
 
 	mu      sync.Mutex
-	reader  *statsReader
+	reader  *reader
 	readAt  time.Time
 	readErr error
 }
 
-// NewStatsServer returns a server over cfg's stats topic that keeps windows
+// NewServer returns a server over cfg's stats topic that keeps windows
 // starting at or after since (a duration back from now or an RFC 3339 time;
 // empty: all).
-func NewStatsServer(cfg Config, refresh time.Duration, since string, log *slog.Logger) (*StatsServer, error) {
+func NewServer(cfg processor.Config, refresh time.Duration, since string, log *slog.Logger) (*Server, error) {
 	if since != "" {
 		if _, err := ParseSince(since, time.Now()); err != nil {
 			return nil, err
 		}
 	}
-	keep := func() StatsFilter {
-		var f StatsFilter
+	keep := func() Filter {
+		var f Filter
 		if since != "" {
 			f.Since, _ = ParseSince(since, time.Now())
 		}
 		return f
 	}
-	r, err := newStatsReader(cfg, keep)
+	r, err := newReader(cfg, keep)
 	if err != nil {
 		return nil, err
 	}
 	if refresh <= 0 {
 		refresh = 10 * time.Second
 	}
-	desc := "live from " + r.topic + " at " + strings.Join(r.k.cfg.Brokers, ",")
-	return &StatsServer{refresh: refresh, desc: desc, log: log, reader: r}, nil
+	desc := "live from " + r.topic + " at " + strings.Join(r.k.Brokers(), ",")
+	return &Server{refresh: refresh, desc: desc, log: log, reader: r}, nil
 }
 
 // current brings the rows up to date when the refresh interval has passed
 // and returns those f selects. After a failed read the rows held so far
 // are still served, with the error.
-func (s *StatsServer) current(ctx context.Context, f StatsFilter) ([]transforms.StatsRow, error) {
+func (s *Server) current(ctx context.Context, f Filter) ([]stats.Row, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.readAt.IsZero() || time.Since(s.readAt) >= s.refresh {
@@ -133,16 +134,16 @@ func (s *StatsServer) current(ctx context.Context, f StatsFilter) ([]transforms.
 }
 
 // ServeHTTP implements http.Handler.
-func (s *StatsServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	switch r.URL.Path {
 	case "/":
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self'")
-		src := ReportSource{Description: s.desc, RefreshS: int(max(s.refresh, 5*time.Second) / time.Second)}
+		src := Source{Description: s.desc, RefreshS: int(max(s.refresh, 5*time.Second) / time.Second)}
 		// The page carries the rows it opens on, so it shows them before
 		// (and without) its first fetch; the script then refreshes them.
-		rows, err := s.current(r.Context(), StatsFilter{})
+		rows, err := s.current(r.Context(), Filter{})
 		if err != nil {
 			s.log.Warn("cannot read the statistics topic for the page", "err", err)
 		}
@@ -172,8 +173,8 @@ func (s *StatsServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // statsFilterOf reads window, dimension and since from the query string.
-func statsFilterOf(r *http.Request) (StatsFilter, error) {
-	var f StatsFilter
+func statsFilterOf(r *http.Request) (Filter, error) {
+	var f Filter
 	q := r.URL.Query()
 	if v := q.Get("window"); v != "" {
 		d, err := time.ParseDuration(v)

@@ -1,104 +1,13 @@
-package transforms
+package stats
 
 import (
 	"fmt"
 	"slices"
 	"sort"
 	"time"
-	"unsafe"
+
+	"github.com/logveil/logveil/transforms"
 )
-
-// StatsConfig configures an Aggregator and a Merger.
-type StatsConfig struct {
-	// Windows are the tumbling event-time window sizes. Default 1h and 24h:
-	// a visit ends at its window's end, so the 24h (UTC day) window gives
-	// whole visits and the 1h window hourly traffic.
-	Windows []time.Duration `yaml:"windows"`
-	// K is the fewest distinct visitors a published cell may have; smaller
-	// cells are folded into "(other)". Default 5. KSearch applies to search
-	// terms. Default 10.
-	K       int `yaml:"k"`
-	KSearch int `yaml:"k_search"`
-	// MaxValues bounds each dimension per window; further values go to
-	// "(other)" so that memory stays bounded. Default 1000.
-	MaxValues int `yaml:"max_values"`
-	// SessionGap ends a visit after this much inactivity. Default 30m; a
-	// visit also ends at its window's end (so at the UTC day boundary).
-	SessionGap time.Duration `yaml:"session_gap"`
-	// Lateness: a window stays open until the largest event time seen is
-	// this far past its end; later events for it are counted as late and
-	// dropped. Default 10m.
-	Lateness time.Duration `yaml:"lateness"`
-}
-
-// WithDefaults returns c with every unset field at its default.
-func (c StatsConfig) WithDefaults() StatsConfig {
-	if len(c.Windows) == 0 {
-		c.Windows = []time.Duration{time.Hour, 24 * time.Hour}
-	}
-	if c.K == 0 {
-		c.K = 5
-	}
-	if c.KSearch == 0 {
-		c.KSearch = 10
-	}
-	if c.MaxValues == 0 {
-		c.MaxValues = 1000
-	}
-	if c.SessionGap == 0 {
-		c.SessionGap = 30 * time.Minute
-	}
-	if c.Lateness == 0 {
-		c.Lateness = 10 * time.Minute
-	}
-	return c
-}
-
-func (c StatsConfig) validate() ([]int64, error) {
-	var sizes []int64
-	for _, w := range c.Windows {
-		if w < time.Minute || w%time.Minute != 0 || (24*time.Hour)%w != 0 && w%(24*time.Hour) != 0 {
-			return nil, fmt.Errorf("stats.windows: %s is not a whole number of minutes dividing a day (or whole days)", w)
-		}
-		sizes = append(sizes, int64(w/time.Second))
-	}
-	if c.K < 1 || c.KSearch < 1 || c.MaxValues < 1 || c.SessionGap < time.Minute || c.Lateness < 0 {
-		return nil, fmt.Errorf("stats: k, k_search and max_values must be at least 1, session_gap at least 1m, lateness not negative")
-	}
-	return sizes, nil
-}
-
-// Dimensions of the statistics, in output order. The hit dimensions come
-// first; entry/exit page and visit country are counted per visit.
-const (
-	DimPage = iota
-	DimCountry
-	DimStatus
-	DimReferrer
-	DimBrowser
-	DimOS
-	DimDevice
-	DimHour
-	DimWeekday
-	DimSearch
-	DimEntryPage
-	DimExitPage
-	DimVisitCountry
-	numDims
-	numHitDims = DimEntryPage
-)
-
-var dimNames = [numDims]string{"page", "country", "status", "referrer", "browser", "os", "device", "hour", "weekday",
-	"search", "entry_page", "exit_page", "visit_country"}
-
-// DimensionNames lists every dimension a statistics row can have: total,
-// the dimensions, privacy.
-func DimensionNames() []string {
-	return append(append([]string{"total"}, dimNames[:]...), "privacy")
-}
-
-// Other is the value of the row that holds folded and capped cells.
-const Other = "(other)"
 
 type cell struct {
 	views    int64
@@ -154,11 +63,11 @@ type window struct {
 // estimates; MaxValues bounds the cells per dimension and window. Not safe
 // for concurrent use.
 type Aggregator struct {
-	cfg      StatsConfig
+	cfg      Config
 	sizes    []int64
 	gap      int64
 	lateness int64
-	windows  map[[2]int64]*window
+	windows  map[WindowKey]*window
 	clock    int64 // event time windows close against
 	started  bool
 	external bool // the clock moves by Advance only
@@ -168,14 +77,14 @@ type Aggregator struct {
 }
 
 // NewAggregator returns an Aggregator.
-func NewAggregator(cfg StatsConfig) (*Aggregator, error) {
-	cfg = cfg.WithDefaults()
-	sizes, err := cfg.validate()
+func NewAggregator(cfg Config) (*Aggregator, error) {
+	cfg, err := cfg.Validate()
 	if err != nil {
 		return nil, err
 	}
+	sizes := cfg.windowSizes()
 	return &Aggregator{cfg: cfg, sizes: sizes, gap: int64(cfg.SessionGap / time.Second), lateness: int64(cfg.Lateness / time.Second),
-		windows: map[[2]int64]*window{}, strings: map[string]string{}}, nil
+		windows: map[WindowKey]*window{}, strings: map[string]string{}}, nil
 }
 
 // Clock is the event time windows close against (Unix seconds): a window
@@ -213,7 +122,7 @@ func (a *Aggregator) closed(end int64) bool { return a.started && end <= a.clock
 var weekdays = [7]string{"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"} // day 0 of Unix time was a Thursday
 
 // Add counts one anonymized record (batch mode: its offset is its position).
-func (a *Aggregator) Add(r *Record) {
+func (a *Aggregator) Add(r *transforms.Record) {
 	var h Hit
 	h.FromRecord(r)
 	a.AddHit(&h, a.Received)
@@ -279,7 +188,7 @@ func (a *Aggregator) AddHit(h *Hit, offset int64) bool {
 }
 
 func (a *Aggregator) window(start, size, offset int64) *window {
-	key := [2]int64{start, size}
+	key := WindowKey{start, size}
 	w := a.windows[key]
 	if w == nil {
 		w = &window{start: start, size: size, minOffset: offset, byVisitor: map[uint64]*visitorState{}}
@@ -369,7 +278,6 @@ func (a *Aggregator) visit(vs *visitorState, t int64, h *Hit, ref hitRef) {
 
 // bytesOf views a string as bytes for a map lookup; the result must not be
 // written to.
-func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // intern returns a string for b, shared across hits of the same page.
 func (a *Aggregator) intern(b []byte) string {
@@ -382,25 +290,6 @@ func (a *Aggregator) intern(b []byte) string {
 	s := string(b)
 	a.strings[s] = s
 	return s
-}
-
-var badRequestPage = []byte("(bad request)")
-
-func pageOf(r *Record) []byte {
-	if r.BadRequest {
-		return badRequestPage
-	}
-	return r.Path
-}
-
-var referrerTypeValues = map[string][]byte{RefDirect: []byte("(direct)"), RefInternal: []byte("(internal)"),
-	RefSearch: []byte("(search)"), RefExternal: []byte("(external)"), RefUnknown: []byte("(unknown)")}
-
-func referrerOf(r *Record) []byte {
-	if len(r.ReferrerSite) == 0 {
-		return referrerTypeValues[r.ReferrerType]
-	}
-	return r.ReferrerSite
 }
 
 var statusClasses = [10]string{"0xx", "1xx", "2xx", "3xx", "4xx", "5xx", "6xx", "7xx", "8xx", "9xx"}
@@ -419,16 +308,14 @@ var twoDigits = func() (t [24]string) {
 // forgotten). With all set every window is closed: the end of a batch
 // input. source is the input partition the partials are keyed by.
 func (a *Aggregator) Flush(dst []Partial, source int, all bool) []Partial {
-	keys := make([][2]int64, 0, len(a.windows))
+	keys := make([]WindowKey, 0, len(a.windows))
 	for k, w := range a.windows {
 		final := all || a.closed(w.start+w.size)
 		if w.dirty || final {
 			keys = append(keys, k)
 		}
 	}
-	sort.Slice(keys, func(i, j int) bool {
-		return keys[i][1] < keys[j][1] || keys[i][1] == keys[j][1] && keys[i][0] < keys[j][0]
-	})
+	sortWindows(keys)
 	for _, k := range keys {
 		w := a.windows[k]
 		final := all || a.closed(w.start+w.size)
@@ -441,12 +328,9 @@ func (a *Aggregator) Flush(dst []Partial, source int, all bool) []Partial {
 	return dst
 }
 
-// Close ends every window and returns the published rows, as one Merger
-// over this Aggregator's partials computes them (batch mode).
-func (a *Aggregator) Close() []StatsRow { return a.CloseWith(NewMerger(a.cfg)) }
-
-// CloseWith is Close with a given Merger (e.g. one that knows the masks).
-func (a *Aggregator) CloseWith(m *Merger) []StatsRow {
+// CloseWith closes every window, as at the end of a batch input, and
+// returns the rows m merges them into.
+func (a *Aggregator) CloseWith(m *Merger) []Row {
 	for _, p := range a.Flush(nil, 0, true) {
 		m.Add(&p)
 	}

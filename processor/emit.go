@@ -1,0 +1,62 @@
+package processor
+
+import "time"
+
+// The statistics stages (README: statistics).
+//
+// aggregate: one stats.Aggregator per <prefix>.visits partition (one
+// visitor's hits are all on one partition). Every stats_emit_interval, and
+// when windows close, it writes the partials of the windows that changed to
+// <prefix>.partials, then its watermark (largest event time seen) to every
+// partials partition, then marks for commit the oldest visits offset an
+// open window holds, with "a1 <largest time> <position>" as metadata. A
+// restart replays from that offset with the largest time restored and
+// writes nothing until it is past the position: the open windows are
+// rebuilt from their first hit, closed ones stay closed, and the partials
+// it then writes are the ones an uninterrupted run would have written.
+//
+// merge: one stats.Merger per partials partition (partials are
+// partitioned by window). A window is final when every visits partition's
+// watermark has passed its end by the lateness. After each batch it writes
+// the rows of the windows that changed to <prefix>.stats (a tombstone for a
+// row that is no longer published), final ones with "final": true, and
+// commits the oldest partials offset an open window holds, with the
+// watermarks as metadata ("m1 <position> <partition>:<time>,...").
+
+// emitLoop runs a statistics stage's partition: handle takes each fetched
+// batch (and says whether to write at once); emit writes what changed, at
+// most every interval, and once more when the fetch ends (the generation or
+// the run is over), so that a graceful stop leaves nothing for the next
+// owner to replay. It returns when the fetch ends or emit fails (a hard
+// stop).
+func emitLoop(interval time.Duration, ch <-chan fetched, emit func() bool, handle func(fetched) (now bool)) {
+	tick := time.NewTicker(min(interval, time.Second))
+	defer tick.Stop()
+	dirty, last := false, time.Now()
+	write := func() bool {
+		dirty, last = false, time.Now()
+		return emit()
+	}
+	for {
+		select {
+		case f, ok := <-ch:
+			if !ok {
+				if dirty {
+					write()
+				}
+				return
+			}
+			if len(f.msgs) == 0 {
+				continue // idle
+			}
+			dirty = true
+			if now := handle(f); (now || time.Since(last) >= interval) && !write() {
+				return
+			}
+		case <-tick.C:
+			if dirty && time.Since(last) >= interval && !write() {
+				return
+			}
+		}
+	}
+}

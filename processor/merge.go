@@ -1,0 +1,150 @@
+package processor
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/logveil/logveil/transforms/stats"
+)
+
+// mergeStage reads <prefix>.partials and writes <prefix>.stats: one
+// stats.Merger per partials partition, which holds whole windows (emit.go).
+type mergeStage struct {
+	rt *runtime
+}
+
+func (s *mergeStage) name() string     { return StageMerge }
+func (s *mergeStage) group() string    { return s.rt.cfg.Kafka.GroupID + ".merge" }
+func (s *mergeStage) topics() []string { return []string{s.rt.cfg.Kafka.PartialsTopic()} }
+
+// consume is the merge stage for one partials partition.
+func (s *mergeStage) consume(p partitionRun) {
+	rt, kc := s.rt, &s.rt.cfg.Kafka
+	sources, err := rt.partitionCount(p.genCtx, kc.VisitsTopic())
+	if err != nil {
+		return
+	}
+	quietUntil, wm, ok := rt.restore(p.genCtx, "m1", p) // wm: aggregator (visits partition) -> watermark
+	if !ok {
+		return
+	}
+	srcNames := make([]string, sources)
+	for i := range srcNames {
+		srcNames[i] = strconv.Itoa(i)
+	}
+	ch, cancel := rt.reader(p.topic, p.pa.ID).start(p.runCtx, p.genCtx, p.pa.Offset)
+	defer cancel()
+
+	lateness := int64(rt.cfg.Stats.Lateness / time.Second)
+	merger := stats.NewMerger(rt.cfg.Stats, stats.Masks{IPv4: rt.cfg.Anonymize.IPv4Prefix, IPv6: rt.cfg.Anonymize.IPv6Prefix})
+	closed := func(key stats.WindowKey) bool {
+		for _, s := range srcNames {
+			t, ok := wm[s]
+			if !ok || t-lateness < key.End() {
+				return false
+			}
+		}
+		return true
+	}
+	held := map[stats.WindowKey]int64{}                  // open window -> its oldest partial's offset
+	published := map[stats.WindowKey]map[string]string{} // window -> row key -> value written
+	changed := map[stats.WindowKey]bool{}
+	var (
+		pos  = int64(-1)
+		out  []kafka.Message
+		rows []stats.Row
+		part stats.Partial
+		mark partialsWatermark
+	)
+	emit := func() bool {
+		start := time.Now()
+		quiet := pos < quietUntil
+		out = out[:0]
+		for _, key := range merger.Windows() {
+			final := closed(key)
+			if !changed[key] && !final {
+				continue
+			}
+			rows = merger.WindowRows(rows[:0], key, final)
+			was := published[key]
+			now := make(map[string]string, len(rows))
+			for i := range rows {
+				k := string(rows[i].AppendKey(nil))
+				v, _ := json.Marshal(&rows[i])
+				now[k] = string(v)
+				if was[k] != string(v) {
+					out = append(out, kafka.Message{Topic: kc.StatsTopic(), Key: []byte(k), Value: v})
+				}
+			}
+			for k := range was {
+				if _, ok := now[k]; !ok {
+					out = append(out, kafka.Message{Topic: kc.StatsTopic(), Key: []byte(k)}) // tombstone
+				}
+			}
+			published[key] = now
+			delete(changed, key)
+			if final {
+				merger.Drop(key)
+				delete(held, key)
+				delete(published, key)
+			}
+		}
+		if quiet {
+			out = out[:0]
+		}
+		if !rt.produce(p.hardCtx, out) {
+			return false
+		}
+		rt.metrics.recordsOut.WithLabelValues(kc.StatsTopic()).Add(float64(len(out)))
+		oldest := pos
+		for _, o := range held {
+			oldest = min(oldest, o)
+		}
+		p.acks.set(p.topic, p.pa.ID, oldest, encodeMeta("m1", max(pos, quietUntil), wm))
+		rt.metrics.stage.WithLabelValues("merge_emit").Observe(time.Since(start).Seconds())
+		return true
+	}
+	emitLoop(kc.StatsEmitInterval, ch, emit, func(f fetched) bool {
+		anyClosed := false
+		for i := range f.msgs {
+			m := &f.msgs[i]
+			if m.Value == nil {
+				continue // a tombstone
+			}
+			if bytes.HasPrefix(m.Key, watermarkKeyPrefix) {
+				mark = partialsWatermark{}
+				if err := json.Unmarshal(m.Value, &mark); err != nil || mark.Dim != watermarkDim {
+					rt.metrics.errors.WithLabelValues("partials_decode").Inc()
+					continue
+				}
+				src := strconv.Itoa(mark.Source)
+				if t, ok := wm[src]; !ok || mark.Time > t {
+					wm[src] = mark.Time
+					anyClosed = true
+				}
+				continue
+			}
+			part = stats.Partial{}
+			if err := json.Unmarshal(m.Value, &part); err != nil {
+				rt.metrics.errors.WithLabelValues("partials_decode").Inc()
+				continue
+			}
+			key := stats.WindowKey{Start: part.Start, Size: part.Size}
+			if closed(key) {
+				continue // the window's final rows are written
+			}
+			merger.Add(&part)
+			if _, ok := held[key]; !ok {
+				held[key] = m.Offset
+			}
+			changed[key] = true
+		}
+		pos = f.msgs[len(f.msgs)-1].Offset + 1
+		rt.metrics.setLag(p.topic, p.pa.ID, max(f.hwm-pos, 0))
+		return anyClosed // a watermark moved: windows may be final
+	})
+}

@@ -1,0 +1,76 @@
+package stats
+
+import (
+	"fmt"
+	"time"
+)
+
+// Config configures an Aggregator and a Merger.
+type Config struct {
+	// Windows are the tumbling event-time window sizes. Default 1h and 24h:
+	// a visit ends at its window's end, so the 24h (UTC day) window gives
+	// whole visits and the 1h window hourly traffic.
+	Windows []time.Duration `yaml:"windows"`
+	// K is the fewest distinct visitors a published cell may have; smaller
+	// cells are folded into "(other)". Default 5. KSearch applies to search
+	// terms. Default 10.
+	K       int `yaml:"k"`
+	KSearch int `yaml:"k_search"`
+	// MaxValues bounds each dimension per window; further values go to
+	// "(other)" so that memory stays bounded. Default 1000.
+	MaxValues int `yaml:"max_values"`
+	// SessionGap ends a visit after this much inactivity. Default 30m; a
+	// visit also ends at its window's end (so at the UTC day boundary).
+	SessionGap time.Duration `yaml:"session_gap"`
+	// Lateness: a window stays open until the largest event time seen is
+	// this far past its end; later events for it are counted as late and
+	// dropped. Default 10m.
+	Lateness time.Duration `yaml:"lateness"`
+}
+
+// WithDefaults returns c with every unset field at its default.
+func (c Config) WithDefaults() Config {
+	if len(c.Windows) == 0 {
+		c.Windows = []time.Duration{time.Hour, 24 * time.Hour}
+	}
+	if c.K == 0 {
+		c.K = 5
+	}
+	if c.KSearch == 0 {
+		c.KSearch = 10
+	}
+	if c.MaxValues == 0 {
+		c.MaxValues = 1000
+	}
+	if c.SessionGap == 0 {
+		c.SessionGap = 30 * time.Minute
+	}
+	if c.Lateness == 0 {
+		c.Lateness = 10 * time.Minute
+	}
+	return c
+}
+
+// Validate applies the defaults and checks every field; errors name the
+// field and the value.
+func (c Config) Validate() (Config, error) {
+	c = c.WithDefaults()
+	for _, w := range c.Windows {
+		if w < time.Minute || w%time.Minute != 0 || (24*time.Hour)%w != 0 && w%(24*time.Hour) != 0 {
+			return c, fmt.Errorf("stats.windows: %s is not a whole number of minutes dividing a day (or whole days)", w)
+		}
+	}
+	if c.K < 1 || c.KSearch < 1 || c.MaxValues < 1 || c.SessionGap < time.Minute || c.Lateness < 0 {
+		return c, fmt.Errorf("stats: k, k_search and max_values must be at least 1, session_gap at least 1m, lateness not negative")
+	}
+	return c, nil
+}
+
+// windowSizes are the window sizes in seconds.
+func (c Config) windowSizes() []int64 {
+	sizes := make([]int64, len(c.Windows))
+	for i, w := range c.Windows {
+		sizes[i] = int64(w / time.Second)
+	}
+	return sizes
+}
