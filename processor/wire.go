@@ -223,4 +223,3 @@ func decodeMeta(tag, s string) (pos int64, wm map[string]int64, ok bool) {
 	}
 	return pos, wm, true
 }
-
