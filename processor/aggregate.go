@@ -15,12 +15,9 @@ import (
 // aggregateStage reads <prefix>.visits and writes <prefix>.partials: one
 // stats.Aggregator per visits partition (emit.go).
 type aggregateStage struct {
+	stageInfo
 	rt *runtime
 }
-
-func (s *aggregateStage) name() string     { return StageAggregate }
-func (s *aggregateStage) group() string    { return s.rt.cfg.Kafka.GroupID + ".aggregate" }
-func (s *aggregateStage) topics() []string { return []string{s.rt.cfg.Kafka.VisitsTopic()} }
 
 // inputSources lists the raw topics' partitions as "topic/partition": the
 // sources whose watermarks the aggregate stage waits for.

@@ -21,16 +21,13 @@ import (
 // drop duplicates. Events of one source partition go to the same partition
 // of the events topic, in order.
 type anonymizeStage struct {
+	stageInfo
 	rt    *runtime
 	anon  *transforms.Anonymizer
 	salts transforms.SaltSource // nil: no pseudonyms
 
 	in, out, rejected atomic.Int64
 }
-
-func (s *anonymizeStage) name() string     { return StageAnonymize }
-func (s *anonymizeStage) group() string    { return s.rt.cfg.Kafka.GroupID }
-func (s *anonymizeStage) topics() []string { return s.rt.cfg.Kafka.InputTopics }
 
 // consume runs one raw partition until the generation or the run ends.
 func (s *anonymizeStage) consume(p partitionRun) {

@@ -2,8 +2,6 @@ package processor
 
 import (
 	"fmt"
-	"maps"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -156,47 +154,4 @@ func norm(v any) string {
 		}
 	}
 	return fmt.Sprint(v)
-}
-
-func TestCommitMetadataRoundTrip(t *testing.T) {
-	wm := map[string]int64{"access-logs/0": 1795785801, "access-logs/11": -5, "error.logs/3": math.MinInt64, "error.logs/4": math.MaxInt64}
-	pos, got, ok := decodeMeta("a1", encodeMeta("a1", 42, wm))
-	if !ok || pos != 42 || !maps.Equal(got, wm) {
-		t.Fatalf("round trip: %v %v %v", pos, got, ok)
-	}
-	merge := map[string]int64{"0": 7, "1": 1795785801, "35": 1795785790}
-	if _, got, ok := decodeMeta("m1", encodeMeta("m1", 9, merge)); !ok || !maps.Equal(got, merge) {
-		t.Fatalf("merge stage round trip: %v %v", got, ok)
-	}
-	// Sources that are not "topic/number" are written in the first form.
-	odd := map[string]int64{"x": 1, "a/b": 2}
-	if enc := encodeMeta("a1", 1, odd); enc != "a1 1 a/b=2,x=1" {
-		t.Errorf("first form: %q", enc)
-	}
-	// What an earlier version committed (the first form) is still read.
-	if pos, got, ok := decodeMeta("a1", "a1 42 access-logs/0=1795785801,access-logs/11=-5"); !ok || pos != 42 ||
-		!maps.Equal(got, map[string]int64{"access-logs/0": 1795785801, "access-logs/11": -5}) {
-		t.Errorf("first form: %v %v %v", pos, got, ok)
-	}
-	for _, bad := range []string{"", "a1", "m1 5 ", "a1 x", "a1 5 a=1,b", "a1 5 a=x", "a1 5 x t/1.2", "a1 5 9 t/1", "a1 5 9 t/1.!", "a1 5 9 t/!.1", "a1 5 9 t/1.2 extra"} {
-		if _, _, ok := decodeMeta("a1", bad); ok {
-			t.Errorf("%q decoded", bad)
-		}
-	}
-	if pos, wm, ok := decodeMeta("m1", "m1 9"); !ok || pos != 9 || len(wm) != 0 {
-		t.Errorf("no watermarks: %v %v %v", pos, wm, ok)
-	}
-	// Kafka's default offset.metadata.max.bytes is 4096: 500 raw partitions
-	// of three topics, watermarks within an hour of each other, fit.
-	many := map[string]int64{}
-	for i := range 500 {
-		many[fmt.Sprintf("%s/%d", []string{"access-logs", "nginx-eu", "nginx-us"}[i%3], i/3)] = 1795785801 - int64(i*131%3600)
-	}
-	enc := encodeMeta("a1", 123456789, many)
-	if len(enc) > 4096 {
-		t.Errorf("500 partitions: %d bytes of metadata", len(enc))
-	}
-	if _, got, ok := decodeMeta("a1", enc); !ok || !maps.Equal(got, many) {
-		t.Error("500 partitions: round trip differs")
-	}
 }

@@ -34,6 +34,16 @@ type stage interface {
 	consume(p partitionRun)
 }
 
+// stageInfo names a stage: what every stage type embeds.
+type stageInfo struct {
+	stageName, groupID string
+	inputs             []string
+}
+
+func (s stageInfo) name() string     { return s.stageName }
+func (s stageInfo) group() string    { return s.groupID }
+func (s stageInfo) topics() []string { return s.inputs }
+
 // runGroup is a stage's consumer-group member: it joins, runs each
 // generation's partitions with the stage's consume, and on ctx's end stops
 // fetching, lets in-flight batches finish and commit, and leaves the group

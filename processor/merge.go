@@ -14,12 +14,9 @@ import (
 // mergeStage reads <prefix>.partials and writes <prefix>.stats: one
 // stats.Merger per partials partition, which holds whole windows (emit.go).
 type mergeStage struct {
+	stageInfo
 	rt *runtime
 }
-
-func (s *mergeStage) name() string     { return StageMerge }
-func (s *mergeStage) group() string    { return s.rt.cfg.Kafka.GroupID + ".merge" }
-func (s *mergeStage) topics() []string { return []string{s.rt.cfg.Kafka.PartialsTopic()} }
 
 // consume is the merge stage for one partials partition.
 func (s *mergeStage) consume(p partitionRun) {

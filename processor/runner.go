@@ -33,7 +33,7 @@ func NewRunner(cfg Config, log *slog.Logger) (*Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	anon, err := transforms.New(cfg.Anonymize)
+	anon, err := transforms.NewAnonymizer(cfg.Anonymize)
 	if err != nil {
 		return nil, fmt.Errorf("anonymize.%w", err)
 	}
@@ -56,7 +56,8 @@ func NewRunner(cfg Config, log *slog.Logger) (*Runner, error) {
 	// Producing is healthy until a produce fails: an idle processor is ready.
 	rt.health.produceOK.Store(true)
 	r := &Runner{rt: rt, anon: anon, salts: newSaltStore(k, log, m)}
-	r.anonymize = &anonymizeStage{rt: rt, anon: anon}
+	kc := &cfg.Kafka
+	r.anonymize = &anonymizeStage{stageInfo: stageInfo{StageAnonymize, kc.GroupID, kc.InputTopics}, rt: rt, anon: anon}
 	if cfg.Kafka.VisitsEnabled() || cfg.Kafka.PseudonymInEvents {
 		r.anonymize.salts = r.salts
 	}
@@ -64,10 +65,10 @@ func NewRunner(cfg Config, log *slog.Logger) (*Runner, error) {
 		r.stages = append(r.stages, r.anonymize)
 	}
 	if cfg.runs(StageAggregate) {
-		r.stages = append(r.stages, &aggregateStage{rt: rt})
+		r.stages = append(r.stages, &aggregateStage{stageInfo: stageInfo{StageAggregate, kc.GroupID + ".aggregate", []string{kc.VisitsTopic()}}, rt: rt})
 	}
 	if cfg.runs(StageMerge) {
-		r.stages = append(r.stages, &mergeStage{rt: rt})
+		r.stages = append(r.stages, &mergeStage{stageInfo: stageInfo{StageMerge, kc.GroupID + ".merge", []string{kc.PartialsTopic()}}, rt: rt})
 	}
 	return r, nil
 }

@@ -65,13 +65,13 @@ func TestCountryUsesFullAddress(t *testing.T) {
 }
 
 func TestOpenDBErrors(t *testing.T) {
-	if _, err := New(Config{CountryDB: asnDB(t)}); err == nil || !strings.Contains(err.Error(), "country_db") {
+	if _, err := NewAnonymizer(Config{CountryDB: asnDB(t)}); err == nil || !strings.Contains(err.Error(), "country_db") {
 		t.Errorf("ASN database as country_db: err = %v", err)
 	}
-	if _, err := New(Config{ASNDB: geoip2CountryDB(t)}); err == nil || !strings.Contains(err.Error(), "asn_db") {
+	if _, err := NewAnonymizer(Config{ASNDB: geoip2CountryDB(t)}); err == nil || !strings.Contains(err.Error(), "asn_db") {
 		t.Errorf("country database as asn_db: err = %v", err)
 	}
-	if _, err := New(Config{CountryDB: "/nonexistent.mmdb"}); err == nil {
+	if _, err := NewAnonymizer(Config{CountryDB: "/nonexistent.mmdb"}); err == nil {
 		t.Error("missing database accepted")
 	}
 }
@@ -79,7 +79,7 @@ func TestOpenDBErrors(t *testing.T) {
 func TestConfigErrorsNameFieldAndValue(t *testing.T) {
 	f := func(c Config, want string) {
 		t.Helper()
-		_, err := New(c)
+		_, err := NewAnonymizer(c)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("New(%+v) = %v, want error containing %q", c, err, want)
 		}

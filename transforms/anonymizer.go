@@ -24,8 +24,8 @@ type Anonymizer struct {
 	jsonPrefix []byte
 }
 
-// New validates cfg and opens its databases.
-func New(cfg Config) (*Anonymizer, error) {
+// NewAnonymizer validates cfg and opens its databases.
+func NewAnonymizer(cfg Config) (*Anonymizer, error) {
 	cfg, err := cfg.Validate()
 	if err != nil {
 		return nil, err

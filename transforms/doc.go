@@ -1,10 +1,15 @@
 // Package transforms is logveil's pure per-record code: no I/O, no goroutines.
 //
-// Flow: raw log line → Parse (format.go, textparse.go, jsonparse.go) → enrich
-// (geo.go: country and ASN from the full address) → anonymize (ipmask.go
-// truncates and forgets the address; path.go, query.go, referrer.go,
-// useragent.go scrub the rest) → encode (encode.go: JSON event or the line
-// rewritten in its own format).
+// Flow: raw log line → parse (format.go compiles a format; parse.go reads
+// text lines, jsonparse.go nginx JSON, timestamp.go the times) → enrich
+// (geo.go: country and ASN from the full address; clientaddr.go finds it) →
+// anonymize (anonymizer.go truncates and forgets the address; path.go,
+// query.go, referrer.go, host.go and useragent.go keep what is known to be
+// safe, judged by one classifier: classify.go, numbers.go, places.go,
+// freetext.go) → encode (encode.go: the JSON event or the line rewritten in
+// its own format; redact.go: a rejected line's shape). audit.go runs the
+// classifier as a scanner over any output. The statistics are in the
+// transforms/stats package.
 //
 // A Worker owns every buffer and cache it uses, so one Worker per goroutine
 // processes records without allocating in steady state. Slices a Record

@@ -85,7 +85,7 @@ func asnDB(t testing.TB) string {
 
 func newTestAnonymizer(t testing.TB, cfg Config) *Anonymizer {
 	t.Helper()
-	a, err := New(cfg)
+	a, err := NewAnonymizer(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

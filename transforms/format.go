@@ -85,8 +85,9 @@ func mustFormat(name, spec string, trailing bool) *Format {
 
 // NewFormat returns the format called name (combined, common, vhost_combined,
 // json), or compiles name as an Apache LogFormat string (it contains '%') or an
-// nginx log_format string (it contains '$'). "auto" is not a Format: see
-// ParserFor.
+// nginx log_format string (it contains '$'). "auto" is not a Format: an
+// Anonymizer without one tries JSON, Combined, vhost_combined and Common in
+// turn (parseAuto).
 func NewFormat(name string) (*Format, error) {
 	switch name {
 	case "combined":

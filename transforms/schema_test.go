@@ -1,13 +1,10 @@
 package transforms
 
 import (
-	"bytes"
-	"encoding/json"
 	"math/rand/v2"
 	"testing"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-
+	"github.com/logveil/logveil/internal/schematest"
 	"github.com/logveil/logveil/schema"
 )
 
@@ -15,18 +12,7 @@ import (
 // JSON Schema, and checks that every field the schema lists is produced by
 // some line (the schema and the encoder cannot drift apart).
 func TestEventsMatchSchema(t *testing.T) {
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schema.EventV1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource("event.v1.json", doc); err != nil {
-		t.Fatal(err)
-	}
-	sch, err := c.Compile("event.v1.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	sch := schematest.Compile(t, "event.v1.json", schema.EventV1)
 	w := newTestAnonymizer(t, Config{CountryDB: geoip2CountryDB(t), ASNDB: asnDB(t), SearchTermsInEvents: true}).NewWorker()
 	w.SetSaltSource(everyDay{})
 	w.EmitPseudonym = true
@@ -45,25 +31,11 @@ func TestEventsMatchSchema(t *testing.T) {
 		if err := w.Process(l); err != nil {
 			t.Fatalf("Process(%q): %v", l, err)
 		}
-		out := w.AppendJSON(nil, &w.Rec, []byte("raw-0-1"))
-		inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(out))
-		if err != nil {
-			t.Fatalf("not JSON: %s", out)
-		}
-		if err := sch.Validate(inst); err != nil {
-			t.Fatalf("event does not match schema: %v\n%s", err, out)
-		}
-		var m map[string]any
-		json.Unmarshal(out, &m)
-		for k := range m {
+		for k := range schematest.Validate(t, sch, w.AppendJSON(nil, &w.Rec, []byte("raw-0-1"))) {
 			seen[k] = true
 		}
 	}
-	var s struct {
-		Properties map[string]any `json:"properties"`
-	}
-	json.Unmarshal(schema.EventV1, &s)
-	for k := range s.Properties {
+	for _, k := range schematest.Properties(schema.EventV1) {
 		if !seen[k] {
 			t.Errorf("schema field %q never produced", k)
 		}

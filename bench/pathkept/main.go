@@ -11,7 +11,8 @@ import (
 	"flag"
 	"fmt"
 	"log"
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/logveil/logveil/internal/loggen"
 	"github.com/logveil/logveil/transforms"
@@ -21,7 +22,7 @@ func main() {
 	lines := flag.Int("lines", 200000, "generated lines")
 	format := flag.String("format", "combined", "loggen format: combined or json")
 	flag.Parse()
-	a, err := transforms.New(transforms.Config{})
+	a, err := transforms.NewAnonymizer(transforms.Config{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -48,17 +49,9 @@ func main() {
 		}
 	}
 	fmt.Printf("%d of %d page views keep their path (%.1f%%)\n", kept, total, 100*float64(kept)/float64(total))
-	type kv struct {
-		k string
-		v int
-	}
-	var top []kv
-	for k, v := range changed {
-		top = append(top, kv{k, v})
-	}
-	sort.Slice(top, func(i, j int) bool { return top[i].v > top[j].v })
-	for i := 0; i < len(top) && i < 8; i++ {
-		fmt.Printf("  %6d  %s\n", top[i].v, top[i].k)
+	keys := slices.SortedFunc(maps.Keys(changed), func(a, b string) int { return changed[b] - changed[a] })
+	for _, k := range keys[:min(8, len(keys))] {
+		fmt.Printf("  %6d  %s\n", changed[k], k)
 	}
 }
 

@@ -126,7 +126,7 @@ func cmdAnonymize(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 		return exitConfig
 	}
 	f.apply(&cfg.Anonymize)
-	a, err := transforms.New(cfg.Anonymize)
+	a, err := transforms.NewAnonymizer(cfg.Anonymize)
 	if err != nil {
 		fmt.Fprintf(stderr, "logveil anonymize: invalid config: %v\n", err)
 		return exitConfig

@@ -73,7 +73,7 @@ func TestAddressesAreAllocated(t *testing.T) {
 	if path == "" {
 		t.Skip("LOGVEIL_TEST_COUNTRY_DB is not set (logveil fetch-geoip writes one)")
 	}
-	a, err := transforms.New(transforms.Config{CountryDB: path})
+	a, err := transforms.NewAnonymizer(transforms.Config{CountryDB: path})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -225,7 +225,6 @@ func Feed(ctx context.Context, opt FeedOptions, produced *atomic.Int64) error {
 	}
 }
 
-// watcher reads logveil.events like an analytics consumer would and keeps
 // watcher keeps the latest statistics rows and the latest event for the
 // summary, reading the output topics like any consumer.
 type watcher struct {

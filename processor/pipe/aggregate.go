@@ -59,7 +59,7 @@ func Aggregate(acfg transforms.Config, scfg stats.Config, r io.Reader, w io.Writ
 // AggregateRows is Aggregate returning the rows (for a report).
 func AggregateRows(acfg transforms.Config, scfg stats.Config, r io.Reader, opt Options) (Summary, []stats.Row, error) {
 	opt = opt.withDefaults()
-	anon, err := transforms.New(acfg)
+	anon, err := transforms.NewAnonymizer(acfg)
 	if err != nil {
 		return Summary{}, nil, fmt.Errorf("anonymize.%w", err)
 	}

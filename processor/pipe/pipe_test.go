@@ -13,7 +13,7 @@ import (
 // TestPipeIsLive: as a CustomLog pipe, a line comes out while the input
 // stays open, not when a chunk fills or the input ends.
 func TestPipeIsLive(t *testing.T) {
-	a, err := transforms.New(transforms.Config{})
+	a, err := transforms.NewAnonymizer(transforms.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

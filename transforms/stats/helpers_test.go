@@ -15,7 +15,7 @@ func (everyDay) Salt(day int64) ([]byte, bool) { return []byte{byte(day)}, true 
 // pseudonyms.
 func saltedWorker(tb testing.TB) *transforms.Worker {
 	tb.Helper()
-	a, err := transforms.New(transforms.Config{})
+	a, err := transforms.NewAnonymizer(transforms.Config{})
 	if err != nil {
 		tb.Fatal(err)
 	}

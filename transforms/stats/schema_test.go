@@ -1,12 +1,10 @@
 package stats
 
 import (
-	"bytes"
 	"encoding/json"
 	"testing"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-
+	"github.com/logveil/logveil/internal/schematest"
 	"github.com/logveil/logveil/schema"
 )
 
@@ -14,18 +12,7 @@ import (
 // (an open window's merge) against the shipped schema, and checks every
 // field the schema lists is produced.
 func TestStatsRowsMatchSchema(t *testing.T) {
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schema.StatsV1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource("stats.v1.json", doc); err != nil {
-		t.Fatal(err)
-	}
-	sch, err := c.Compile("stats.v1.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	sch := schematest.Compile(t, "stats.v1.json", schema.StatsV1)
 	lines := genLines(20000, 41)
 	// A window with a single visitor: its total is suppressed.
 	lines = append(lines, []byte(`81.2.69.77 - - [09/Nov/2026:02:10:00 +0000] "GET / HTTP/1.1" 200 1 "-" "Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0"`))
@@ -54,21 +41,11 @@ func TestStatsRowsMatchSchema(t *testing.T) {
 	seen := map[string]bool{}
 	for _, r := range append(final, provisional...) {
 		out, _ := json.Marshal(r)
-		inst, _ := jsonschema.UnmarshalJSON(bytes.NewReader(out))
-		if err := sch.Validate(inst); err != nil {
-			t.Fatalf("row does not match schema: %v\n%s", err, out)
-		}
-		var f map[string]any
-		json.Unmarshal(out, &f)
-		for k := range f {
+		for k := range schematest.Validate(t, sch, out) {
 			seen[k] = true
 		}
 	}
-	var s struct {
-		Properties map[string]any `json:"properties"`
-	}
-	json.Unmarshal(schema.StatsV1, &s)
-	for k := range s.Properties {
+	for _, k := range schematest.Properties(schema.StatsV1) {
 		if !seen[k] {
 			t.Errorf("schema field %q never produced", k)
 		}

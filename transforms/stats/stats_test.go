@@ -247,16 +247,29 @@ func TestAggregatorBoundedMemory(t *testing.T) {
 		}
 		agg.Add(&w.Rec)
 	}
+	if len(agg.windows) != 2 {
+		t.Fatalf("%d open windows, want the hour and the day", len(agg.windows))
+	}
 	for _, win := range agg.windows {
-		if n := len(win.dims[DimPage]); n > 100 {
-			t.Errorf("%d page cells, cap 100", n)
+		if n := len(win.dims[DimPage]); n != 100 {
+			t.Errorf("%d page cells, want the cap of 100", n)
 		}
 	}
 	rows := agg.CloseWith(NewMerger(Config{}, Masks{}))
+	privacy, pages := 0, 0
 	for _, r := range rows {
-		if r.Dimension == "privacy" && *r.CappedEvents < 19000 {
-			t.Errorf("capped events %d", *r.CappedEvents)
+		switch r.Dimension {
+		case "privacy":
+			privacy++
+			if r.CappedEvents == nil || *r.CappedEvents < 19000 {
+				t.Errorf("capped events %v, want at least 19000 of 20000", r.CappedEvents)
+			}
+		case "page":
+			pages++
 		}
+	}
+	if privacy != 2 || pages > 2*(100+1) {
+		t.Errorf("%d privacy rows (want 2), %d page rows (at most 100 values and (other) per window)", privacy, pages)
 	}
 }
 
