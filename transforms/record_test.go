@@ -15,7 +15,7 @@ func TestCloneIntoCopiesEveryField(t *testing.T) {
 	notCopied := map[string]bool{
 		"Client": true, "Ident": true, "User": true, "XFF": true, "RawPath": true, "RawQuery": true,
 		"Referer": true, "UserAgent": true, // raw input, cleared by Anonymize
-		"addr": true, // the full address, forgotten by Anonymize
+		"addr":     true,                                              // the full address, forgotten by Anonymize
 		"clfCache": true, "unesc": true, "scratch": true, "tmp": true, // the worker's buffers
 	}
 	var r Record
