@@ -63,6 +63,7 @@ func cmdAggregate(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 		return exitConfig
 	}
 	warnWeakK(stderr, "aggregate", cfg)
+	processor.ApplyMemoryLimit(cfg) // Validate checked memory_limit
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {

@@ -99,8 +99,12 @@ func detail(r *stats.Row) string {
 		return fmt.Sprintf("bots=%d visits=%d duration_mean=%ss p50=%ss p90=%ss pages/visit=%s bounce=%s", *r.Bots, *r.Visits,
 			f(r.VisitDurationMean, 0), f(r.VisitDurationP50, 0), f(r.VisitDurationP90, 0), f(r.PagesPerVisit, 2), f(r.BounceRate, 3))
 	case r.K != nil:
-		return fmt.Sprintf("k=%d k_search=%d suppressed_cells=%d suppressed_events=%d capped_events=%d", *r.K, *r.KSearch,
+		s := fmt.Sprintf("k=%d k_search=%d suppressed_cells=%d suppressed_events=%d capped_events=%d", *r.K, *r.KSearch,
 			*r.SuppressedCells, *r.SuppressedEvents, *r.CappedEvents)
+		if r.CappedVisitors != nil && *r.CappedVisitors > 0 {
+			s += fmt.Sprintf(" capped_visitors=%d", *r.CappedVisitors)
+		}
+		return s
 	}
 	return ""
 }

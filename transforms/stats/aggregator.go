@@ -51,7 +51,8 @@ type window struct {
 	capped             [numHitDims]cell
 	cappedEvents       int64
 	byVisitor          map[uint64]*visitorState
-	minOffset          int64 // the first input offset that went into the window
+	untracked          distinct // visitors past max_visitors: counted, their visits not followed
+	minOffset          int64    // the first input offset that went into the window
 	dirty              bool
 }
 
@@ -160,22 +161,26 @@ func (a *Aggregator) AddHit(h *Hit, offset int64) bool {
 		var vs *visitorState
 		if hasV {
 			if vs = w.byVisitor[v]; vs == nil {
-				vs = &visitorState{}
-				w.byVisitor[v] = vs
+				if len(w.byVisitor) < a.cfg.MaxVisitors {
+					vs = &visitorState{}
+					w.byVisitor[v] = vs
+				} else {
+					w.untracked.add(v)
+				}
 			}
 		}
 		max := a.cfg.MaxValues
-		w.add(DimPage, h.Page, v, vs, max)
-		w.add(DimCountry, h.Country, v, vs, max)
-		w.add(DimStatus, bytesOf(statusClass(h.Status)), v, vs, max)
-		w.add(DimReferrer, h.Referrer, v, vs, max)
-		w.add(DimBrowser, h.Browser, v, vs, max)
-		w.add(DimOS, h.OS, v, vs, max)
-		w.add(DimDevice, h.Device, v, vs, max)
-		w.add(DimHour, bytesOf(twoDigits[floorDiv(t, 3600)%24]), v, vs, max)
-		w.add(DimWeekday, bytesOf(weekdays[floorDiv(t, 86400)%7]), v, vs, max)
+		w.add(DimPage, h.Page, v, hasV, vs, max)
+		w.add(DimCountry, h.Country, v, hasV, vs, max)
+		w.add(DimStatus, bytesOf(statusClass(h.Status)), v, hasV, vs, max)
+		w.add(DimReferrer, h.Referrer, v, hasV, vs, max)
+		w.add(DimBrowser, h.Browser, v, hasV, vs, max)
+		w.add(DimOS, h.OS, v, hasV, vs, max)
+		w.add(DimDevice, h.Device, v, hasV, vs, max)
+		w.add(DimHour, bytesOf(twoDigits[floorDiv(t, 3600)%24]), v, hasV, vs, max)
+		w.add(DimWeekday, bytesOf(weekdays[floorDiv(t, 86400)%7]), v, hasV, vs, max)
 		if len(h.Search) > 0 {
-			w.add(DimSearch, h.Search, v, vs, max)
+			w.add(DimSearch, h.Search, v, hasV, vs, max)
 		}
 		if vs != nil {
 			a.visit(vs, t, h, ref)
@@ -210,9 +215,10 @@ type visitorState struct {
 	counted  [numHitDims]*cell
 }
 
-// add counts a hit in dim's cell for value; vs is the visitor, nil when the
-// hit has none.
-func (w *window) add(dim int, value []byte, v uint64, vs *visitorState, max int) {
+// add counts a hit in dim's cell for value; v is the visitor when hasV, vs
+// their state, nil when the hit has no visitor or the window does not
+// follow them (past max_visitors).
+func (w *window) add(dim int, value []byte, v uint64, hasV bool, vs *visitorState, max int) {
 	// A visitor's hits mostly repeat their country, browser, status, hour…:
 	// the cell they were last counted in is checked before the map.
 	if vs != nil {
@@ -233,9 +239,12 @@ func (w *window) add(dim int, value []byte, v uint64, vs *visitorState, max int)
 		}
 	}
 	c.views++
-	if vs != nil && vs.counted[dim] != c {
+	switch {
+	case vs != nil && vs.counted[dim] != c:
 		c.visitors.add(v)
 		vs.counted[dim] = c
+	case vs == nil && hasV:
+		c.visitors.add(v)
 	}
 }
 
@@ -409,8 +418,10 @@ func (a *Aggregator) partials(dst []Partial, w *window, source int, final bool) 
 		tot.Durations = append(tot.Durations, [2]int64{d, n})
 	}
 	sort.Slice(tot.Durations, func(i, j int) bool { return tot.Durations[i][0] < tot.Durations[j][0] })
-	// The window's visitors are exactly the keys of byVisitor.
-	tot.Views, tot.Visitors = w.views, int64(len(w.byVisitor))
+	// The window's visitors are the keys of byVisitor and those past
+	// max_visitors (never fewer than k: max_visitors is at least k).
+	tot.Views, tot.Visitors = w.views, int64(len(w.byVisitor))+w.untracked.count()
+	tot.CappedVisitors = w.untracked.count()
 	if tot.Visitors < kmax {
 		for v := range w.byVisitor {
 			tot.IDs = append(tot.IDs, v)

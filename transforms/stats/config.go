@@ -19,6 +19,11 @@ type Config struct {
 	// MaxValues bounds each dimension per window; further values go to
 	// "(other)" so that memory stays bounded. Default 1000.
 	MaxValues int `yaml:"max_values"`
+	// MaxVisitors bounds the visitors whose visits a window follows on one
+	// input partition (about 350 bytes each). Visitors past it still count
+	// in every hit figure and in the distinct visitors, but their visits
+	// are not followed; the privacy row counts them. Default 100000.
+	MaxVisitors int `yaml:"max_visitors"`
 	// SessionGap ends a visit after this much inactivity. Default 30m; a
 	// visit also ends at its window's end (so at the UTC day boundary).
 	SessionGap time.Duration `yaml:"session_gap"`
@@ -42,6 +47,9 @@ func (c Config) WithDefaults() Config {
 	if c.MaxValues == 0 {
 		c.MaxValues = 1000
 	}
+	if c.MaxVisitors == 0 {
+		c.MaxVisitors = 100000
+	}
 	if c.SessionGap == 0 {
 		c.SessionGap = 30 * time.Minute
 	}
@@ -62,6 +70,9 @@ func (c Config) Validate() (Config, error) {
 	}
 	if c.K < 1 || c.KSearch < 1 || c.MaxValues < 1 || c.SessionGap < time.Minute || c.Lateness < 0 {
 		return c, fmt.Errorf("stats: k, k_search and max_values must be at least 1, session_gap at least 1m, lateness not negative")
+	}
+	if c.MaxVisitors < max(1000, c.K, c.KSearch) {
+		return c, fmt.Errorf("stats.max_visitors: %d is less than 1000 (or than k)", c.MaxVisitors)
 	}
 	return c, nil
 }

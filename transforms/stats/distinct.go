@@ -11,8 +11,15 @@ import (
 // that matter for k-anonymity (a few visitors) are always exact; large
 // cells cost 16 KiB however many visitors they see. Both forms merge, so
 // partial results can be combined.
+//
+// The exact set is an open-addressing table of visitor ids (the first 8
+// bytes of a keyed hash: uniform, so an id is its own hash), 0 marking an
+// empty slot and the id 0 kept aside. It holds at most half full: 16 KiB
+// at exactMax, a third of what a Go map takes, and no hashing.
 type distinct struct {
-	exact  map[uint64]struct{}
+	set    []uint64
+	n      int  // ids in set
+	zero   bool // the id 0 was seen
 	sketch *hll
 }
 
@@ -24,16 +31,69 @@ func (d *distinct) add(v uint64) {
 		d.sketch.add(v)
 		return
 	}
-	if d.exact == nil {
-		d.exact = make(map[uint64]struct{}, 4)
+	if v == 0 {
+		d.zero = true
+	} else if !d.insert(v) {
+		return
 	}
-	d.exact[v] = struct{}{}
-	if len(d.exact) > exactMax {
+	if d.len() > exactMax {
 		d.sketch = &hll{}
-		for x := range d.exact {
-			d.sketch.add(x)
+		d.each(d.sketch.add)
+		d.set, d.n, d.zero = nil, 0, false
+	}
+}
+
+// insert adds a non-zero id to the table; false when it was there.
+func (d *distinct) insert(v uint64) bool {
+	if 2*(d.n+1) > len(d.set) {
+		d.grow()
+	}
+	mask := uint64(len(d.set) - 1)
+	for i := v & mask; ; i = (i + 1) & mask {
+		switch d.set[i] {
+		case v:
+			return false
+		case 0:
+			d.set[i] = v
+			d.n++
+			return true
 		}
-		d.exact = nil
+	}
+}
+
+// grow doubles the table (at least 8 slots) and puts the ids back.
+func (d *distinct) grow() {
+	old := d.set
+	d.set = make([]uint64, max(8, 2*len(old)))
+	mask := uint64(len(d.set) - 1)
+	for _, v := range old {
+		if v == 0 {
+			continue
+		}
+		i := v & mask
+		for d.set[i] != 0 {
+			i = (i + 1) & mask
+		}
+		d.set[i] = v
+	}
+}
+
+func (d *distinct) len() int {
+	if d.zero {
+		return d.n + 1
+	}
+	return d.n
+}
+
+// each calls f with every id of the exact set.
+func (d *distinct) each(f func(uint64)) {
+	if d.zero {
+		f(0)
+	}
+	for _, v := range d.set {
+		if v != 0 {
+			f(v)
+		}
 	}
 }
 
@@ -42,24 +102,20 @@ func (d *distinct) count() int64 {
 	if d.sketch != nil {
 		return int64(math.Round(d.sketch.estimate()))
 	}
-	return int64(len(d.exact))
+	return int64(d.len())
 }
 
 func (d *distinct) merge(o *distinct) {
 	if o.sketch != nil {
 		if d.sketch == nil {
 			d.sketch = &hll{}
-			for x := range d.exact {
-				d.sketch.add(x)
-			}
-			d.exact = nil
+			d.each(d.sketch.add)
+			d.set, d.n, d.zero = nil, 0, false
 		}
 		d.sketch.merge(o.sketch)
 		return
 	}
-	for x := range o.exact {
-		d.add(x)
-	}
+	o.each(d.add)
 }
 
 const hllP = 14
@@ -115,10 +171,8 @@ func (d *distinct) ids() []uint64 {
 	if d.sketch != nil {
 		return nil
 	}
-	out := make([]uint64, 0, len(d.exact))
-	for x := range d.exact {
-		out = append(out, x)
-	}
+	out := make([]uint64, 0, d.len())
+	d.each(func(x uint64) { out = append(out, x) })
 	slices.Sort(out)
 	return out
 }

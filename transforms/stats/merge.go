@@ -32,6 +32,9 @@ type Partial struct {
 	DurationSum  int64      `json:"duration_sum,omitempty"`
 	Durations    [][2]int64 `json:"durations,omitempty"` // [bucket seconds, visits]
 	CappedEvents int64      `json:"capped_events,omitempty"`
+	// CappedVisitors: visitors past max_visitors, whose visits were not
+	// followed (their hits are counted).
+	CappedVisitors int64 `json:"capped_visitors,omitempty"`
 	// Final: the window has closed on this input partition.
 	Final bool `json:"final"`
 }
@@ -146,6 +149,7 @@ type Row struct {
 	SuppressedCells  *int64 `json:"suppressed_cells,omitempty"`
 	SuppressedEvents *int64 `json:"suppressed_events,omitempty"`
 	CappedEvents     *int64 `json:"capped_events,omitempty"`
+	CappedVisitors   *int64 `json:"capped_visitors,omitempty"`
 	IPv4Prefix       *int   `json:"ipv4_prefix,omitempty"`
 	IPv6Prefix       *int   `json:"ipv6_prefix,omitempty"`
 	// SaltEpoch is the UTC day (days since 1970-01-01) of the window's
@@ -230,6 +234,7 @@ func (m *Merger) WindowRows(dst []Row, key WindowKey, final bool) []Row {
 			tot.Bounces += p.Bounces
 			tot.DurationSum += p.DurationSum
 			tot.CappedEvents += p.CappedEvents
+			tot.CappedVisitors += p.CappedVisitors
 			for _, d := range p.Durations {
 				hist[d[0]] += d[1]
 			}
@@ -348,6 +353,7 @@ func (m *Merger) WindowRows(dst []Row, key WindowKey, final bool) []Row {
 	}
 	priv.SaltEpoch = ptr(floorDiv(key.Start, 86400))
 	priv.SuppressedCells, priv.SuppressedEvents, priv.CappedEvents = ptr(suppressedCells), ptr(suppressedEvents), ptr(cappedEvents)
+	priv.CappedVisitors = ptr(tot.CappedVisitors)
 	return append(dst, priv)
 }
 

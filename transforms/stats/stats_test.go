@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"reflect"
 	"sort"
 	"strings"
@@ -273,6 +274,65 @@ func TestAggregatorBoundedMemory(t *testing.T) {
 	}
 }
 
+// TestAggregatorVisitorCap: past max_visitors a window follows no more
+// visits, but every hit and every visitor is still counted, and the privacy
+// row says how many visitors' visits were left out.
+func TestAggregatorVisitorCap(t *testing.T) {
+	const visitors, capped = 5000, 1000
+	agg, err := NewAggregator(Config{MaxVisitors: capped, Windows: []time.Duration{time.Hour}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := saltedWorker(t)
+	for round := range 2 { // each visitor twice, 10 minutes apart: one visit of two pages
+		for i := range visitors {
+			line := fmt.Sprintf(`81.%d.%d.%d - - [01/Nov/2026:02:%02d:00 +0000] "GET /p%d HTTP/1.1" 200 1 "-" "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0"`,
+				i/62500, i/250%250, i%250+1, 10+10*round, i%3)
+			if err := w.Process([]byte(line)); err != nil {
+				t.Fatal(err)
+			}
+			agg.Add(&w.Rec)
+		}
+	}
+	for _, win := range agg.windows {
+		if n := len(win.byVisitor); n != capped {
+			t.Errorf("window follows %d visitors, want the cap of %d", n, capped)
+		}
+	}
+	near := func(got, want int64) bool { return got > want*97/100 && got < want*103/100 } // the sketch's error
+	var total, priv *Row
+	pageVisitors := int64(0)
+	rows := agg.CloseWith(NewMerger(Config{}, Masks{}))
+	for i, r := range rows {
+		switch r.Dimension {
+		case "total":
+			total = &rows[i]
+		case "privacy":
+			priv = &rows[i]
+		case "page":
+			pageVisitors += r.Visitors
+		}
+	}
+	if total == nil || priv == nil {
+		t.Fatalf("no total or privacy row in %d rows", len(rows))
+	}
+	if total.Views != 2*visitors || !near(total.Visitors, visitors) {
+		t.Errorf("total: %d views, %d visitors; want %d and about %d", total.Views, total.Visitors, 2*visitors, visitors)
+	}
+	if *total.Visits != capped || *total.PagesPerVisit != 2 {
+		t.Errorf("%d visits of %v pages; want the %d followed visitors' visits of 2", *total.Visits, *total.PagesPerVisit, capped)
+	}
+	if priv.CappedVisitors == nil || !near(*priv.CappedVisitors, visitors-capped) {
+		t.Errorf("privacy row: capped_visitors %v, want about %d", priv.CappedVisitors, visitors-capped)
+	}
+	if !near(pageVisitors, visitors) { // three pages, each visitor on one
+		t.Errorf("page rows count %d visitors, want about %d", pageVisitors, visitors)
+	}
+	if _, err := (Config{MaxVisitors: 10}).Validate(); err == nil {
+		t.Error("max_visitors 10 accepted")
+	}
+}
+
 // BenchmarkAggregate: realistic hits through the windows and visits, with
 // the partials of changed windows emitted every 100,000 hits. Each pass
 // over the input is shifted by a day so that it is not late.
@@ -452,6 +512,37 @@ func TestAggregatorReplayFromHeldOffset(t *testing.T) {
 		}
 		if !reflect.DeepEqual(got.Rows(nil, false), want.Rows(nil, false)) {
 			t.Errorf("after crashes the rows differ")
+		}
+	}
+}
+
+// TestDistinctExactSet: the exact set against a map, with the id 0 and ids
+// that collide in every low bit of the table.
+func TestDistinctExactSet(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 9))
+	for range 300 {
+		var d distinct
+		want := map[uint64]bool{}
+		for range rng.IntN(exactMax) {
+			var v uint64
+			switch rng.IntN(4) {
+			case 0:
+				v = 0
+			case 1:
+				v = uint64(rng.IntN(8)) << 40 // same low bits
+			default:
+				v = rng.Uint64()
+			}
+			d.add(v)
+			want[v] = true
+		}
+		if d.count() != int64(len(want)) || len(d.ids()) != len(want) {
+			t.Fatalf("count %d, ids %d, want %d", d.count(), len(d.ids()), len(want))
+		}
+		for _, id := range d.ids() {
+			if !want[id] {
+				t.Fatalf("id %d was never added", id)
+			}
 		}
 	}
 }
