@@ -71,8 +71,8 @@ func (s *aggregateStage) consume(p partitionRun) {
 		agg.Advance(clock)
 	}
 	advance()
-	ch, cancel := rt.reader(p.topic, p.pa.ID).start(p.runCtx, p.genCtx, p.pa.Offset)
-	defer cancel()
+	ch, stop := rt.reader(p.topic, p.pa.ID).start(p.runCtx, p.genCtx, p.pa.Offset)
+	defer stop()
 
 	partialsParts, err := rt.partitionCount(p.genCtx, kc.PartialsTopic())
 	if err != nil {
@@ -131,7 +131,7 @@ func (s *aggregateStage) consume(p partitionRun) {
 		rt.metrics.stage.WithLabelValues("aggregate_emit").Observe(time.Since(start).Seconds())
 		return true
 	}
-	emitLoop(kc.StatsEmitInterval, ch, emit, func(f fetched) bool {
+	emitLoop(kc.StatsEmitInterval, ch, rt.done, emit, func(f fetched) bool {
 		start := time.Now()
 		hits := 0
 		for i := range f.msgs {

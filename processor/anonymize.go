@@ -32,8 +32,8 @@ type anonymizeStage struct {
 // consume runs one raw partition until the generation or the run ends.
 func (s *anonymizeStage) consume(p partitionRun) {
 	rt, kc := s.rt, &s.rt.cfg.Kafka
-	ch, cancel := rt.reader(p.topic, p.pa.ID).start(p.runCtx, p.genCtx, p.pa.Offset)
-	defer cancel()
+	ch, stop := rt.reader(p.topic, p.pa.ID).start(p.runCtx, p.genCtx, p.pa.Offset)
+	defer stop()
 
 	wk := s.anon.NewWorker()
 	if s.salts != nil {
@@ -67,7 +67,9 @@ func (s *anonymizeStage) consume(p partitionRun) {
 		b.build(f.msgs)
 		rt.metrics.stage.WithLabelValues("process").Observe(time.Since(start).Seconds())
 		start = time.Now()
-		if !rt.produce(p.hardCtx, b.out) {
+		ok := rt.produce(p.hardCtx, b.out)
+		rt.done(f)
+		if !ok {
 			return // hard shutdown: not acknowledged, not committed
 		}
 		rt.metrics.stage.WithLabelValues("produce").Observe(time.Since(start).Seconds())

@@ -21,6 +21,11 @@ type Config struct {
 	// ShutdownTimeout bounds a graceful stop: fetching stops, in-flight
 	// batches are produced and committed, then the process exits. Default 30s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// Memory is the soft memory limit of the Go runtime (a size, e.g.
+	// 256MiB): the collector works harder near it. Default: 90 % of the
+	// container's memory limit when there is one; "off" for none. The
+	// GOMEMLIMIT environment variable wins.
+	Memory string `yaml:"memory_limit"`
 	// LogFormat is text (default) or json, for log/slog on stderr.
 	LogFormat string `yaml:"log_format"`
 	// Stages this process runs: anonymize (raw topics -> events, visits),
@@ -67,6 +72,17 @@ type KafkaConfig struct {
 	// FetchMaxBytes caps one fetch from a partition (and so a batch's
 	// memory). Default 1 MiB.
 	FetchMaxBytes int `yaml:"fetch_max_bytes"`
+	// ChunkBytes: a fetch is handed to a stage in chunks of at most this
+	// many bytes of records (decoded: a compressed fetch of fetch_max_bytes
+	// can hold ten times more). What one partition holds is a few chunks
+	// (the records, their outputs, the producer's copies). Default 256KiB.
+	ChunkBytes int `yaml:"chunk_bytes"`
+	// InflightBytes bounds the records all of this process's partitions
+	// hold at once: a reader waits for a chunk's worth of it to be free
+	// before reading on, so neither the size of a backlog nor the number of
+	// partitions assigned raises memory. At least twice chunk_bytes.
+	// Default 16MiB.
+	InflightBytes int `yaml:"inflight_bytes"`
 	// FetchMaxWait is how long a fetch waits for data. Default 250ms.
 	FetchMaxWait time.Duration `yaml:"fetch_max_wait"`
 	// Linger is how long the producer waits to fill a batch. Default 5ms;
@@ -169,6 +185,9 @@ func (c Config) Validate() (Config, error) {
 	if c.Stats, err = c.Stats.Validate(); err != nil {
 		return c, err
 	}
+	if _, _, err := c.MemoryLimit(); err != nil {
+		return c, err
+	}
 	k := &c.Kafka
 	if len(k.Brokers) == 0 {
 		k.Brokers = []string{"localhost:9092"}
@@ -192,6 +211,12 @@ func (c Config) Validate() (Config, error) {
 	}
 	if k.FetchMaxBytes == 0 {
 		k.FetchMaxBytes = 1 << 20
+	}
+	if k.ChunkBytes == 0 {
+		k.ChunkBytes = 256 << 10
+	}
+	if k.InflightBytes == 0 {
+		k.InflightBytes = 16 << 20
 	}
 	defD(&k.FetchMaxWait, 250*time.Millisecond)
 	defD(&k.Linger, 5*time.Millisecond)
@@ -263,6 +288,12 @@ func (c Config) Validate() (Config, error) {
 		if t == "" || strings.HasPrefix(t, k.TopicPrefix+".") {
 			return c, fmt.Errorf("kafka.input_topics: %q is empty or one of logveil's own output topics", t)
 		}
+	}
+	if k.ChunkBytes < 4<<10 || k.ChunkBytes > 64<<20 {
+		return c, fmt.Errorf("kafka.chunk_bytes: %d is out of range 4KiB..64MiB", k.ChunkBytes)
+	}
+	if k.InflightBytes < 2*k.ChunkBytes {
+		return c, fmt.Errorf("kafka.inflight_bytes: %d is less than twice kafka.chunk_bytes (%d)", k.InflightBytes, k.ChunkBytes)
 	}
 	if k.FetchMaxBytes < 1<<10 || k.FetchMaxBytes > 256<<20 {
 		return c, fmt.Errorf("kafka.fetch_max_bytes: %d is out of range 1KiB..256MiB", k.FetchMaxBytes)

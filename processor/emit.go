@@ -24,12 +24,13 @@ import "time"
 // watermarks as metadata ("m1 <position> <partition>:<time>,...").
 
 // emitLoop runs a statistics stage's partition: handle takes each fetched
-// batch (and says whether to write at once); emit writes what changed, at
+// batch (and says whether to write at once), done then gives its share of
+// the in-flight budget back (the stage keeps no record); emit writes what changed, at
 // most every interval, and once more when the fetch ends (the generation or
 // the run is over), so that a graceful stop leaves nothing for the next
 // owner to replay. It returns when the fetch ends or emit fails (a hard
 // stop).
-func emitLoop(interval time.Duration, ch <-chan fetched, emit func() bool, handle func(fetched) (now bool)) {
+func emitLoop(interval time.Duration, ch <-chan fetched, done func(fetched), emit func() bool, handle func(fetched) (now bool)) {
 	tick := time.NewTicker(min(interval, time.Second))
 	defer tick.Stop()
 	dirty, last := false, time.Now()
@@ -50,7 +51,9 @@ func emitLoop(interval time.Duration, ch <-chan fetched, emit func() bool, handl
 				continue // idle
 			}
 			dirty = true
-			if now := handle(f); (now || time.Since(last) >= interval) && !write() {
+			now := handle(f)
+			done(f)
+			if (now || time.Since(last) >= interval) && !write() {
 				return
 			}
 		case <-tick.C:

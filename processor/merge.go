@@ -33,8 +33,8 @@ func (s *mergeStage) consume(p partitionRun) {
 	for i := range srcNames {
 		srcNames[i] = strconv.Itoa(i)
 	}
-	ch, cancel := rt.reader(p.topic, p.pa.ID).start(p.runCtx, p.genCtx, p.pa.Offset)
-	defer cancel()
+	ch, stop := rt.reader(p.topic, p.pa.ID).start(p.runCtx, p.genCtx, p.pa.Offset)
+	defer stop()
 
 	lateness := int64(rt.cfg.Stats.Lateness / time.Second)
 	merger := stats.NewMerger(rt.cfg.Stats, stats.Masks{IPv4: rt.cfg.Anonymize.IPv4Prefix, IPv6: rt.cfg.Anonymize.IPv6Prefix})
@@ -105,7 +105,7 @@ func (s *mergeStage) consume(p partitionRun) {
 		rt.metrics.stage.WithLabelValues("merge_emit").Observe(time.Since(start).Seconds())
 		return true
 	}
-	emitLoop(kc.StatsEmitInterval, ch, emit, func(f fetched) bool {
+	emitLoop(kc.StatsEmitInterval, ch, rt.done, emit, func(f fetched) bool {
 		anyClosed := false
 		for i := range f.msgs {
 			m := &f.msgs[i]

@@ -4,7 +4,6 @@ import (
 	"bytes"
 
 	"github.com/segmentio/kafka-go"
-	"github.com/segmentio/kafka-go/compress"
 )
 
 // newWriter returns the one producer every stage writes through: acks=all,
@@ -12,9 +11,7 @@ import (
 // outputBalancer's partitioning.
 func newWriter(k *kafkaClients) (*kafka.Writer, error) {
 	cfg := k.cfg
-	// kafka-go's zstd codec is one shared value; its fastest level costs a
-	// fifth of the default's CPU for a few percent of size on log events.
-	compress.ZstdCodec.Level = 1
+	useLeanZstd()
 	codec, err := compressionCodec(cfg.Compression)
 	if err != nil {
 		return nil, err
@@ -25,7 +22,7 @@ func newWriter(k *kafkaClients) (*kafka.Writer, error) {
 		RequiredAcks: kafka.RequireAll,
 		Compression:  codec,
 		BatchTimeout: cfg.Linger,
-		BatchSize:    10000,
+		BatchSize:    512, // kafka-go allocates this many messages for every batch, however small
 		BatchBytes:   int64(cfg.BatchBytes),
 		MaxAttempts:  3,
 		Transport:    k.transport,

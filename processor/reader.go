@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -23,6 +24,10 @@ const idleEvery = 5 * time.Second
 type fetched struct {
 	msgs []kafka.Message
 	hwm  int64
+	// budget is what the chunk holds of the process's in-flight budget:
+	// the consumer gives it back (runtime.done) once the chunk's outputs
+	// are acknowledged.
+	budget int
 }
 
 // partitionReader streams one partition from an offset until its context
@@ -44,10 +49,16 @@ type partitionReader struct {
 	errLabel  string      // the errors metric's op for failed fetches ("salt" for the salts topic)
 	fatal     func(error) // an error no retry can fix; nil: retried like any
 	idleFirst bool        // say "caught up" at once the first time, not after idleEvery
+	// chunkBytes bounds the records of one hand-over; budget is the
+	// process's in-flight bound they are taken from (nil: none).
+	chunkBytes int
+	budget     *byteBudget
 }
 
-// start runs the reader until genCtx or runCtx ends, on a channel.
-func (p *partitionReader) start(runCtx, genCtx context.Context, offset int64) (<-chan fetched, func()) {
+// start runs the reader until genCtx or runCtx ends, on a channel. stop
+// ends it and gives back the budget of the chunks it had sent that were not
+// received; the consumer gives back those it received (runtime.done).
+func (p *partitionReader) start(runCtx, genCtx context.Context, offset int64) (ch <-chan fetched, stop func()) {
 	ctx, cancel := context.WithCancel(runCtx)
 	go func() {
 		select {
@@ -56,9 +67,14 @@ func (p *partitionReader) start(runCtx, genCtx context.Context, offset int64) (<
 		}
 		cancel()
 	}()
-	ch := make(chan fetched, 1)
-	go p.run(ctx, offset, ch)
-	return ch, cancel
+	c := make(chan fetched, 1)
+	go p.run(ctx, offset, c)
+	return c, func() {
+		cancel()
+		for f := range c {
+			p.budget.release(f.budget)
+		}
+	}
 }
 
 // run reads whole fetch responses from the partition leader from offset
@@ -128,28 +144,60 @@ func (p *partitionReader) run(ctx context.Context, offset int64, ch chan<- fetch
 		start := time.Now()
 		conn.SetReadDeadline(time.Now().Add(p.maxWait + 10*time.Second))
 		batch := conn.ReadBatchWith(kafka.ReadBatchConfig{MinBytes: 1, MaxBytes: p.maxBytes, MaxWait: p.maxWait})
-		msgs := make([]kafka.Message, 0, sizeHint)
+		hwm := batch.HighWaterMark()
+		// The response is handed over in chunks of at most chunkBytes of
+		// records, each taken from the process's budget first: what a
+		// partition, and all of them, hold stays bounded however large the
+		// backlog and the producers' batches are.
+		n, read := 0, 0
+		var msgs []kafka.Message
 		for {
-			m, err := batch.ReadMessage()
-			if err != nil {
+			if msgs == nil {
+				if !p.budget.acquire(ctx, p.chunkBytes) {
+					batch.Close()
+					return
+				}
+				msgs = make([]kafka.Message, 0, sizeHint)
+			}
+			m, rerr := batch.ReadMessage()
+			if rerr == nil {
+				msgs = append(msgs, m)
+				read += len(m.Key) + len(m.Value)
+				if read < p.chunkBytes {
+					continue
+				}
+			}
+			if len(msgs) == 0 {
+				p.budget.release(p.chunkBytes)
 				break
 			}
-			msgs = append(msgs, m)
-		}
-		err := batch.Close()
-		hwm := batch.HighWaterMark()
-		if len(msgs) > 0 {
-			sizeHint = len(msgs) + len(msgs)/8
+			n += len(msgs)
+			sizeHint = max(sizeHint, len(msgs)+len(msgs)/8)
 			offset = msgs[len(msgs)-1].Offset + 1
 			if p.stage {
 				p.m.stage.WithLabelValues("fetch").Observe(time.Since(start).Seconds())
 			}
 			select {
-			case ch <- fetched{msgs: msgs, hwm: hwm}:
+			case ch <- fetched{msgs: msgs, hwm: hwm, budget: p.chunkBytes}:
 			case <-ctx.Done():
+				p.budget.release(p.chunkBytes)
+				batch.Close()
 				return
 			}
-		} else if err == nil || isTimeout(err) {
+			if rerr != nil {
+				break
+			}
+			start, read, msgs = time.Now(), 0, nil
+			conn.SetReadDeadline(time.Now().Add(p.maxWait + 10*time.Second))
+		}
+		err := batch.Close()
+		if n > 0 && isTimeout(err) {
+			// A deadline in the middle of a response (a slow consumer):
+			// the connection is not safe to reuse; read on from offset.
+			conn.Close()
+			conn, err = nil, nil
+		}
+		if n == 0 && (err == nil || isTimeout(err)) {
 			if p.stage {
 				p.m.setLag(p.topic, p.partition, max(hwm-offset, 0))
 			}
@@ -295,3 +343,49 @@ func (r *TopicReader) Brokers() []string { return r.k.cfg.Brokers }
 
 // Close lets go of idle connections.
 func (r *TopicReader) Close() { r.k.transport.CloseIdleConnections() }
+
+// byteBudget bounds the bytes of records held across a process's partition
+// readers: a reader takes a chunk's worth before reading it and the
+// consumer gives it back once the chunk's outputs are acknowledged. A nil
+// budget bounds nothing.
+type byteBudget struct {
+	mu    sync.Mutex
+	free  int
+	avail chan struct{} // closed and replaced when bytes are given back
+}
+
+func newByteBudget(n int) *byteBudget { return &byteBudget{free: n, avail: make(chan struct{})} }
+
+// acquire takes n bytes, waiting until they are free; false when ctx ends.
+func (b *byteBudget) acquire(ctx context.Context, n int) bool {
+	if b == nil {
+		return true
+	}
+	for {
+		b.mu.Lock()
+		if b.free >= n {
+			b.free -= n
+			b.mu.Unlock()
+			return true
+		}
+		avail := b.avail
+		b.mu.Unlock()
+		select {
+		case <-avail:
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// release gives n bytes back.
+func (b *byteBudget) release(n int) {
+	if b == nil || n == 0 {
+		return
+	}
+	b.mu.Lock()
+	b.free += n
+	close(b.avail)
+	b.avail = make(chan struct{})
+	b.mu.Unlock()
+}

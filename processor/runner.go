@@ -52,7 +52,8 @@ func NewRunner(cfg Config, log *slog.Logger) (*Runner, error) {
 		return nil, err
 	}
 	m := newMetrics()
-	rt := &runtime{cfg: cfg, kafka: k, metrics: m, health: &health{m: m}, log: log, retryLog: &retryLogger{log: log}, writer: writer}
+	rt := &runtime{cfg: cfg, kafka: k, metrics: m, health: &health{m: m}, log: log, retryLog: &retryLogger{log: log}, writer: writer,
+		budget: newByteBudget(cfg.Kafka.InflightBytes)}
 	// Producing is healthy until a produce fails: an idle processor is ready.
 	rt.health.produceOK.Store(true)
 	r := &Runner{rt: rt, anon: anon, salts: newSaltStore(k, log, m)}

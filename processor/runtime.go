@@ -22,13 +22,20 @@ type runtime struct {
 	writer   *kafka.Writer
 	// stopFatal ends the run with an error no retry can fix (set by Run).
 	stopFatal context.CancelCauseFunc
+	// budget bounds the bytes of records the stages hold at once
+	// (kafka.inflight_bytes).
+	budget *byteBudget
 }
+
+// done gives a chunk's share of the in-flight budget back, once what was
+// made of it is acknowledged (or will not be).
+func (rt *runtime) done(f fetched) { rt.budget.release(f.budget) }
 
 // reader returns the partition reader a stage reads its input with.
 func (rt *runtime) reader(topic string, partition int) *partitionReader {
 	return &partitionReader{k: rt.kafka, topic: topic, partition: partition, maxBytes: rt.cfg.Kafka.FetchMaxBytes,
 		maxWait: rt.cfg.Kafka.FetchMaxWait, m: rt.metrics, stage: true, h: rt.health, retryLog: rt.retryLog,
-		log: rt.log, fatal: func(err error) { rt.stopFatal(err) }}
+		log: rt.log, fatal: func(err error) { rt.stopFatal(err) }, chunkBytes: rt.cfg.Kafka.ChunkBytes, budget: rt.budget}
 }
 
 // produce writes msgs with acks=all, retrying failed messages with backoff

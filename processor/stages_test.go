@@ -10,6 +10,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/logveil/logveil/internal/loggen"
 	"github.com/logveil/logveil/transforms"
 	"github.com/logveil/logveil/transforms/stats"
 )
@@ -158,7 +159,7 @@ func TestEmitLoop(t *testing.T) {
 	var handled, emitted int
 	done := make(chan struct{})
 	go func() {
-		emitLoop(time.Hour, ch, func() bool { emitted++; return true }, func(f fetched) bool {
+		emitLoop(time.Hour, ch, func(fetched) {}, func() bool { emitted++; return true }, func(f fetched) bool {
 			handled++
 			return string(f.msgs[0].Value) == "now"
 		})
@@ -179,7 +180,7 @@ func TestEmitLoop(t *testing.T) {
 	emits := make(chan struct{}, 4)
 	done = make(chan struct{})
 	go func() {
-		emitLoop(50*time.Millisecond, ch, func() bool { emits <- struct{}{}; return true }, func(fetched) bool { return false })
+		emitLoop(50*time.Millisecond, ch, func(fetched) {}, func() bool { emits <- struct{}{}; return true }, func(fetched) bool { return false })
 		close(done)
 	}()
 	ch <- fetched{msgs: []kafka.Message{{}}}
@@ -196,8 +197,36 @@ func TestEmitLoop(t *testing.T) {
 	ch <- fetched{msgs: []kafka.Message{{Value: []byte("now")}}}
 	ch <- fetched{msgs: []kafka.Message{{Value: []byte("now")}}}
 	calls := 0
-	emitLoop(time.Hour, ch, func() bool { calls++; return false }, func(fetched) bool { return true })
+	emitLoop(time.Hour, ch, func(fetched) {}, func() bool { calls++; return false }, func(fetched) bool { return true })
 	if calls != 1 || len(ch) != 1 {
 		t.Errorf("after a failed emit: %d emits, %d batches left unread", calls, len(ch))
+	}
+}
+
+// BenchmarkBatchBuilder: one chunk of about a thousand generated lines into
+// events, and with visits, hits for six visits partitions.
+func BenchmarkBatchBuilder(b *testing.B) {
+	var buf bytes.Buffer
+	loggen.New(loggen.Options{Seed: 4}).WriteN(&buf, 1000)
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	for _, visits := range []bool{false, true} {
+		b.Run(fmt.Sprintf("visits=%v", visits), func(b *testing.B) {
+			a, err := transforms.NewAnonymizer(transforms.Config{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			wk := a.NewWorker()
+			bb := &batchBuilder{wk: wk, topic: "raw", partition: 0, eventsTopic: "e", rejTopic: "r", visTopic: "v", source: sourceName("raw", 0)}
+			if visits {
+				wk.SetSaltSource(everyDay{})
+				bb.setVisitsPartitions(6)
+			}
+			msgs := rawMessages(0, lines...)
+			b.ReportAllocs()
+			for b.Loop() {
+				bb.build(msgs)
+			}
+			b.ReportMetric(float64(b.N*len(msgs))/b.Elapsed().Seconds(), "lines/s")
+		})
 	}
 }

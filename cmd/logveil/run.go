@@ -110,6 +110,9 @@ func cmdRun(args []string, stderr io.Writer) int {
 	}
 	log := newLogger(cfg.LogFormat, stderr)
 	warnWeakK(stderr, "run", cfg)
+	if limit, why, err := processor.ApplyMemoryLimit(cfg); err == nil {
+		log.Info("memory limit", "bytes", limit, "from", why)
+	}
 	r, err := processor.NewRunner(cfg, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "logveil run: %v\n", err)

@@ -1,0 +1,123 @@
+package processor
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseBytes(t *testing.T) {
+	for in, want := range map[string]int64{"0": 0, "512": 512, "4KiB": 4 << 10, "256MiB": 256 << 20,
+		"256 mb": 256 << 20, "2GiB": 2 << 30, "1G": 1 << 30, "100B": 100} {
+		if got, err := parseBytes(in); err != nil || got != want {
+			t.Errorf("parseBytes(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "MiB", "-5MiB", "12 parsecs", "1.5GiB", "99999999999GiB"} {
+		if got, err := parseBytes(in); err == nil {
+			t.Errorf("parseBytes(%q) = %d, want an error", in, got)
+		}
+	}
+}
+
+func TestMemoryLimit(t *testing.T) {
+	t.Setenv("GOMEMLIMIT", "")
+	for in, want := range map[string]int64{"256MiB": 256 << 20, "off": 0, "1GiB": 1 << 30} {
+		got, why, err := Config{Memory: in}.MemoryLimit()
+		if err != nil || got != want || why == "" {
+			t.Errorf("memory_limit %q: %d (%q), %v; want %d", in, got, why, err, want)
+		}
+	}
+	for _, in := range []string{"16MiB", "lots"} {
+		if _, _, err := (Config{Memory: in}).MemoryLimit(); err == nil || !strings.Contains(err.Error(), "memory_limit") {
+			t.Errorf("memory_limit %q: %v, want an error naming the key", in, err)
+		}
+	}
+	if _, err := (Config{Memory: "1MiB"}).Validate(); err == nil {
+		t.Error("Validate accepted memory_limit 1MiB")
+	}
+	// Unset: the container's limit decides, or there is none.
+	got, _, _ := Config{}.MemoryLimit()
+	if cg := cgroupMemoryLimit(); got != cg/10*9 {
+		t.Errorf("default limit %d, container's %d", got, cg)
+	}
+	t.Setenv("GOMEMLIMIT", "300MiB")
+	if got, why, _ := (Config{Memory: "256MiB"}).MemoryLimit(); got != 0 || !strings.Contains(why, "GOMEMLIMIT") {
+		t.Errorf("with GOMEMLIMIT set: %d %q; the environment should win", got, why)
+	}
+}
+
+func TestByteBudget(t *testing.T) {
+	b := newByteBudget(100)
+	ctx := context.Background()
+	if !b.acquire(ctx, 60) || !b.acquire(ctx, 40) {
+		t.Fatal("could not take what is free")
+	}
+	got := make(chan bool)
+	go func() { got <- b.acquire(ctx, 50) }()
+	select {
+	case <-got:
+		t.Fatal("took 50 bytes of an exhausted budget")
+	case <-time.After(50 * time.Millisecond):
+	}
+	b.release(30) // not yet enough
+	select {
+	case <-got:
+		t.Fatal("took 50 bytes with 30 free")
+	case <-time.After(50 * time.Millisecond):
+	}
+	b.release(30)
+	if !<-got {
+		t.Fatal("acquire failed once bytes were free")
+	}
+	// 10 free: a waiter gives up when its context ends.
+	cctx, cancel := context.WithCancel(ctx)
+	go func() { got <- b.acquire(cctx, 50) }()
+	cancel()
+	if <-got {
+		t.Error("acquire succeeded after its context ended")
+	}
+	var none *byteBudget
+	if !none.acquire(ctx, 1<<40) {
+		t.Error("a nil budget should bound nothing")
+	}
+}
+
+// TestCgroupLimit: the smallest limit from the process's cgroup up, in
+// cgroup v2 (a systemd service under a slice) and v1 trees.
+func TestCgroupLimit(t *testing.T) {
+	root := t.TempDir()
+	put := func(rel, v string) {
+		t.Helper()
+		p := filepath.Join(root, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(v+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("system.slice/memory.max", "1073741824")
+	put("system.slice/logveil.service/memory.max", "402653184")
+	put("system.slice/nginx.service/memory.max", "max")
+	put("memory/docker/abc/memory.limit_in_bytes", "268435456")
+	put("memory/memory.limit_in_bytes", "9223372036854771712")
+	for _, c := range []struct {
+		cgroup string
+		want   int64
+	}{
+		{"0::/system.slice/logveil.service\n", 384 << 20},
+		{"0::/system.slice/nginx.service\n", 1 << 30}, // the slice's
+		{"0::/\n", 0},
+		{"4:memory:/docker/abc\n3:cpuset:/\n0::/\n", 256 << 20},
+		{"4:memory:/\n", 0},
+		{"", 0},
+	} {
+		if got := cgroupLimitIn([]byte(c.cgroup), root); got != c.want {
+			t.Errorf("%q: limit %d, want %d", c.cgroup, got, c.want)
+		}
+	}
+}
