@@ -1,9 +1,13 @@
 // Command kafkae2e measures logveil end to end through a real Kafka broker:
-// lines per second from the first produce to the last output acknowledged
-// (logveil counts a record in only after its outputs are acked), with the
-// CPU time and peak RSS of the logveil process and of the broker.
+// lines per second from the first produce (or, with --backlog, from
+// logveil's start on a topic filled beforehand) to the last output
+// acknowledged (logveil counts a record in only after its outputs are
+// acked), with the CPU time and peak RSS of the logveil process and of the
+// broker. --floor also copies the same raw topic with a consumer and a
+// producer that do nothing else (kcat -C | kcat -P, zstd), side by side:
+// the speed Kafka itself allows on this machine.
 //
-//	go run ./bench/kafkae2e --brokers 127.0.0.1:9092 --lines 1000000 --logveil /tmp/logveil
+//	go run ./bench/kafkae2e --brokers 127.0.0.1:9092 --lines 1000000 --logveil /tmp/logveil --backlog --floor
 package main
 
 import (
@@ -32,12 +36,20 @@ func main() {
 	bin := flag.String("logveil", "logveil", "logveil binary")
 	brokerPid := flag.Int("broker-pid", 0, "broker pid, to report its CPU and RSS")
 	visits := flag.Bool("visits", true, "write the visits topic and run the statistics stages (the end is when the aggregate stage has read every hit)")
+	flag.BoolVar(&backlog, "backlog", false, "fill the raw topic first, then start logveil: catching up a backlog")
+	flag.BoolVar(&floor, "floor", false, "also copy the raw topic with kcat -C | kcat -P (no processing), before logveil runs")
+	flag.StringVar(&extraEnv, "env", "", "comma-separated extra environment for logveil, e.g. LOGVEIL_MEMORY_LIMIT=128MiB")
 	flag.Parse()
 	if err := run(*brokers, *lines, *partitions, *bin, *brokerPid, *visits); err != nil {
 		fmt.Fprintln(os.Stderr, "kafkae2e:", err)
 		os.Exit(1)
 	}
 }
+
+var (
+	backlog, floor bool
+	extraEnv       string
+)
 
 func run(brokers string, n, partitions int, bin string, brokerPid int, visits bool) error {
 	ctx := context.Background()
@@ -59,25 +71,68 @@ func run(brokers string, n, partitions int, bin string, brokerPid int, visits bo
 		msgs = append(msgs, kafka.Message{Value: l})
 	}
 
+	produce := func() error {
+		// Batches of at most 1 MB, as librdkafka (kcat, rsyslog, Vector's
+		// Kafka sink) produces by default.
+		w := &kafka.Writer{Addr: kafka.TCP(brokers), Topic: raw, Balancer: &kafka.RoundRobin{}, BatchSize: 10000,
+			BatchBytes: 1000000, BatchTimeout: 5 * time.Millisecond, RequiredAcks: kafka.RequireAll, Compression: kafka.Zstd}
+		defer w.Close()
+		for i := 0; i < len(msgs); i += 50000 {
+			if err := w.WriteMessages(ctx, msgs[i:min(i+50000, len(msgs))]...); err != nil {
+				return fmt.Errorf("produce: %w", err)
+			}
+		}
+		return nil
+	}
+	if backlog {
+		if err := produce(); err != nil {
+			return err
+		}
+		fmt.Printf("backlog: %d lines in %s (%d partitions, zstd)\n", n, raw, partitions)
+		// A backlog builds up over time: let the broker finish writing
+		// this one before logveil (or the floor's copy) reads it.
+		time.Sleep(5 * time.Second)
+	}
+	var floorTime time.Duration
+	if floor {
+		dst := raw + "-copy"
+		if resp, err := c.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{Topic: dst, NumPartitions: partitions, ReplicationFactor: 1}}}); err != nil || resp.Errors[dst] != nil {
+			return fmt.Errorf("create %s: %v %v", dst, err, resp)
+		}
+		if floorTime, err = copyFloor(brokers, raw, n); err != nil {
+			return err
+		}
+	}
+
 	cmd := exec.Command(bin, "run", "--brokers", brokers, "--input-topics", raw, "--topic-prefix", prefix,
 		"--group-id", prefix, "--listen", "127.0.0.1:19464")
 	cmd.Env = append(os.Environ(), "LOGVEIL_KAFKA_PARTITIONS="+strconv.Itoa(partitions), "LOGVEIL_KAFKA_VISITS="+strconv.FormatBool(visits),
 		"LOGVEIL_HTTP_PPROF=true")
-	cmd.Stderr = io.Discard
+	if extraEnv != "" {
+		cmd.Env = append(cmd.Env, strings.Split(extraEnv, ",")...)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return err
 	}
 	defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
 	for !ready() {
+		if cmd.ProcessState != nil {
+			return fmt.Errorf("logveil exited: %s", stderr.String())
+		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	cpu0, brokerCPU0 := cpuSeconds(cmd.Process.Pid), cpuSeconds(brokerPid)
+	readyAfter := time.Since(start)
+	if !backlog {
+		start = time.Now()
+	}
 
-	w := &kafka.Writer{Addr: kafka.TCP(brokers), Topic: raw, Balancer: &kafka.RoundRobin{}, BatchSize: 10000,
-		BatchBytes: 16 << 20, BatchTimeout: 5 * time.Millisecond, RequiredAcks: kafka.RequireAll, Compression: kafka.Zstd}
 	if p := os.Getenv("KAFKAE2E_PROFILE"); p != "" {
 		go func() {
-			r, err := http.Get("http://127.0.0.1:19464/debug/pprof/profile?seconds=5")
+			r, err := http.Get("http://127.0.0.1:19464/debug/pprof/profile?seconds=3")
 			if err == nil {
 				f, _ := os.Create(p)
 				io.Copy(f, r.Body)
@@ -86,26 +141,25 @@ func run(brokers string, n, partitions int, bin string, brokerPid int, visits bo
 			}
 		}()
 	}
-	start := time.Now()
-	for i := 0; i < len(msgs); i += 50000 {
-		if err := w.WriteMessages(ctx, msgs[i:min(i+50000, len(msgs))]...); err != nil {
-			return fmt.Errorf("produce: %w", err)
+	produced := time.Duration(0)
+	if !backlog {
+		if err := produce(); err != nil {
+			return err
 		}
+		produced = time.Since(start)
 	}
-	produced := time.Since(start)
-	w.Close()
 	for {
 		if in := metric("logveil_records_in_total"); in >= float64(n) {
 			break
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
 	elapsed := time.Since(start)
 	if visits {
 		// Statistics on: until the aggregate stage has read every hit.
 		want := metric(`logveil_records_out_total{topic="` + prefix + `.visits"}`)
 		for metric("logveil_stats_hits_total") < want {
-			time.Sleep(20 * time.Millisecond)
+			time.Sleep(100 * time.Millisecond)
 		}
 		elapsed = time.Since(start)
 	}
@@ -119,8 +173,15 @@ func run(brokers string, n, partitions int, bin string, brokerPid int, visits bo
 	}
 	cpu := cpuSeconds(cmd.Process.Pid) - cpu0
 	fmt.Printf("lines %d, partitions %d, visits and statistics %v\n", n, partitions, visits)
-	fmt.Printf("produce done after %.2fs; last output acknowledged after %.2fs\n", produced.Seconds(), elapsed.Seconds())
+	if backlog {
+		fmt.Printf("caught up (last output acknowledged) %.2fs after logveil's start (ready after %.2fs)\n", elapsed.Seconds(), readyAfter.Seconds())
+	} else {
+		fmt.Printf("produce done after %.2fs; last output acknowledged after %.2fs\n", produced.Seconds(), elapsed.Seconds())
+	}
 	fmt.Printf("end to end: %.0f lines/s\n", float64(n)/elapsed.Seconds())
+	if floorTime > 0 {
+		fmt.Printf("logveil / floor: %.2f× the copy's time\n", elapsed.Seconds()/floorTime.Seconds())
+	}
 	fmt.Printf("logveil: CPU %.2fs (%.2f cores), peak RSS %d MiB\n", cpu, cpu/elapsed.Seconds(), peakRSS(cmd.Process.Pid)>>10)
 	if brokerPid != 0 {
 		bc := cpuSeconds(brokerPid) - brokerCPU0
@@ -179,4 +240,23 @@ func peakRSS(pid int) int {
 		}
 	}
 	return 0
+}
+
+// copyFloor copies the raw topic to a new one with kcat and nothing else:
+// consume from the beginning to the end, produce with zstd and acks=all.
+func copyFloor(brokers, raw string, n int) (time.Duration, error) {
+	if _, err := exec.LookPath("kcat"); err != nil {
+		return 0, fmt.Errorf("--floor needs kcat (apt-get install kcat)")
+	}
+	dst := raw + "-copy"
+	start := time.Now()
+	sh := fmt.Sprintf("kcat -C -b %s -t %s -o beginning -e -q -f '%%s\\n' | kcat -P -b %s -t %s -z zstd -X acks=all -X linger.ms=5",
+		brokers, raw, brokers, dst)
+	out, err := exec.Command("sh", "-c", sh).CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("%s: %v\n%s", sh, err, out)
+	}
+	el := time.Since(start)
+	fmt.Printf("floor: kcat -C | kcat -P copied %d lines in %.2fs: %.0f lines/s\n", n, el.Seconds(), float64(n)/el.Seconds())
+	return el, nil
 }
