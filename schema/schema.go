@@ -13,3 +13,9 @@ var EventV1 []byte
 //
 //go:embed stats.v1.json
 var StatsV1 []byte
+
+// ErrorV1 is the JSON Schema of an anonymized error-log line (logveil
+// anonymize --output jsonl on Apache or nginx error logs).
+//
+//go:embed error.v1.json
+var ErrorV1 []byte

@@ -53,6 +53,11 @@ func TestCountryUsesFullAddress(t *testing.T) {
 			f("100.64.3.4", CountryPrivate, 0, "100.64.3.0/24")
 			f("8.8.8.8", CountryUnknown, 0, "8.8.8.0/24")
 			f("216.160.83.56:8080", "US", 209, "216.160.83.0/24")
+			// IPv6 with a port and no brackets, where the port is plain:
+			// a five-digit last group, nine groups, a mapped IPv4.
+			f("2a02:cf40::1234:51234", "NO", 29695, "2a02:cf40::/32")
+			f("2a02:cf40:1:2:3:4:5:6:443", "NO", 29695, "2a02:cf40::/32")
+			f("::ffff:89.160.20.7:8080", "SE", 29518, "89.160.20.0/24")
 			// GeoIP2 records carry the continent; for country_code
 			// databases it comes from the country.
 			for client, want := range map[string]string{"81.2.69.5": "EU", "216.160.83.56": "NA", "2001:480::1": "NA"} {

@@ -22,6 +22,9 @@ type Anonymizer struct {
 	ua        *useragent.Parser
 	// jsonPrefix is every event's constant start: schema and policy version.
 	jsonPrefix []byte
+	// errorServer is apache or nginx when the input is that server's
+	// error log (errorlog.go).
+	errorServer string
 }
 
 // NewAnonymizer validates cfg and opens its databases.
@@ -39,7 +42,13 @@ func NewAnonymizer(cfg Config) (*Anonymizer, error) {
 	a.jsonPrefix = append([]byte(`{"schema_version":`), strconv.Itoa(SchemaVersion)...)
 	a.jsonPrefix = append(a.jsonPrefix, `,"policy_version":`...)
 	a.jsonPrefix = appendJSONString(a.jsonPrefix, cfg.PolicyVersion)
-	if cfg.InputFormat != "auto" {
+	switch cfg.InputFormat {
+	case "auto":
+	case FormatApacheError:
+		a.errorServer = "apache"
+	case FormatNginxError:
+		a.errorServer = "nginx"
+	default:
 		a.format, _ = NewFormat(cfg.InputFormat) // checked by Validate
 	}
 	for _, p := range cfg.TrustedProxies {
@@ -100,9 +109,13 @@ type Worker struct {
 	refCache     cache[refInfo]
 	hostCache    cache[hostInfo]
 	redactBuf    []byte
-	search       []byte
-	pseudo       *pseudonymizer
-	timeCache    struct {
+	// Err is the last error-log line Process read (ErrErrorLog); errBuf
+	// holds its scrubbed text.
+	Err       ErrorLine
+	errBuf    []byte
+	search    []byte
+	pseudo    *pseudonymizer
+	timeCache struct {
 		minute int64
 		ok     bool
 		buf    [20]byte
@@ -126,9 +139,16 @@ func (a *Anonymizer) NewWorker() *Worker {
 // safe to use as a metric label. w.Rec aliases line until the next call.
 func (w *Worker) Process(line []byte) error {
 	var err error
-	if w.a.format == nil {
+	switch {
+	case w.a.errorServer != "":
+		return w.processError(line, w.a.errorServer)
+	case w.a.format == nil && isApacheError(line):
+		return w.processError(line, "apache")
+	case w.a.format == nil && isNginxError(line):
+		return w.processError(line, "nginx")
+	case w.a.format == nil:
 		err = parseAuto(line, &w.Rec)
-	} else {
+	default:
 		err = Parse(w.a.format, line, &w.Rec)
 	}
 	if err != nil {

@@ -26,7 +26,31 @@ func parseClientAddr(b []byte) (netip.Addr, bool) {
 	}
 	a, ok := parseAddrBytes(b)
 	if !ok {
+		if a, ok = parseIPv6Port(b); ok {
+			return a, true
+		}
 		return parseIPv4Padded(b)
+	}
+	return a.Unmap(), true
+}
+
+// parseIPv6Port reads an IPv6 address with a port and no brackets, as some
+// proxies write it, where that is unambiguous: the text is no address as
+// a whole ("2001:db8::1:51234": no group has five digits; nine groups), and
+// is one without its last group, which is a port number. Where the whole
+// text is an address too ("2001:db8::1:8080") it is taken as that address:
+// the port cannot be told from a group.
+func parseIPv6Port(b []byte) (netip.Addr, bool) {
+	i := bytes.LastIndexByte(b, ':')
+	if i < 2 || bytes.Count(b, []byte{':'}) < 3 || len(b)-i-1 < 1 || len(b)-i-1 > 5 || !allDigits(b[i+1:]) {
+		return netip.Addr{}, false
+	}
+	if port, _ := parseUint(b[i+1:]); port > 65535 {
+		return netip.Addr{}, false
+	}
+	a, ok := parseAddrBytes(b[:i])
+	if !ok || !a.Is6() {
+		return netip.Addr{}, false
 	}
 	return a.Unmap(), true
 }

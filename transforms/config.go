@@ -106,7 +106,7 @@ func (c Config) Validate() (Config, error) {
 	if _, ok := precisions[c.TimePrecision]; !ok {
 		return c, fmt.Errorf("time_precision: %q is not one of second, minute, hour", c.TimePrecision)
 	}
-	if c.InputFormat != "auto" {
+	if c.InputFormat != "auto" && c.InputFormat != FormatApacheError && c.InputFormat != FormatNginxError {
 		if _, err := NewFormat(c.InputFormat); err != nil {
 			return c, fmt.Errorf("input_format: %w", err)
 		}

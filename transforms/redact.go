@@ -43,6 +43,11 @@ func (w *Worker) AppendRedactedLine(dst, line []byte) []byte {
 }
 
 func appendRedactedLine(dst, line, buf []byte) ([]byte, []byte) {
+	return appendRedactedText(dst, line, buf, nil)
+}
+
+// appendRedactedText is appendRedactedLine with vocab's words kept too.
+func appendRedactedText(dst, line, buf []byte, vocab *wordSet) ([]byte, []byte) {
 	s := line
 	if hasPercent(s) {
 		buf = appendFullyDecoded(buf[:0], s, false)
@@ -67,7 +72,7 @@ func appendRedactedLine(dst, line, buf []byte) ([]byte, []byte) {
 			for j < len(s) && (isAlnum(s[j]) || s[j] >= 0x80 || s[j] == '_') {
 				j++
 			}
-			dst = appendShapeRun(dst, s, i, j)
+			dst = appendShapeRun(dst, s, i, j, vocab)
 			i = j
 		case c < 0x20 || c == 0x7f:
 			dst = append(dst, ' ')
@@ -83,9 +88,9 @@ func appendRedactedLine(dst, line, buf []byte) ([]byte, []byte) {
 // appendShapeRun writes the alphanumeric run s[i:j]: a vocabulary word, a
 // status code or the version of "HTTP/1.1" as it is; otherwise each run of
 // letters as {w} and each run of digits as {n}.
-func appendShapeRun(dst, s []byte, i, j int) []byte {
+func appendShapeRun(dst, s []byte, i, j int, vocab *wordSet) []byte {
 	run := s[i:j]
-	if nameIn(run, shapeWords) {
+	if nameIn(run, shapeWords) || vocab != nil && (vocab.has(run) || allDigits(run) && len(run) <= 3) {
 		return append(dst, run...)
 	}
 	if allDigits(run) {
