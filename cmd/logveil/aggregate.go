@@ -15,9 +15,9 @@ import (
 )
 
 func cmdAggregate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlagSet("aggregate", stderr, "logveil aggregate [flags] < access.log > stats.jsonl",
-		"Computes the page and time statistics of a file with the code of the Kafka stages: final, k-anonymous rows\nin the <prefix>.stats schema (jsonl), or the statistics page as one self-contained file (html).",
-		"logveil aggregate --window 1h,24h --output html < access.log > report.html")
+	fs := newFlagSet("aggregate", stderr, "logveil aggregate [flags] [file ...] > stats.jsonl",
+		"Computes the page and time statistics of access logs (the files named, or stdin; gzip and zstd decompressed,\nlogrotate's series oldest first) with the code of the Kafka stages: final, k-anonymous rows in the\n<prefix>.stats schema (jsonl), or the statistics page as one self-contained file (html).",
+		"logveil aggregate --window 1h,24h --output html access.log.2.gz access.log.1 access.log > report.html")
 	config := fs.String("config", "", "YAML config (anonymize and stats sections)")
 	geoip := fs.String("geoip", "", "country mmdb")
 	windows := fs.String("window", "", "comma-separated window sizes (stats.windows), e.g. 1h,24h")
@@ -25,8 +25,12 @@ func cmdAggregate(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 	output := fs.String("output", "jsonl", "jsonl: rows in the <prefix>.stats schema; html: a self-contained report page")
 	quiet := fs.Bool("quiet", false, "no summary on stderr")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this file (for benchmarking)")
-	if code, ok := parseArgs(fs, args, 0); !ok {
+	if code, ok := parseArgs(fs, args, -1); !ok {
 		return code
+	}
+	files, ok := logFiles(fs)
+	if !ok {
+		return exitConfig
 	}
 	cfg, err := processor.LoadConfig(*config)
 	if err != nil {
@@ -74,18 +78,23 @@ func cmdAggregate(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
+	input, err := pipe.OpenInputs(files, stdin)
+	if err != nil {
+		fmt.Fprintf(stderr, "logveil aggregate: %v\n", err)
+		return exitIO
+	}
 	start := time.Now()
 	var st pipe.Summary
 	var rows int
 	if *output == "html" {
 		var rs []stats.Row
-		if st, rs, err = pipe.AggregateRows(cfg.Anonymize, cfg.Stats, stdin, pipe.Options{}); err == nil {
+		if st, rs, err = pipe.AggregateRows(cfg.Anonymize, cfg.Stats, input, pipe.Options{}); err == nil {
 			rows = len(rs)
 			err = statspage.WriteReport(stdout, rs, statspage.Source{Description: fmt.Sprintf(
 				"logveil aggregate of %d lines, %s", st.In, time.Now().UTC().Format("2006-01-02 15:04 UTC"))})
 		}
 	} else {
-		st, rows, err = pipe.Aggregate(cfg.Anonymize, cfg.Stats, stdin, stdout, pipe.Options{})
+		st, rows, err = pipe.Aggregate(cfg.Anonymize, cfg.Stats, input, stdout, pipe.Options{})
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "logveil aggregate: %v\n", err)

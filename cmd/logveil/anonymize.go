@@ -44,18 +44,18 @@ type anonymizeFlags struct {
 	fs                                      *flag.FlagSet
 	config, inputFormat, output, geoip, asn string
 	rejects, policyVersion, timePrecision   string
-	cpuprofile                              string
+	cpuprofile, compress                    string
 	ipv4, ipv6, workers                     int
 	strict, quiet                           bool
 }
 
 func newAnonymizeFlags(stderr io.Writer) *anonymizeFlags {
-	f := &anonymizeFlags{fs: newFlagSet("anonymize", stderr, "logveil anonymize [flags] < access.log > out",
-		"Reads access-log lines on stdin and writes them anonymized on stdout, in input order, on every core.\nSIGINT or SIGTERM ends the input: every line read is still written, then the summary (exit 0).",
-		"logveil anonymize --output combined --rejects rejects.txt < access.log > anonymized.log")}
+	f := &anonymizeFlags{fs: newFlagSet("anonymize", stderr, "logveil anonymize [flags] [file ...] > out",
+		"Reads access-log (or Apache/nginx error-log) lines from the files named, or stdin, and writes them anonymized\non stdout, in input order, on every core. gzip and zstd input is decompressed (detected by its first bytes);\nlogrotate's access.log.2.gz access.log.1 access.log are read oldest first.\nSIGINT or SIGTERM ends the input: every line read is still written, then the summary (exit 0).",
+		"logveil anonymize --output combined --rejects rejects.txt access.log.2.gz access.log.1 access.log > anonymized.log")}
 	fs := f.fs
 	fs.StringVar(&f.config, "config", "", "YAML config file (flags override it)")
-	fs.StringVar(&f.inputFormat, "input-format", "", "auto|combined|common|vhost_combined|json, or an Apache LogFormat / nginx log_format string (default auto)")
+	fs.StringVar(&f.inputFormat, "input-format", "", "auto|combined|common|vhost_combined|json|apache-error|nginx-error, or an Apache LogFormat / nginx log_format string (default auto)")
 	fs.StringVar(&f.output, "output", "jsonl", "jsonl (one JSON event per line) or combined (each line rewritten in its own format)")
 	fs.StringVar(&f.geoip, "geoip", "", "country or city mmdb (GeoIP2/GeoLite2, DB-IP or ip-location-db)")
 	fs.StringVar(&f.asn, "asn", "", "ASN mmdb (GeoLite2-ASN schema)")
@@ -66,6 +66,7 @@ func newAnonymizeFlags(stderr io.Writer) *anonymizeFlags {
 	fs.StringVar(&f.policyVersion, "policy-version", "", "privacy-policy version written into events")
 	fs.StringVar(&f.timePrecision, "time-precision", "", "second, minute or hour (default second)")
 	fs.IntVar(&f.workers, "workers", 0, "parallel workers (default: number of CPUs)")
+	fs.StringVar(&f.compress, "compress", "none", "compress the output: none, gzip or zstd")
 	fs.BoolVar(&f.quiet, "quiet", false, "no summary on stderr")
 	fs.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile to this file (for benchmarking)")
 	return f
@@ -117,8 +118,12 @@ func cmdAnonymize(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 		}
 	}()
 	f := newAnonymizeFlags(stderr)
-	if code, ok := parseArgs(f.fs, args, 0); !ok {
+	if code, ok := parseArgs(f.fs, args, -1); !ok {
 		return code
+	}
+	files, ok := logFiles(f.fs)
+	if !ok {
+		return exitConfig
 	}
 	cfg, err := processor.LoadConfig(f.config)
 	if err != nil {
@@ -136,6 +141,10 @@ func cmdAnonymize(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 	opt := pipe.Options{Output: pipe.Output(f.output), Workers: f.workers}
 	if opt.Output != pipe.OutputJSONL && opt.Output != pipe.OutputCombined {
 		fmt.Fprintf(stderr, "logveil anonymize: --output: %q is not jsonl or combined\n", f.output)
+		return exitConfig
+	}
+	if c := pipe.Compression(f.compress); c != "none" && c != pipe.CompressGzip && c != pipe.CompressZstd {
+		fmt.Fprintf(stderr, "logveil anonymize: --compress: %q is not none, gzip or zstd\n", f.compress)
 		return exitConfig
 	}
 	var rejFile *os.File
@@ -157,11 +166,24 @@ func cmdAnonymize(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 		pprof.StartCPUProfile(pf)
 		defer pprof.StopCPUProfile()
 	}
+	input, err := pipe.OpenInputs(files, stdin)
+	if err != nil {
+		fmt.Fprintf(stderr, "logveil anonymize: %v\n", err)
+		return exitIO
+	}
+	compressed, endStream, err := pipe.CompressWriter(stdout, pipe.Compression(f.compress))
+	if err != nil {
+		fmt.Fprintf(stderr, "logveil anonymize: --compress: %v\n", err)
+		return exitConfig
+	}
 	opt.Stop = stop
-	written := &lineCounter{w: stdout}
+	written := &lineCounter{w: compressed}
 	out := bufio.NewWriterSize(written, 256<<10)
-	st, err := pipe.Run(a, stdin, out, opt)
+	st, err := pipe.Run(a, input, out, opt)
 	if ferr := out.Flush(); err == nil && ferr != nil {
+		err = fmt.Errorf("cannot write output: %w", ferr)
+	}
+	if ferr := endStream(); err == nil && ferr != nil {
 		err = fmt.Errorf("cannot write output: %w", ferr)
 	}
 	st.Out = written.lines // what reached the output, not what was produced

@@ -60,6 +60,18 @@ func parseArgs(fs *flag.FlagSet, args []string, maxArgs int) (code int, ok bool)
 	return exitOK, true
 }
 
+// logFiles returns the log files named after the flags, refusing a config
+// file given where a log is expected.
+func logFiles(fs *flag.FlagSet) ([]string, bool) {
+	for _, a := range fs.Args() {
+		if strings.HasSuffix(a, ".yaml") || strings.HasSuffix(a, ".yml") {
+			fmt.Fprintf(fs.Output(), "logveil %s: %s is a config, not a log (did you mean --config %s?)\n", fs.Name(), a, a)
+			return nil, false
+		}
+	}
+	return fs.Args(), true
+}
+
 // setFlag reports whether the flag was given on the command line.
 func setFlag(fs *flag.FlagSet, name string) bool {
 	set := false

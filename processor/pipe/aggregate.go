@@ -71,7 +71,7 @@ func AggregateRows(acfg transforms.Config, scfg stats.Config, r io.Reader, opt O
 	salts := &memorySalts{salts: map[int64][]byte{}}
 	setup := func(wk *transforms.Worker) { wk.SetSaltSource(salts) }
 	process := func(wk *transforms.Worker, c *chunk) {
-		processChunk(wk, c, opt.MaxLineBytes, func(wk *transforms.Worker, c *chunk) {
+		processChunk(wk, c, opt.MaxLineBytes, false, func(wk *transforms.Worker, c *chunk, _ bool) {
 			var rec transforms.Record
 			rec, c.arena = wk.Rec.CloneInto(c.arena)
 			c.recs = append(c.recs, rec)

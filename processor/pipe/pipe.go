@@ -88,10 +88,15 @@ func Run(a *transforms.Anonymizer, r io.Reader, w io.Writer, opt Options) (Summa
 		return Summary{}, fmt.Errorf("output: %q is not jsonl or combined", opt.Output)
 	}
 	process := func(wk *transforms.Worker, c *chunk) {
-		processChunk(wk, c, opt.MaxLineBytes, func(wk *transforms.Worker, c *chunk) {
-			if opt.Output == OutputCombined {
+		processChunk(wk, c, opt.MaxLineBytes, true, func(wk *transforms.Worker, c *chunk, errorLog bool) {
+			switch {
+			case errorLog && opt.Output == OutputCombined:
+				c.out = wk.AppendErrorLine(c.out)
+			case errorLog:
+				c.out = wk.AppendErrorJSON(c.out)
+			case opt.Output == OutputCombined:
 				c.out = wk.AppendLine(c.out, &wk.Rec)
-			} else {
+			default:
 				c.out = wk.AppendJSON(c.out, &wk.Rec, nil)
 			}
 			c.out = append(c.out, '\n')
@@ -279,8 +284,11 @@ func readChunks(blocks <-chan block, recycle chan<- []byte, stop <-chan struct{}
 					eof = true
 					break
 				} else if b.err != nil {
-					c.data = buf[:0]
-					free <- c
+					// Keep every line read before the error (a truncated
+					// archive's last, incomplete line is handed over as it is,
+					// like the last line at a signal), then report it.
+					c.data, c.seq = buf, seq
+					todo <- c
 					return stopped, fmt.Errorf("cannot read input: %w", b.err)
 				}
 				buf = append(buf, b.data...)
@@ -317,8 +325,10 @@ func readChunks(blocks <-chan block, recycle chan<- []byte, stop <-chan struct{}
 }
 
 // processChunk runs every line of c through wk: accepted lines go to
-// accept, rejected ones are counted and written redacted to c.rej.
-func processChunk(wk *transforms.Worker, c *chunk, maxLine int, accept func(*transforms.Worker, *chunk)) {
+// accept, rejected ones are counted and written redacted to c.rej. Error-log
+// lines (transforms.ErrErrorLog) are accepted with errorLog set when
+// errorLogs, else rejected with that reason.
+func processChunk(wk *transforms.Worker, c *chunk, maxLine int, errorLogs bool, accept func(wk *transforms.Worker, c *chunk, errorLog bool)) {
 	c.out, c.rej, c.arena, c.recs = c.out[:0], c.rej[:0], c.arena[:0], c.recs[:0]
 	c.in, c.nOut = 0, 0
 	data := c.data
@@ -340,6 +350,11 @@ func processChunk(wk *transforms.Worker, c *chunk, maxLine int, accept func(*tra
 		} else {
 			err = wk.Process(line)
 		}
+		if err == transforms.ErrErrorLog && errorLogs {
+			accept(wk, c, true)
+			c.nOut++
+			continue
+		}
 		if err != nil {
 			c.rejBy[err]++
 			if len(line) > 0 {
@@ -348,7 +363,7 @@ func processChunk(wk *transforms.Worker, c *chunk, maxLine int, accept func(*tra
 			}
 			continue
 		}
-		accept(wk, c)
+		accept(wk, c, false)
 		c.nOut++
 	}
 }
