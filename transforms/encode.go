@@ -103,6 +103,15 @@ func (w *Worker) AppendJSON(dst []byte, r *Record, id []byte) []byte {
 		dst = append(dst, r.Pseudonym...)
 		dst = append(dst, '"')
 	}
+	if r.Traffic != "" {
+		dst = append(dst, `,"traffic":"`...)
+		dst = append(dst, r.Traffic...)
+		dst = append(dst, '"')
+	}
+	if r.Crawler != "" {
+		dst = append(dst, `,"crawler":`...)
+		dst = appendJSONString(dst, r.Crawler)
+	}
 	if r.Bot {
 		dst = append(dst, `,"bot":true}`...)
 	} else {

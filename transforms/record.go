@@ -56,6 +56,10 @@ type Record struct {
 	OS           string
 	Device       string
 	Bot          bool
+	// Traffic is who the request came from (traffic.go): human, crawler,
+	// ai_crawler, bot or datacenter; Crawler the crawler list's name.
+	Traffic string
+	Crawler string
 	// Pseudonym is the day's visitor pseudonym (see Worker.SetSaltSource);
 	// empty without a salt source, a client address or a salt for the day.
 	Pseudonym []byte
@@ -81,7 +85,7 @@ func (r *Record) CloneInto(arena []byte) (Record, []byte) {
 		RequestTimeUS: r.RequestTimeUS, BadRequest: r.BadRequest, Network: r.Network,
 		Country: r.Country, Continent: r.Continent, ASN: r.ASN, ASOrg: r.ASOrg, asnJSON: r.asnJSON,
 		ReferrerType: r.ReferrerType, Browser: r.Browser, BrowserMajor: r.BrowserMajor, OS: r.OS,
-		Device: r.Device, Bot: r.Bot, uaJSON: r.uaJSON,
+		Device: r.Device, Bot: r.Bot, uaJSON: r.uaJSON, Traffic: r.Traffic, Crawler: r.Crawler,
 	}
 	for _, f := range [...]struct {
 		dst *[]byte

@@ -12,6 +12,9 @@ import (
 type uaInfo struct {
 	browser, major, os, device string
 	bot                        bool
+	// traffic is the class the agent alone decides (human, crawler,
+	// ai_crawler, bot); crawler the list's name for it.
+	traffic, crawler string
 	// json is the event's `,"browser":…,"os":…,"device":…` fields, encoded
 	// once per cached agent.
 	json string
@@ -49,6 +52,9 @@ func parseUserAgent(p *useragent.Parser, s string) uaInfo {
 		}
 		info.major = v
 	}
+	if name, class, ok := matchCrawler(s); ok {
+		info.bot, info.crawler, info.traffic = true, name, class
+	}
 	if !info.bot {
 		low := strings.ToLower(s)
 		for _, m := range botMarkers {
@@ -60,6 +66,11 @@ func parseUserAgent(p *useragent.Parser, s string) uaInfo {
 	}
 	if info.bot {
 		info.device = "Bot"
+		if info.traffic == "" {
+			info.traffic = TrafficBot
+		}
+	} else {
+		info.traffic = TrafficHuman
 	}
 	if info.browser == "" {
 		info.browser, info.major = "Other", ""
@@ -74,7 +85,7 @@ func parseUserAgent(p *useragent.Parser, s string) uaInfo {
 }
 
 // emptyUA is a line without a user agent.
-var emptyUA = uaInfo{browser: "Other", os: "Other", device: "Unknown"}.withJSON()
+var emptyUA = uaInfo{browser: "Other", os: "Other", device: "Unknown", traffic: TrafficHuman}.withJSON()
 
 func (u uaInfo) withJSON() uaInfo {
 	u.json = string(appendUAJSON(nil, u.browser, u.major, u.os, u.device))
