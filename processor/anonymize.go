@@ -38,6 +38,8 @@ func (s *anonymizeStage) consume(p partitionRun) {
 	wk := s.anon.NewWorker()
 	if s.salts != nil {
 		wk.SetSaltSource(s.salts)
+		loc, _ := s.rt.cfg.Stats.Location() // Validate checked it
+		wk.SetTimeZone(loc)
 	}
 	wk.EmitPseudonym = kc.PseudonymInEvents
 	b := &batchBuilder{wk: wk, topic: p.topic, partition: p.pa.ID, eventsTopic: kc.EventsTopic(),

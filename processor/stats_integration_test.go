@@ -61,7 +61,21 @@ func statsInput(t *testing.T) []byte {
 	for range 12 {
 		planted = fmt.Appendf(planted, `81.2.69.77 - - %s "GET /my-very-rare-page?q=my+rare+illness HTTP/1.1" 200 1 "-" "Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0"`+"\n", ts)
 	}
-	return append(lines[:mid:mid], append(planted, lines[mid:]...)...)
+	lines = append(lines[:mid:mid], append(planted, lines[mid:]...)...)
+	// Two sites (vhost_combined): a visitor's site by the last byte of
+	// their address, so the host dimension has two values.
+	var out []byte
+	for _, l := range bytes.SplitAfter(lines, []byte("\n")) {
+		if len(l) == 0 {
+			continue
+		}
+		site := "shop.example.com:443 "
+		if sp := bytes.IndexByte(l, ' '); sp > 0 && l[sp-1]%2 == 1 {
+			site = "blog.example.com:443 "
+		}
+		out = append(append(out, site...), l...)
+	}
+	return out
 }
 
 // statsEnv are the settings of every statistics run.
@@ -160,6 +174,10 @@ type event struct {
 	ReferrerSite string    `json:"referrer_site"`
 	Device       string    `json:"device"`
 	Bot          bool      `json:"bot"`
+	Host         string    `json:"host"`
+	Query        string    `json:"query"`
+	Traffic      string    `json:"traffic"`
+	Crawler      string    `json:"crawler"`
 }
 
 // expectedStats computes the published table from the events by plain
@@ -167,7 +185,47 @@ type event struct {
 // folded into (other) below k; visits as each visitor's hits in the window
 // split at 30-minute gaps; quantiles nearest-rank at the published
 // resolution. It returns "window|size|dimension|value" -> figures.
+//
+// Each site (host) gets a table of its own, keyed "dimension#site"; the
+// all-sites table folds a cell some site has with fewer than k visitors
+// (README: statistics, per site).
 func expectedStats(events []event, final map[string]bool) map[string]string {
+	bySite := map[string][]event{}
+	for _, e := range events {
+		if e.Host != "" {
+			bySite[e.Host] = append(bySite[e.Host], e)
+		}
+	}
+	want := map[string]string{}
+	siteCells := map[string]map[string]int{} // site -> "window|size|dim|value" -> visitors
+	for site, evs := range bySite {
+		table, cells := expectedTable(evs, final, "#"+site, nil)
+		siteCells[site] = cells
+		for k, v := range table {
+			want[k] = v
+		}
+	}
+	table, _ := expectedTable(events, final, "", func(cell string, visitors, k int) bool {
+		rest := visitors
+		for _, cells := range siteCells {
+			n := cells[cell]
+			if n > 0 && n < k {
+				return true
+			}
+			rest -= n
+		}
+		return rest > 0 && rest < k
+	})
+	for k, v := range table {
+		want[k] = v
+	}
+	return want
+}
+
+// expectedTable is one table of expectedStats: its rows keyed with suffix
+// after the dimension, and every cell's visitors; unsafe, when set, folds
+// a cell as if it had fewer than k visitors.
+func expectedTable(events []event, final map[string]bool, suffix string, unsafe func(cell string, visitors, k int) bool) (map[string]string, map[string]int) {
 	type cellT struct {
 		views    int64
 		visitors map[string]bool
@@ -200,6 +258,11 @@ func expectedStats(events []event, final map[string]bool) map[string]string {
 				w = &win{visitors: map[string]bool{}, cells: map[string]map[string]*cellT{}, hits: map[string][]event{}}
 				wins[key] = w
 			}
+			// Who the traffic is: every hit, bots too.
+			add(w, "traffic", e.Traffic, e.Visitor)
+			if e.Crawler != "" {
+				add(w, "crawler", e.Crawler, e.Visitor)
+			}
 			if e.Bot {
 				w.bots++
 				continue
@@ -224,6 +287,20 @@ func expectedStats(events []event, final map[string]bool) map[string]string {
 			if e.SearchTerms != "" {
 				add(w, "search", e.SearchTerms, e.Visitor)
 			}
+			if e.Host != "" {
+				add(w, "host", e.Host, e.Visitor)
+			}
+			for _, kv := range strings.Split(e.Query, "&") {
+				if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "utm_") && v != "" {
+					add(w, k, v, e.Visitor)
+				}
+			}
+			switch {
+			case e.Status == 404:
+				add(w, "not_found", page, e.Visitor)
+			case e.Status >= 500:
+				add(w, "server_error", page, e.Visitor)
+			}
 			w.hits[e.Visitor] = append(w.hits[e.Visitor], e)
 		}
 	}
@@ -237,6 +314,7 @@ func expectedStats(events []event, final map[string]bool) map[string]string {
 		return d
 	}
 	want := map[string]string{}
+	cellVisitors := map[string]int{}
 	for key, w := range wins {
 		prefix := fmt.Sprintf("%s|%s|", time.Unix(key[0], 0).UTC().Format(time.RFC3339), time.Duration(key[1])*time.Second)
 		// Visits, once the window is final.
@@ -286,31 +364,40 @@ func expectedStats(events []event, final map[string]bool) map[string]string {
 				total += fmt.Sprintf(" mean=%.3f p50=%d p90=%d ppv=%.3f bounce=%.3f", float64(sum)/float64(visits), nr(0.5), nr(0.9),
 					float64(pages)/float64(visits), float64(bounces)/float64(visits))
 			}
-			want[prefix+"total|"] = total
+			want[prefix+"total"+suffix+"|"] = total
 		}
 		for dim, cells := range w.cells {
+			if unsafe != nil && !final[prefix] {
+				break // beside site tables the all-sites cells come with the final rows only
+			}
 			k := 5
 			if dim == "search" {
 				k = 10
 			}
-			var otherViews int64
+			var otherViews, otherSum int64
 			otherVisitors := map[string]bool{}
 			for value, c := range cells {
-				if len(c.visitors) < k {
+				cellVisitors[prefix+dim+"|"+value] = len(c.visitors)
+				if len(c.visitors) < k || unsafe != nil && unsafe(prefix+dim+"|"+value, len(c.visitors), k) {
 					otherViews += c.views
+					otherSum += int64(len(c.visitors))
 					for v := range c.visitors {
 						otherVisitors[v] = true
 					}
 					continue
 				}
-				want[prefix+dim+"|"+value] = fmt.Sprintf("views=%d visitors=%d", c.views, len(c.visitors))
+				want[prefix+dim+suffix+"|"+value] = fmt.Sprintf("views=%d visitors=%d", c.views, len(c.visitors))
 			}
 			if len(cells) > 0 {
-				want[prefix+dim+"|(other)"] = fmt.Sprintf("views=%d visitors=%d", otherViews, len(otherVisitors))
+				n := int64(len(otherVisitors))
+				if unsafe != nil { // the all-sites table beside site tables: the sum
+					n = otherSum
+				}
+				want[prefix+dim+suffix+"|(other)"] = fmt.Sprintf("views=%d visitors=%d", otherViews, n)
 			}
 		}
 	}
-	return want
+	return want, cellVisitors
 }
 
 // rawPosition splits an event id "topic-partition-offset" into the raw
@@ -354,7 +441,8 @@ func published(t *testing.T, table map[string]string) map[string]string {
 				s += fmt.Sprintf(" mean=%.3f p50=%.0f p90=%.0f ppv=%.3f bounce=%.3f", *r.Mean, *r.P50, *r.P90, *r.PPV, *r.Bounce)
 			}
 			got[k] = s
-		case "page", "country", "status", "referrer", "device", "hour", "search", "entry_page", "exit_page", "visit_country":
+		case "page", "country", "status", "referrer", "device", "hour", "search", "entry_page", "exit_page", "visit_country",
+			"host", "utm_source", "utm_medium", "utm_campaign", "not_found", "server_error", "traffic", "crawler":
 			got[k] = fmt.Sprintf("views=%d visitors=%d", r.Views, r.Visitors)
 		}
 	}
@@ -440,7 +528,7 @@ func TestStatisticsStages(t *testing.T) {
 	})
 
 	t.Run("logveil stats", func(t *testing.T) {
-		out, err := exec.Command(binary, "stats", "--brokers", s.brokers, "--topic-prefix", s.prefix, "--json").Output()
+		out, err := exec.Command(binary, "stats", "--brokers", s.brokers, "--topic-prefix", s.prefix, "--site", "*", "--json").Output()
 		if err != nil {
 			t.Fatalf("logveil stats: %v", err)
 		}
@@ -452,11 +540,16 @@ func TestStatisticsStages(t *testing.T) {
 			var row struct {
 				WindowStart string `json:"window_start"`
 				WindowSize  string `json:"window_size"`
+				Site        string `json:"site"`
 				Dimension   string `json:"dimension"`
 				Value       string `json:"value"`
 			}
 			json.Unmarshal([]byte(r), &row)
-			key := row.WindowStart + "|" + row.WindowSize + "|" + row.Dimension + "|" + row.Value
+			dim := row.Dimension
+			if row.Site != "" {
+				dim += "#" + row.Site
+			}
+			key := row.WindowStart + "|" + row.WindowSize + "|" + dim + "|" + row.Value
 			if table[key] != r {
 				t.Errorf("logveil stats printed %s\nthe topic holds %s", r, table[key])
 				break
@@ -468,7 +561,7 @@ func TestStatisticsStages(t *testing.T) {
 		out, err = exec.Command(binary, "stats", "--brokers", s.brokers, "--topic-prefix", s.prefix, "--window", "1h",
 			"--dimension", "total").Output()
 		if lines := strings.Split(strings.TrimSpace(string(out)), "\n"); err != nil || len(lines) < 6 ||
-			!strings.HasPrefix(lines[0], "WINDOW") || !strings.Contains(lines[1], "1h0m0s  total") {
+			!strings.HasPrefix(lines[0], "WINDOW") || !strings.Contains(lines[1], "1h0m0s  (all)  total") {
 			t.Errorf("logveil stats --window 1h --dimension total: %v\n%s", err, out)
 		}
 	})

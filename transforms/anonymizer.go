@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"time"
 
 	useragent "github.com/medama-io/go-useragent"
 )
@@ -109,6 +110,11 @@ type Worker struct {
 	refCache     cache[refInfo]
 	hostCache    cache[hostInfo]
 	redactBuf    []byte
+	// dayZone is the pseudonyms' time zone (SetTimeZone); the offset is
+	// cached per hour.
+	dayZone                 *time.Location
+	dayZoneHour, dayZoneOff int64
+	dayZoneSet              bool
 	// Err is the last error-log line Process read (ErrErrorLog); errBuf
 	// holds its scrubbed text.
 	Err       ErrorLine
@@ -183,7 +189,7 @@ func (w *Worker) Anonymize(r *Record) {
 		if w.pseudo != nil {
 			start := len(r.scratch)
 			var ok bool
-			if r.scratch, ok = w.pseudo.appendPseudonym(r.scratch, r, floorDiv(r.Time, 86400)); ok {
+			if r.scratch, ok = w.pseudo.appendPseudonym(r.scratch, r, w.day(r.Time)); ok {
 				r.Pseudonym = r.scratch[start:len(r.scratch):len(r.scratch)]
 			}
 		}
@@ -218,6 +224,10 @@ func (w *Worker) Anonymize(r *Record) {
 
 	ua := w.userAgent(r.UserAgent)
 	r.Browser, r.BrowserMajor, r.OS, r.Device, r.Bot, r.uaJSON = ua.browser, ua.major, ua.os, ua.device, ua.bot, ua.json
+	r.Traffic, r.Crawler = ua.traffic, ua.crawler
+	if r.Traffic == TrafficHuman && hostingASNs[r.ASN] {
+		r.Traffic = TrafficDatacenter
+	}
 
 	r.Client, r.Ident, r.User, r.XFF = nil, nil, nil, nil
 	r.RawPath, r.RawQuery, r.Referer, r.UserAgent = nil, nil, nil, nil

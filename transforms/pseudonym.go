@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"hash"
+	"time"
 )
 
 // SaltSource gives the visitor-pseudonym salt of a UTC day (Unix time / 86400).
@@ -34,6 +35,29 @@ type pseudonymizer struct {
 // SetSaltSource enables visitor pseudonyms (Record.Pseudonym) for this worker.
 func (w *Worker) SetSaltSource(s SaltSource) {
 	w.pseudo = &pseudonymizer{src: s, sum: make([]byte, 0, sha256.Size)}
+}
+
+// SetTimeZone makes the pseudonyms' day the local day of loc (the
+// statistics' time_zone), so that a local day's visitors are counted under
+// one salt; nil is UTC.
+func (w *Worker) SetTimeZone(loc *time.Location) {
+	if loc == time.UTC {
+		loc = nil
+	}
+	w.dayZone = loc
+	w.dayZoneSet = false
+}
+
+// day is the pseudonym day of an event time: its UTC or local day.
+func (w *Worker) day(t int64) int64 {
+	if w.dayZone == nil {
+		return floorDiv(t, 86400)
+	}
+	if h := floorDiv(t, 3600); !w.dayZoneSet || h != w.dayZoneHour {
+		_, off := time.Unix(h*3600, 0).In(w.dayZone).Zone()
+		w.dayZoneHour, w.dayZoneOff, w.dayZoneSet = h, int64(off), true
+	}
+	return floorDiv(t+w.dayZoneOff, 86400)
 }
 
 // pseudonym appends hex(HMAC(salt(day), addr ‖ 0 ‖ user agent ‖ 0 ‖ site))[:32].

@@ -5,6 +5,7 @@ package main
 import (
 	"fmt"
 	"os"
+	_ "time/tzdata" // stats.time_zone in a distroless image, which has no zoneinfo
 )
 
 const usage = `logveil anonymizes web-server access logs.

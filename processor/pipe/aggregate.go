@@ -69,7 +69,11 @@ func AggregateRows(acfg transforms.Config, scfg stats.Config, r io.Reader, opt O
 		return Summary{}, nil, err
 	}
 	salts := &memorySalts{salts: map[int64][]byte{}}
-	setup := func(wk *transforms.Worker) { wk.SetSaltSource(salts) }
+	loc, _ := scfg.Location() // NewAggregator checked it
+	setup := func(wk *transforms.Worker) {
+		wk.SetSaltSource(salts)
+		wk.SetTimeZone(loc)
+	}
 	process := func(wk *transforms.Worker, c *chunk) {
 		processChunk(wk, c, opt.MaxLineBytes, false, func(wk *transforms.Worker, c *chunk, _ bool) {
 			var rec transforms.Record

@@ -54,6 +54,40 @@ type window struct {
 	untracked          distinct // visitors past max_visitors: counted, their visits not followed
 	minOffset          int64    // the first input offset that went into the window
 	dirty              bool
+	// sites are the window's per-site tables (the hits of one host each),
+	// at most max_sites; cappedSites counts the hosts past that.
+	sites       map[string]*window
+	cappedSites map[string]struct{}
+}
+
+// site returns the window's table for host, or nil past max_sites.
+func (w *window) site(host []byte, max int) *window {
+	if sw := w.sites[string(host)]; sw != nil {
+		return sw
+	}
+	if len(w.sites) >= max {
+		if len(w.cappedSites) < 1<<10 {
+			if w.cappedSites == nil {
+				w.cappedSites = map[string]struct{}{}
+			}
+			w.cappedSites[string(host)] = struct{}{}
+		}
+		return nil
+	}
+	sw := newWindow(w.start, w.size, w.minOffset)
+	if w.sites == nil {
+		w.sites = map[string]*window{}
+	}
+	w.sites[string(host)] = sw
+	return sw
+}
+
+func newWindow(start, size, offset int64) *window {
+	w := &window{start: start, size: size, minOffset: offset, byVisitor: map[uint64]*visitorState{}}
+	for i := range w.dims {
+		w.dims[i] = map[string]*cell{}
+	}
+	return w
 }
 
 // Aggregator computes page and time statistics over anonymized hits of one
@@ -73,6 +107,7 @@ type Aggregator struct {
 	started  bool
 	external bool // the clock moves by Advance only
 	strings  map[string]string
+	zone     zone
 	Received int64 // hits added, late ones included
 	Late     int64 // hits dropped because their window had closed
 }
@@ -84,8 +119,12 @@ func NewAggregator(cfg Config) (*Aggregator, error) {
 		return nil, err
 	}
 	sizes := cfg.windowSizes()
-	return &Aggregator{cfg: cfg, sizes: sizes, gap: int64(cfg.SessionGap / time.Second), lateness: int64(cfg.Lateness / time.Second),
-		windows: map[WindowKey]*window{}, strings: map[string]string{}}, nil
+	a := &Aggregator{cfg: cfg, sizes: sizes, gap: int64(cfg.SessionGap / time.Second), lateness: int64(cfg.Lateness / time.Second),
+		windows: map[WindowKey]*window{}, strings: map[string]string{}}
+	if loc, _ := cfg.Location(); loc != time.UTC {
+		a.zone.loc = loc
+	}
+	return a, nil
 }
 
 // Clock is the event time windows close against (Unix seconds): a window
@@ -143,47 +182,17 @@ func (a *Aggregator) AddHit(h *Hit, offset int64) bool {
 		ref = hitRef{a.intern(h.Source), h.Offset}
 	}
 	for _, size := range a.sizes {
-		start := floorDiv(t, size) * size
+		start := a.zone.windowStart(t, size)
 		if a.closed(start + size) {
 			continue
 		}
 		counted = true
 		w := a.window(start, size, offset)
-		if h.Bot {
-			w.bots++
-			continue
-		}
-		w.views++
-		if h.Bytes > 0 {
-			w.bytes += h.Bytes
-		}
-		v, hasV := h.Visitor, h.HasVisitor
-		var vs *visitorState
-		if hasV {
-			if vs = w.byVisitor[v]; vs == nil {
-				if len(w.byVisitor) < a.cfg.MaxVisitors {
-					vs = &visitorState{}
-					w.byVisitor[v] = vs
-				} else {
-					w.untracked.add(v)
-				}
+		a.count(w, h, t, ref)
+		if len(h.Host) > 0 && a.cfg.MaxSites > 0 {
+			if sw := w.site(h.Host, a.cfg.MaxSites); sw != nil {
+				a.count(sw, h, t, ref)
 			}
-		}
-		max := a.cfg.MaxValues
-		w.add(DimPage, h.Page, v, hasV, vs, max)
-		w.add(DimCountry, h.Country, v, hasV, vs, max)
-		w.add(DimStatus, bytesOf(statusClass(h.Status)), v, hasV, vs, max)
-		w.add(DimReferrer, h.Referrer, v, hasV, vs, max)
-		w.add(DimBrowser, h.Browser, v, hasV, vs, max)
-		w.add(DimOS, h.OS, v, hasV, vs, max)
-		w.add(DimDevice, h.Device, v, hasV, vs, max)
-		w.add(DimHour, bytesOf(twoDigits[floorDiv(t, 3600)%24]), v, hasV, vs, max)
-		w.add(DimWeekday, bytesOf(weekdays[floorDiv(t, 86400)%7]), v, hasV, vs, max)
-		if len(h.Search) > 0 {
-			w.add(DimSearch, h.Search, v, hasV, vs, max)
-		}
-		if vs != nil {
-			a.visit(vs, t, h, ref)
 		}
 	}
 	if !counted {
@@ -192,14 +201,73 @@ func (a *Aggregator) AddHit(h *Hit, offset int64) bool {
 	return counted
 }
 
+// count adds h to one window's (or one site's) table.
+func (a *Aggregator) count(w *window, h *Hit, t int64, ref hitRef) {
+	v, hasV := h.Visitor, h.HasVisitor
+	max := a.cfg.MaxValues
+	// Who the traffic is counts every hit; the rest counts people's.
+	if len(h.Crawler) > 0 {
+		w.add(DimCrawler, h.Crawler, v, hasV, nil, max)
+	}
+	if h.Bot {
+		w.add(DimTraffic, h.traffic(), v, hasV, nil, max)
+		w.bots++
+		return
+	}
+	w.views++
+	if h.Bytes > 0 {
+		w.bytes += h.Bytes
+	}
+	var vs *visitorState
+	if hasV {
+		if vs = w.byVisitor[v]; vs == nil {
+			if len(w.byVisitor) < a.cfg.MaxVisitors {
+				vs = &visitorState{}
+				w.byVisitor[v] = vs
+			} else {
+				w.untracked.add(v)
+			}
+		}
+	}
+	// People's hits are the traffic dimension's "human" cell, whose figures
+	// are the window's own: partials writes it from the totals.
+	w.add(DimPage, h.Page, v, hasV, vs, max)
+	w.add(DimCountry, h.Country, v, hasV, vs, max)
+	w.add(DimStatus, bytesOf(statusClass(h.Status)), v, hasV, vs, max)
+	w.add(DimReferrer, h.Referrer, v, hasV, vs, max)
+	w.add(DimBrowser, h.Browser, v, hasV, vs, max)
+	w.add(DimOS, h.OS, v, hasV, vs, max)
+	w.add(DimDevice, h.Device, v, hasV, vs, max)
+	local := t + a.zone.offset(t)
+	w.add(DimHour, bytesOf(twoDigits[floorDiv(local, 3600)%24]), v, hasV, vs, max)
+	w.add(DimWeekday, bytesOf(weekdays[floorDiv(local, 86400)%7]), v, hasV, vs, max)
+	if len(h.Search) > 0 {
+		w.add(DimSearch, h.Search, v, hasV, vs, max)
+	}
+	for _, d := range [...]struct {
+		dim   int
+		value []byte
+	}{{DimHost, h.Host}, {DimUTMSource, h.UTMSource}, {DimUTMMedium, h.UTMMedium}, {DimUTMCampaign, h.UTMCampaign}} {
+		if len(d.value) > 0 {
+			w.add(d.dim, d.value, v, hasV, vs, max)
+		}
+	}
+	switch {
+	case h.Status == 404:
+		w.add(DimNotFound, h.Page, v, hasV, vs, max)
+	case h.Status >= 500 && h.Status <= 599:
+		w.add(DimServerError, h.Page, v, hasV, vs, max)
+	}
+	if vs != nil {
+		a.visit(vs, t, h, ref)
+	}
+}
+
 func (a *Aggregator) window(start, size, offset int64) *window {
 	key := WindowKey{start, size}
 	w := a.windows[key]
 	if w == nil {
-		w = &window{start: start, size: size, minOffset: offset, byVisitor: map[uint64]*visitorState{}}
-		for i := range w.dims {
-			w.dims[i] = map[string]*cell{}
-		}
+		w = newWindow(start, size, offset)
 		a.windows[key] = w
 	}
 	w.dirty = true
@@ -329,6 +397,18 @@ func (a *Aggregator) Flush(dst []Partial, source int, all bool) []Partial {
 		w := a.windows[k]
 		final := all || a.closed(w.start+w.size)
 		dst = a.partials(dst, w, source, final)
+		sites := make([]string, 0, len(w.sites))
+		for s := range w.sites {
+			sites = append(sites, s)
+		}
+		sort.Strings(sites)
+		for _, s := range sites {
+			n := len(dst)
+			dst = a.partials(dst, w.sites[s], source, final)
+			for i := n; i < len(dst); i++ {
+				dst[i].Site = s
+			}
+		}
 		w.dirty = false
 		if final {
 			delete(a.windows, k)
@@ -430,7 +510,14 @@ func (a *Aggregator) partials(dst []Partial, w *window, source int, final bool) 
 	}
 	tot.Bots, tot.Bytes = w.bots, w.bytes
 	tot.CappedEvents += w.cappedEvents
+	tot.CappedSites = int64(len(w.cappedSites))
 	dst = append(dst, tot)
+	if w.views > 0 {
+		human := base
+		human.Dim, human.Value = dimNames[DimTraffic], transforms.TrafficHuman
+		human.Views, human.Visitors, human.IDs = tot.Views, tot.Visitors, tot.IDs
+		dst = append(dst, human)
+	}
 	emit := func(dim int, cells map[string]*cell, capped *cell) {
 		values := make([]string, 0, len(cells))
 		for v := range cells {

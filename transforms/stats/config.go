@@ -24,6 +24,10 @@ type Config struct {
 	// in every hit figure and in the distinct visitors, but their visits
 	// are not followed; the privacy row counts them. Default 100000.
 	MaxVisitors int `yaml:"max_visitors"`
+	// MaxSites bounds the sites (hosts) with tables of their own in each
+	// window and input partition; hosts past it are counted in the
+	// all-sites table only. Default 20; 0 is the default, -1 none.
+	MaxSites int `yaml:"max_sites"`
 	// SessionGap ends a visit after this much inactivity. Default 30m; a
 	// visit also ends at its window's end (so at the UTC day boundary).
 	SessionGap time.Duration `yaml:"session_gap"`
@@ -31,6 +35,10 @@ type Config struct {
 	// this far past its end; later events for it are counted as late and
 	// dropped. Default 10m.
 	Lateness time.Duration `yaml:"lateness"`
+	// TimeZone is the IANA name of the site's time zone (Europe/Berlin):
+	// windows start at its local boundaries and hour of day and weekday are
+	// its local ones. Default UTC.
+	TimeZone string `yaml:"time_zone"`
 }
 
 // WithDefaults returns c with every unset field at its default.
@@ -49,6 +57,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.MaxVisitors == 0 {
 		c.MaxVisitors = 100000
+	}
+	if c.MaxSites == 0 {
+		c.MaxSites = 20
 	}
 	if c.SessionGap == 0 {
 		c.SessionGap = 30 * time.Minute
@@ -71,6 +82,12 @@ func (c Config) Validate() (Config, error) {
 	if c.K < 1 || c.KSearch < 1 || c.MaxValues < 1 || c.SessionGap < time.Minute || c.Lateness < 0 {
 		return c, fmt.Errorf("stats: k, k_search and max_values must be at least 1, session_gap at least 1m, lateness not negative")
 	}
+	if _, err := c.Location(); err != nil {
+		return c, err
+	}
+	if c.MaxSites < -1 || c.MaxSites > 1000 {
+		return c, fmt.Errorf("stats.max_sites: %d is not -1 (no per-site tables) or 1..1000", c.MaxSites)
+	}
 	if c.MaxVisitors < max(1000, c.K, c.KSearch) {
 		return c, fmt.Errorf("stats.max_visitors: %d is less than 1000 (or than k)", c.MaxVisitors)
 	}
@@ -84,4 +101,16 @@ func (c Config) windowSizes() []int64 {
 		sizes[i] = int64(w / time.Second)
 	}
 	return sizes
+}
+
+// Location is the time zone's location; UTC when none is set.
+func (c Config) Location() (*time.Location, error) {
+	if c.TimeZone == "" || c.TimeZone == "UTC" {
+		return time.UTC, nil
+	}
+	loc, err := time.LoadLocation(c.TimeZone)
+	if err != nil {
+		return nil, fmt.Errorf("stats.time_zone: %q is not an IANA time zone name (e.g. Europe/Berlin)", c.TimeZone)
+	}
+	return loc, nil
 }

@@ -13,6 +13,14 @@ const (
 	DimHour
 	DimWeekday
 	DimSearch
+	DimHost      // the site (virtual host)
+	DimUTMSource // campaign parameters, as kept and scrubbed in the query
+	DimUTMMedium
+	DimUTMCampaign
+	DimNotFound    // pages answered 404
+	DimServerError // pages answered 5xx
+	DimTraffic     // human, crawler, ai_crawler, bot, datacenter: every hit, people's and not
+	DimCrawler     // the listed crawlers, by name
 	DimEntryPage
 	DimExitPage
 	DimVisitCountry
@@ -21,7 +29,8 @@ const (
 )
 
 var dimNames = [numDims]string{"page", "country", "status", "referrer", "browser", "os", "device", "hour", "weekday",
-	"search", "entry_page", "exit_page", "visit_country"}
+	"search", "host", "utm_source", "utm_medium", "utm_campaign", "not_found", "server_error", "traffic", "crawler",
+	"entry_page", "exit_page", "visit_country"}
 
 // DimensionNames lists every dimension a statistics row can have: total,
 // the dimensions, privacy.

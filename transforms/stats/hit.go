@@ -21,27 +21,69 @@ type Hit struct {
 	Time       int64
 	Visitor    uint64 // the first 8 bytes of the day's pseudonym
 	HasVisitor bool
-	Bot        bool
-	Status     int
-	Bytes      int64
+	// Bot: not a person's page view (a crawler, a bot, a browser's agent
+	// from a hosting network); Traffic says which, Crawler names a listed
+	// crawler.
+	Bot    bool
+	Status int
+	Bytes  int64
 	// Page is the scrubbed path, or "(bad request)"; Referrer the referrer
 	// site or its kind, e.g. "(direct)".
 	Page, Referrer, Search       []byte
 	Country, Browser, OS, Device []byte
+	// Host is the site (the cleaned virtual host or Host header); the UTM
+	// values are the kept, scrubbed query values of utm_source, utm_medium
+	// and utm_campaign.
+	Host, Traffic, Crawler            []byte
+	UTMSource, UTMMedium, UTMCampaign []byte
 }
 
 // FromRecord fills h from an anonymized record.
 func (h *Hit) FromRecord(r *transforms.Record) {
-	h.Time, h.Bot, h.Status, h.Bytes = r.Time, r.Bot, r.Status, r.Bytes
+	h.Time, h.Status, h.Bytes = r.Time, r.Status, r.Bytes
+	h.Bot = r.Bot || r.Traffic == transforms.TrafficDatacenter
 	h.Visitor, h.HasVisitor = visitorID(r.Pseudonym)
 	h.Page, h.Referrer, h.Search = pageOf(r), referrerOf(r), r.SearchTerms
 	h.Country, h.Browser, h.OS, h.Device = bytesOf(r.Country), bytesOf(r.Browser), bytesOf(r.OS), bytesOf(r.Device)
+	h.Host, h.Traffic, h.Crawler = r.Host, bytesOf(r.Traffic), bytesOf(r.Crawler)
+	h.UTMSource, h.UTMMedium, h.UTMCampaign = nil, nil, nil
+	for q := r.Query; len(q) > 0; {
+		var kv []byte
+		if i := bytes.IndexByte(q, '&'); i >= 0 {
+			kv, q = q[:i], q[i+1:]
+		} else {
+			kv, q = q, nil
+		}
+		name, val, _ := bytes.Cut(kv, []byte{'='})
+		switch string(name) {
+		case "utm_source":
+			h.UTMSource = val
+		case "utm_medium":
+			h.UTMMedium = val
+		case "utm_campaign":
+			h.UTMCampaign = val
+		}
+	}
 }
 
-// Hit versions: h2 carries the visitor id as its second field (many hits
-// share one visits message); h1, the first version, had it in the key.
+// traffic is h's class, for hits written before it was carried (h2).
+func (h *Hit) traffic() []byte {
+	switch {
+	case len(h.Traffic) > 0:
+		return h.Traffic
+	case h.Bot:
+		return bytesOf(transforms.TrafficBot)
+	}
+	return bytesOf(transforms.TrafficHuman)
+}
+
+// Hit versions: h3 adds host, traffic, crawler and the UTM values to h2,
+// which carries the visitor id as its second field (many hits share one
+// visits message); h1, the first version, had it in the key. All three are
+// read, so an upgrade mid-stream loses nothing.
 const (
-	hitVersion   = "h2"
+	hitVersion   = "h3"
+	hitVersionV2 = "h2"
 	hitVersionV1 = "h1"
 )
 
@@ -73,7 +115,8 @@ func AppendHit(dst []byte, h *Hit) []byte {
 	dst = strconv.AppendInt(dst, int64(h.Status), 10)
 	dst = append(dst, '\t')
 	dst = strconv.AppendInt(dst, h.Bytes, 10)
-	for _, f := range [...][]byte{h.Country, h.Browser, h.OS, h.Device, h.Referrer, h.Page, h.Search} {
+	for _, f := range [...][]byte{h.Country, h.Browser, h.OS, h.Device, h.Referrer, h.Page, h.Search,
+		h.Host, h.Traffic, h.Crawler, h.UTMSource, h.UTMMedium, h.UTMCampaign} {
 		dst = append(dst, '\t')
 		dst = appendHitText(dst, f)
 	}
@@ -109,8 +152,12 @@ var (
 // fields alias value or scratch.
 func ParseHit(key, value []byte, h *Hit, scratch []byte) ([]byte, error) {
 	scratch = scratch[:0]
+	nFields := 20
 	switch {
-	case bytes.HasPrefix(value, []byte(hitVersion+"\t")):
+	case bytes.HasPrefix(value, []byte(hitVersion+"\t")), bytes.HasPrefix(value, []byte(hitVersionV2+"\t")):
+		if value[1] == '2' {
+			nFields = 14
+		}
 		value = value[len(hitVersion)+1:]
 		i := bytes.IndexByte(value, '\t')
 		if i < 0 {
@@ -124,10 +171,12 @@ func ParseHit(key, value []byte, h *Hit, scratch []byte) ([]byte, error) {
 	case bytes.HasPrefix(value, []byte(hitVersionV1+"\t")):
 		h.Visitor, h.HasVisitor = visitorID(key)
 		value = value[len(hitVersionV1)+1:]
+		nFields = 14
 	default:
 		return scratch, ErrHitVersion
 	}
-	var fields [14][]byte
+	var all [20][]byte
+	fields := all[:nFields]
 	n, done := 0, false
 	fields[0] = nil // the version, already read
 	for n = 1; n < len(fields) && !done; n++ {
@@ -153,8 +202,13 @@ func ParseHit(key, value []byte, h *Hit, scratch []byte) ([]byte, error) {
 	texts := [...]struct {
 		dst   *[]byte
 		field int
-	}{{&h.Source, 1}, {&h.Country, 7}, {&h.Browser, 8}, {&h.OS, 9}, {&h.Device, 10}, {&h.Referrer, 11}, {&h.Page, 12}, {&h.Search, 13}}
+	}{{&h.Source, 1}, {&h.Country, 7}, {&h.Browser, 8}, {&h.OS, 9}, {&h.Device, 10}, {&h.Referrer, 11}, {&h.Page, 12}, {&h.Search, 13},
+		{&h.Host, 14}, {&h.Traffic, 15}, {&h.Crawler, 16}, {&h.UTMSource, 17}, {&h.UTMMedium, 18}, {&h.UTMCampaign, 19}}
 	for _, t := range texts {
+		if t.field >= nFields {
+			*t.dst = nil
+			continue
+		}
 		p, f := t.dst, fields[t.field]
 		if bytes.IndexByte(f, '\\') < 0 {
 			*p = f

@@ -24,9 +24,10 @@ func TestHitRoundTrip(t *testing.T) {
 }
 
 func TestHitEscapes(t *testing.T) {
-	h := Hit{Source: []byte("raw/1"), Offset: 77, Visitor: 0x0123456789abcdef, HasVisitor: true, Time: -5, Status: 404, Bytes: -1, Page: []byte("/a\tb\\c\nd"), Search: []byte("x\\"), Country: []byte("DE")}
+	h := Hit{Source: []byte("raw/1"), Offset: 77, Visitor: 0x0123456789abcdef, HasVisitor: true, Time: -5, Status: 404, Bytes: -1, Page: []byte("/a\tb\\c\nd"), Search: []byte("x\\"), Country: []byte("DE"),
+		Host: []byte("shop\texample"), UTMCampaign: []byte("a\\b")}
 	enc := AppendHit(nil, &h)
-	if bytes.Count(enc, []byte("\t")) != 14 || bytes.Contains(enc, []byte("\n")) {
+	if bytes.Count(enc, []byte("\t")) != 20 || bytes.Contains(enc, []byte("\n")) {
 		t.Fatalf("encoding %q", enc)
 	}
 	var got Hit
@@ -42,7 +43,9 @@ func TestHitErrors(t *testing.T) {
 		err   error
 	}{
 		{"", ErrHitVersion},
-		{"h3\t" + rest + "\t", ErrHitVersion},
+		{"h4\t" + rest + "\t", ErrHitVersion},
+		{"h3\t0123456789abcdef\t" + rest + "\t", ErrHitFields}, // h2's fields only
+		{"h3\t0123456789abcdef\t" + rest + "\t\tshop.example\tcrawler\tGooglebot\tnews\temail\tspring", nil},
 		{"h1\t" + rest, ErrHitFields},
 		{"h1\t" + rest + "\t\t", ErrHitFields},
 		{"h1\tr/0\t5\tx\t0\t200\t5\tDE\tFirefox\tLinux\tdesktop\t(direct)\t/\t", ErrHitNumber},
@@ -64,7 +67,9 @@ func hitsEqual(a, b *Hit) bool {
 	return bytes.Equal(a.Source, b.Source) && a.Offset == b.Offset && a.Time == b.Time && a.Bot == b.Bot && a.Status == b.Status && a.Bytes == b.Bytes && a.Visitor == b.Visitor &&
 		a.HasVisitor == b.HasVisitor && bytes.Equal(a.Page, b.Page) && bytes.Equal(a.Referrer, b.Referrer) &&
 		bytes.Equal(a.Search, b.Search) && bytes.Equal(a.Country, b.Country) && bytes.Equal(a.Browser, b.Browser) &&
-		bytes.Equal(a.OS, b.OS) && bytes.Equal(a.Device, b.Device)
+		bytes.Equal(a.OS, b.OS) && bytes.Equal(a.Device, b.Device) && bytes.Equal(a.Host, b.Host) &&
+		bytes.Equal(a.Traffic, b.Traffic) && bytes.Equal(a.Crawler, b.Crawler) && bytes.Equal(a.UTMSource, b.UTMSource) &&
+		bytes.Equal(a.UTMMedium, b.UTMMedium) && bytes.Equal(a.UTMCampaign, b.UTMCampaign)
 }
 
 // FuzzHit: any value either fails to parse or re-encodes to itself once

@@ -35,6 +35,11 @@ type Partial struct {
 	// CappedVisitors: visitors past max_visitors, whose visits were not
 	// followed (their hits are counted).
 	CappedVisitors int64 `json:"capped_visitors,omitempty"`
+	// CappedSites: hosts past max_sites, without tables of their own.
+	CappedSites int64 `json:"capped_sites,omitempty"`
+	// Site is the host whose table the partial belongs to; empty for the
+	// all-sites table.
+	Site string `json:"site,omitempty"`
 	// Final: the window has closed on this input partition.
 	Final bool `json:"final"`
 }
@@ -45,6 +50,10 @@ func (p *Partial) AppendKey(dst []byte) []byte {
 	dst = AppendWindowKey(dst, WindowKey{p.Start, p.Size})
 	dst = append(dst, '|')
 	dst = append(dst, p.Dim...)
+	if p.Site != "" {
+		dst = append(dst, '#')
+		dst = append(dst, p.Site...)
+	}
 	dst = append(dst, '|')
 	dst = strconv.AppendInt(dst, int64(p.Source), 10)
 	if p.Capped {
@@ -63,6 +72,7 @@ func AppendWindowKey(dst []byte, k WindowKey) []byte {
 }
 
 type partKey struct {
+	site       string
 	dim, value string
 	capped     bool
 	source     int
@@ -101,7 +111,7 @@ func (m *Merger) Add(p *Partial) WindowKey {
 		m.windows[key] = w
 	}
 	cp := *p
-	w.parts[partKey{p.Dim, p.Value, p.Capped, p.Source}] = &cp
+	w.parts[partKey{p.Site, p.Dim, p.Value, p.Capped, p.Source}] = &cp
 	return key
 }
 
@@ -130,10 +140,17 @@ func (m *Merger) Rows(dst []Row, final bool) []Row {
 type Row struct {
 	WindowStart string `json:"window_start"`
 	WindowSize  string `json:"window_size"`
-	Dimension   string `json:"dimension"`
-	Value       string `json:"value"`
-	Views       int64  `json:"views"`
-	Visitors    int64  `json:"visitors"`
+	// Range is set on rows that combine daily rows (logveil stats --range,
+	// /api/stats?range=): 7d, 30d or month; their visitors are sums of
+	// daily unique visitors.
+	Range string `json:"range,omitempty"`
+	// Site is the host of a per-site table's row; empty in the all-sites
+	// table.
+	Site      string `json:"site,omitempty"`
+	Dimension string `json:"dimension"`
+	Value     string `json:"value"`
+	Views     int64  `json:"views"`
+	Visitors  int64  `json:"visitors"`
 	// Totals only.
 	Bots              *int64   `json:"bots,omitempty"`
 	Bytes             *int64   `json:"bytes,omitempty"`
@@ -150,6 +167,8 @@ type Row struct {
 	SuppressedEvents *int64 `json:"suppressed_events,omitempty"`
 	CappedEvents     *int64 `json:"capped_events,omitempty"`
 	CappedVisitors   *int64 `json:"capped_visitors,omitempty"`
+	CappedSites      *int64 `json:"capped_sites,omitempty"`
+	TimeZone         string `json:"time_zone,omitempty"`
 	IPv4Prefix       *int   `json:"ipv4_prefix,omitempty"`
 	IPv6Prefix       *int   `json:"ipv6_prefix,omitempty"`
 	// SaltEpoch is the UTC day (days since 1970-01-01) of the window's
@@ -170,6 +189,10 @@ func (r *Row) AppendKey(dst []byte) []byte {
 	dst = append(dst, r.WindowSize...)
 	dst = append(dst, '|')
 	dst = append(dst, r.Dimension...)
+	if r.Site != "" {
+		dst = append(dst, '#')
+		dst = append(dst, r.Site...)
+	}
 	dst = append(dst, '|')
 	return append(dst, r.Value...)
 }
@@ -182,6 +205,7 @@ type merged struct {
 	views, visitor int64
 	ids            map[uint64]struct{}
 	idsComplete    bool
+	approx         bool // some partition's count is a sketch's estimate
 }
 
 // WindowRows appends the rows of one window: the totals, each dimension's
@@ -192,15 +216,98 @@ func (m *Merger) WindowRows(dst []Row, key WindowKey, final bool) []Row {
 	if w == nil {
 		return dst
 	}
-	start := time.Unix(key.Start, 0).UTC().Format(time.RFC3339)
-	size := (time.Duration(key.Size) * time.Second).String()
-	row := func(dim, value string, views, visitors int64) Row {
-		return Row{WindowStart: start, WindowSize: size, Dimension: dim, Value: value, Views: views, Visitors: visitors, Final: final}
+	var sites []string
+	seen := map[string]bool{}
+	for k := range w.parts {
+		if k.site != "" && !seen[k.site] {
+			seen[k.site] = true
+			sites = append(sites, k.site)
+		}
 	}
+	sort.Strings(sites)
+	all := m.merge(w, "", final)
+	perSite := make([]mergedTable, len(sites))
+	for i, site := range sites {
+		perSite[i] = m.merge(w, site, final)
+	}
+	if len(sites) > 0 && !final {
+		// Whether subtracting a site's rows singles out a cell changes as
+		// hits arrive (a site's first visitor of a value makes it unsafe),
+		// and a published row cannot be taken back: with site tables, the
+		// all-sites table publishes its cells with the final rows only.
+		all.cells, all.capped = nil, nil
+	}
+	unsafe := m.unsafeCells(all, perSite)
+	if len(sites) > 0 && unsafe == nil {
+		unsafe = map[string]map[string]bool{}
+	}
+	dst = m.tableRows(dst, key, final, "", all, unsafe)
+	for i, site := range sites {
+		dst = m.tableRows(dst, key, final, site, perSite[i], nil)
+	}
+	return dst
+}
+
+// mergedTable is one table of a window (all sites, or one) combined
+// across input partitions.
+type mergedTable struct {
+	tot    Partial
+	hist   map[int64]int64
+	cells  map[string]map[string]*merged // dimension -> value -> cell
+	capped map[string]*merged
+}
+
+// unsafeCells are the cells of the all-sites table that subtracting the
+// per-site tables from it could single out: a cell that some site has with
+// fewer than k visitors (and more than none), or that the hits of no
+// listed site (no host, or past max_sites) have so. The all-sites table
+// folds them into (other) like its own small cells, so that no difference
+// of published rows is a cell of fewer than k visitors. Only cells whose
+// visitors are all counted exactly are compared: an estimate's difference
+// would be noise.
+func (m *Merger) unsafeCells(all mergedTable, sites []mergedTable) map[string]map[string]bool {
+	if len(sites) == 0 {
+		return nil
+	}
+	unsafe := map[string]map[string]bool{}
+	for dim, cells := range all.cells {
+		k := int64(m.cfg.K)
+		if dim == dimNames[DimSearch] {
+			k = int64(m.cfg.KSearch)
+		}
+		for value, c := range cells {
+			rest, exact := c.visitor, !c.approx
+			bad := false
+			for _, st := range sites {
+				sc := st.cells[dim][value]
+				if sc == nil {
+					continue
+				}
+				rest -= sc.visitor
+				exact = exact && !sc.approx
+				if sc.visitor < k {
+					bad = true
+				}
+			}
+			if bad || exact && rest > 0 && rest < k {
+				if unsafe[dim] == nil {
+					unsafe[dim] = map[string]bool{}
+				}
+				unsafe[dim][value] = true
+			}
+		}
+	}
+	return unsafe
+}
+
+// merge combines the partials of one table (site; "" for all sites).
+func (m *Merger) merge(w *mergeWindow, site string, final bool) mergedTable {
 	// Combine the partials per dimension and value, in a fixed order.
 	pks := make([]partKey, 0, len(w.parts))
 	for k := range w.parts {
-		pks = append(pks, k)
+		if k.site == site {
+			pks = append(pks, k)
+		}
 	}
 	sort.Slice(pks, func(i, j int) bool {
 		a, b := pks[i], pks[j]
@@ -215,10 +322,8 @@ func (m *Merger) WindowRows(dst []Row, key WindowKey, final bool) []Row {
 		}
 		return a.source < b.source
 	})
-	var tot Partial
-	hist := map[int64]int64{}
-	cells := map[string]map[string]*merged{}
-	capped := map[string]*merged{}
+	mt := mergedTable{hist: map[int64]int64{}, cells: map[string]map[string]*merged{}, capped: map[string]*merged{}}
+	tot, hist, cells, capped := &mt.tot, mt.hist, mt.cells, mt.capped
 	for _, k := range pks {
 		p := w.parts[k]
 		if !final && visitDims[p.Dim] {
@@ -235,6 +340,7 @@ func (m *Merger) WindowRows(dst []Row, key WindowKey, final bool) []Row {
 			tot.DurationSum += p.DurationSum
 			tot.CappedEvents += p.CappedEvents
 			tot.CappedVisitors += p.CappedVisitors
+			tot.CappedSites += p.CappedSites
 			for _, d := range p.Durations {
 				hist[d[0]] += d[1]
 			}
@@ -257,6 +363,7 @@ func (m *Merger) WindowRows(dst []Row, key WindowKey, final bool) []Row {
 		}
 		c.views += p.Views
 		c.visitor += p.Visitors
+		c.approx = c.approx || p.Visitors > exactMax
 		if int64(len(p.IDs)) != p.Visitors {
 			c.idsComplete = false // a capped cell has none; a large one, a count
 		}
@@ -269,6 +376,20 @@ func (m *Merger) WindowRows(dst []Row, key WindowKey, final bool) []Row {
 			}
 		}
 	}
+	return mt
+}
+
+// tableRows appends the rows of one merged table: the totals, each
+// dimension's cells with at least k visitors (and not unsafe; at most
+// max_values of them, by views) and an "(other)" row for the rest, and the
+// privacy record.
+func (m *Merger) tableRows(dst []Row, key WindowKey, final bool, site string, mt mergedTable, unsafe map[string]map[string]bool) []Row {
+	start := time.Unix(key.Start, 0).UTC().Format(time.RFC3339)
+	size := (time.Duration(key.Size) * time.Second).String()
+	row := func(dim, value string, views, visitors int64) Row {
+		return Row{WindowStart: start, WindowSize: size, Site: site, Dimension: dim, Value: value, Views: views, Visitors: visitors, Final: final}
+	}
+	tot, hist, cells, capped := mt.tot, mt.hist, mt.cells, mt.capped
 	total := row("total", "", 0, 0)
 	if tot.Visitors >= int64(m.cfg.K) {
 		total.Views, total.Visitors = tot.Views, tot.Visitors
@@ -304,7 +425,11 @@ func (m *Merger) WindowRows(dst []Row, key WindowKey, final bool) []Row {
 		var otherApprox int64 // visitors of folded cells whose ids are not known
 		fold := func(c *merged) {
 			other.views += c.views
-			if c.idsComplete {
+			// In an all-sites table beside site tables, cells of any size
+			// are folded, and whether their ids are at hand depends on how
+			// the salt spread their visitors over partitions: (other) then
+			// counts the sum of their visitors, the same in every run.
+			if c.idsComplete && unsafe == nil {
 				for id := range c.ids {
 					other.ids[id] = struct{}{}
 				}
@@ -317,7 +442,7 @@ func (m *Merger) WindowRows(dst []Row, key WindowKey, final bool) []Row {
 		}
 		var kept []*merged
 		for _, c := range cells[name] {
-			if c.visitor < k {
+			if c.visitor < k || unsafe[name][c.value] {
 				suppressedCells++
 				suppressedEvents += c.views
 				fold(c)
@@ -354,6 +479,10 @@ func (m *Merger) WindowRows(dst []Row, key WindowKey, final bool) []Row {
 	priv.SaltEpoch = ptr(floorDiv(key.Start, 86400))
 	priv.SuppressedCells, priv.SuppressedEvents, priv.CappedEvents = ptr(suppressedCells), ptr(suppressedEvents), ptr(cappedEvents)
 	priv.CappedVisitors = ptr(tot.CappedVisitors)
+	if tot.CappedSites > 0 {
+		priv.CappedSites = ptr(tot.CappedSites)
+	}
+	priv.TimeZone = m.cfg.TimeZone
 	return append(dst, priv)
 }
 

@@ -546,3 +546,58 @@ func TestDistinctExactSet(t *testing.T) {
 		}
 	}
 }
+
+// TestTimeZone: with stats.time_zone, day windows start at local midnight
+// (written as the UTC instant, also across a daylight-saving change), hour
+// and weekday are local, and a local day's hits share one pseudonym day.
+func TestTimeZone(t *testing.T) {
+	cfg := Config{TimeZone: "Europe/Berlin", K: 1, KSearch: 1}
+	agg, err := NewAggregator(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := transforms.NewAnonymizer(transforms.Config{})
+	w := a.NewWorker()
+	w.SetSaltSource(everyDay{})
+	loc, _ := cfg.Location()
+	w.SetTimeZone(loc)
+	var days []string
+	for _, ts := range []string{
+		"28/Mar/2026:23:30:00 +0000", // 00:30 on Sunday 29 March (CET), the day clocks go forward
+		"29/Mar/2026:12:00:00 +0000", // 14:00 CEST, the same local day
+		"01/Nov/2026:23:30:00 +0000", // 00:30 on Monday 2 November in Berlin (CET)
+		"02/Nov/2026:22:59:00 +0000", // 23:59 the same local day
+	} {
+		line := `81.2.69.5 - - [` + ts + `] "GET / HTTP/1.1" 200 1 "-" "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"`
+		if err := w.Process([]byte(line)); err != nil {
+			t.Fatal(err)
+		}
+		days = append(days, string(w.Rec.Pseudonym))
+		agg.Add(&w.Rec)
+	}
+	if days[0] != days[1] || days[2] != days[3] || days[0] == days[2] {
+		// (in event order: March's day, then November's)
+		t.Errorf("pseudonyms of one local day differ, or of two days agree: %q", days)
+	}
+	got := map[string]int64{}
+	for _, r := range agg.CloseWith(NewMerger(cfg, Masks{})) {
+		if r.WindowSize == "24h0m0s" && (r.Dimension == "total" || r.Dimension == "hour" || r.Dimension == "weekday") {
+			got[r.WindowStart+" "+r.Dimension+" "+r.Value] = r.Views
+		}
+		if r.Dimension == "privacy" && r.TimeZone != "Europe/Berlin" {
+			t.Errorf("privacy row's time_zone %q", r.TimeZone)
+		}
+	}
+	for k, want := range map[string]int64{
+		"2026-11-01T23:00:00Z total ": 2, "2026-11-01T23:00:00Z hour 00": 1, "2026-11-01T23:00:00Z hour 23": 1,
+		"2026-11-01T23:00:00Z weekday Mon": 2, "2026-03-28T23:00:00Z total ": 2, "2026-03-28T23:00:00Z hour 14": 1,
+		"2026-03-28T23:00:00Z weekday Sun": 2,
+	} {
+		if got[k] != want {
+			t.Errorf("%s: %d views, want %d (got %v)", k, got[k], want, got)
+		}
+	}
+	if _, err := (Config{TimeZone: "Mars/Olympus"}).Validate(); err == nil || !strings.Contains(err.Error(), "time_zone") {
+		t.Errorf("an unknown zone: %v", err)
+	}
+}
