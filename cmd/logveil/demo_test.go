@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"os/exec"
@@ -116,6 +117,16 @@ func TestDemoPortWithKcat(t *testing.T) {
 		return true, ""
 	})
 
+	poll("logveil stats --csv --range 7d combines the daily rows", func() (bool, string) {
+		out, err := exec.Command(bin, "stats", "--brokers", broker, "--dimension", "total", "--csv", "--range", "7d").Output()
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if err != nil || len(lines) < 2 || !strings.HasPrefix(lines[0], "window_start,window_size,range,site,dimension,value,views") ||
+			!strings.Contains(lines[1], ",7d,,total,") {
+			return false, string(out)
+		}
+		return true, ""
+	})
+
 	// logveil stats --serve: the page and its JSON over the demo's broker.
 	web := freeAddr(t)
 	serve := exec.Command(bin, "stats", "--brokers", broker, "--serve", web, "--refresh", "1s")
@@ -151,6 +162,16 @@ func TestDemoPortWithKcat(t *testing.T) {
 		}
 		return true, ""
 	})
+	if resp, err := http.Get("http://" + web + "/api/stats.csv?dimension=total&site=all"); err != nil || resp.StatusCode != 200 ||
+		resp.Header.Get("Content-Type") != "text/csv; charset=utf-8" {
+		t.Fatalf("stats --serve /api/stats.csv: %v %v", err, resp)
+	} else {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.HasPrefix(string(body), "window_start,window_size,range,site,dimension") || !strings.Contains(string(body), ",total,") {
+			t.Errorf("/api/stats.csv: %.300s", body)
+		}
+	}
 	if resp, err := http.Get("http://" + web + "/"); err != nil || resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/html; charset=utf-8" {
 		t.Fatalf("stats --serve page: %v %v", err, resp)
 	} else {

@@ -31,6 +31,9 @@ func cmdStats(args []string, stdout, stderr io.Writer) int {
 	dim := f.fs.String("dimension", "", "only this dimension: "+strings.Join(stats.DimensionNames(), ", "))
 	since := f.fs.String("since", "", "only windows starting at or after this time (RFC 3339) or this long ago (e.g. 24h); with --serve, also what the server keeps in memory")
 	asJSON := f.fs.Bool("json", false, "print JSON lines in the <prefix>.stats schema instead of a table")
+	asCSV := f.fs.Bool("csv", false, "print CSV (a header, then one line per row) instead of a table")
+	site := f.fs.String("site", "", "one site's table (a host; see stats.max_sites), or * for every table (default: the all-sites table)")
+	rng := f.fs.String("range", "", "combine the daily rows: 7d, 30d or month (visitors are sums of daily unique visitors)")
 	serve := f.fs.String("serve", "", "serve the statistics page and /api/stats on this address (e.g. 127.0.0.1:8080) instead of printing")
 	refresh := f.fs.Duration("refresh", 10*time.Second, "with --serve: read the topic at most this often")
 	if code, ok := parseArgs(f.fs, args, 0); !ok {
@@ -48,7 +51,18 @@ func cmdStats(args []string, stdout, stderr io.Writer) int {
 	if *serve != "" {
 		return serveStats(cfg, *serve, *refresh, *since, stderr)
 	}
-	filter := statspage.Filter{Window: *window, Dimension: *dim}
+	if *asJSON && *asCSV {
+		fmt.Fprintln(stderr, "logveil stats: --json and --csv: choose one")
+		return exitConfig
+	}
+	if *rng != "" && *rng != "7d" && *rng != "30d" && *rng != "month" {
+		fmt.Fprintf(stderr, "logveil stats: --range: %q is not 7d, 30d or month\n", *rng)
+		return exitConfig
+	}
+	filter := statspage.Filter{Window: *window, Dimension: *dim, Site: *site}
+	if *rng != "" {
+		filter.Window = 24 * time.Hour // a range combines the daily rows
+	}
 	if *since != "" {
 		if filter.Since, err = statspage.ParseSince(*since, time.Now()); err != nil {
 			fmt.Fprintf(stderr, "logveil stats: --%v\n", err)
@@ -62,6 +76,18 @@ func cmdStats(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "logveil stats: %v\n", err)
 		return exitIO
 	}
+	if *rng != "" && len(rows) > 0 {
+		if rows, err = statspage.Range(rows, *rng); err != nil {
+			fmt.Fprintf(stderr, "logveil stats: %v\n", err)
+			return exitIO
+		}
+	}
+	if *asCSV {
+		if err := statspage.WriteCSV(stdout, rows); err != nil {
+			return exitIO
+		}
+		return exitOK
+	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		for i := range rows {
@@ -72,10 +98,17 @@ func cmdStats(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "WINDOW\tSIZE\tDIMENSION\tVALUE\tVIEWS\tVISITORS\tDETAIL\tFINAL")
+	fmt.Fprintln(tw, "WINDOW\tSIZE\tSITE\tDIMENSION\tVALUE\tVIEWS\tVISITORS\tDETAIL\tFINAL")
 	for i := range rows {
 		r := &rows[i]
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%v\n", r.WindowStart, r.WindowSize, r.Dimension, r.Value, r.Views, r.Visitors, detail(r), r.Final)
+		if r.Value == stats.Other && r.Views == 0 && r.Visitors == 0 {
+			continue // an empty (other): the dimension had nothing to fold
+		}
+		site := r.Site
+		if site == "" {
+			site = "(all)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%v\n", r.WindowStart, r.WindowSize, site, r.Dimension, r.Value, r.Views, r.Visitors, detail(r), r.Final)
 	}
 	if err := tw.Flush(); err != nil {
 		return exitIO
@@ -103,6 +136,12 @@ func detail(r *stats.Row) string {
 			*r.SuppressedCells, *r.SuppressedEvents, *r.CappedEvents)
 		if r.CappedVisitors != nil && *r.CappedVisitors > 0 {
 			s += fmt.Sprintf(" capped_visitors=%d", *r.CappedVisitors)
+		}
+		if r.CappedSites != nil && *r.CappedSites > 0 {
+			s += fmt.Sprintf(" capped_sites=%d", *r.CappedSites)
+		}
+		if r.TimeZone != "" {
+			s += " time_zone=" + r.TimeZone
 		}
 		return s
 	}

@@ -27,6 +27,9 @@ type Source struct {
 	Description string `json:"description"`
 	// RefreshS is how often a served page reloads its rows, in seconds.
 	RefreshS int `json:"refresh_s,omitempty"`
+	// CSV is a static report's rows as CSV, for its download link (a
+	// served page links to api/stats.csv).
+	CSV string `json:"csv,omitempty"`
 }
 
 // WriteReport writes the statistics page with rows embedded: one HTML file
@@ -35,7 +38,25 @@ func WriteReport(w io.Writer, rows []stats.Row, src Source) error {
 	if rows == nil {
 		rows = []stats.Row{}
 	}
-	return writePage(w, rows, src)
+	var csv strings.Builder
+	if err := WriteCSV(&csv, rows); err != nil {
+		return err
+	}
+	src.CSV = csv.String()
+	return writePage(w, WithRanges(rows), src)
+}
+
+// WithRanges returns rows and, when they hold daily windows, the 7d, 30d
+// and month ranges combined from them (Range): what the page's range
+// selector shows.
+func WithRanges(rows []stats.Row) []stats.Row {
+	out := rows
+	for _, spec := range []string{"7d", "30d", "month"} {
+		if rr, err := Range(rows, spec); err == nil {
+			out = append(out[:len(out):len(out)], rr...)
+		}
+	}
+	return out
 }
 
 // writePage fills the page's two JSON slots. encoding/json escapes <, > and
@@ -98,7 +119,7 @@ func NewServer(cfg processor.Config, refresh time.Duration, since string, log *s
 		}
 	}
 	keep := func() Filter {
-		var f Filter
+		f := Filter{Site: AllSites}
 		if since != "" {
 			f.Since, _ = ParseSince(since, time.Now())
 		}
@@ -143,14 +164,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		src := Source{Description: s.desc, RefreshS: int(max(s.refresh, 5*time.Second) / time.Second)}
 		// The page carries the rows it opens on, so it shows them before
 		// (and without) its first fetch; the script then refreshes them.
-		rows, err := s.current(r.Context(), Filter{})
+		rows, err := s.current(r.Context(), Filter{Site: AllSites})
 		if err != nil {
 			s.log.Warn("cannot read the statistics topic for the page", "err", err)
 		}
 		if err := writePage(w, firstView(rows), src); err != nil {
 			s.log.Warn("cannot write the page", "err", err)
 		}
-	case "/api/stats":
+	case "/api/stats", "/api/stats.csv":
 		f, err := statsFilterOf(r)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
@@ -161,8 +182,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
 		}
-		w.Header().Set("Content-Type", "application/json")
-		if err := json.NewEncoder(w).Encode(rows); err != nil {
+		if r.URL.Query().Get("ranges") == "1" {
+			rows = WithRanges(rows)
+		}
+		if rng := r.URL.Query().Get("range"); rng != "" {
+			if rows, err = Range(rows, rng); err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+		}
+		if r.URL.Path == "/api/stats.csv" {
+			w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+			w.Header().Set("Content-Disposition", `attachment; filename="logveil-stats.csv"`)
+			err = WriteCSV(w, rows)
+		} else {
+			w.Header().Set("Content-Type", "application/json")
+			err = json.NewEncoder(w).Encode(rows)
+		}
+		if err != nil {
 			s.log.Debug("cannot write rows", "err", err)
 		}
 	case "/healthz":
@@ -184,6 +221,15 @@ func statsFilterOf(r *http.Request) (Filter, error) {
 		f.Window = d
 	}
 	f.Dimension = q.Get("dimension")
+	// site: a host's table; absent, every table; "all", the all-sites one.
+	switch v := q.Get("site"); v {
+	case "":
+		f.Site = AllSites
+	case "all":
+		f.Site = ""
+	default:
+		f.Site = v
+	}
 	if v := q.Get("since"); v != "" {
 		t, err := ParseSince(v, time.Now())
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -69,7 +70,7 @@ func TestWriteReportEscapes(t *testing.T) {
 		t.Fatal("no rows slot")
 	}
 	var rows []stats.Row
-	if err := json.Unmarshal([]byte(m[1]), &rows); err != nil || rows[len(rows)-1].Value != hostile {
+	if err := json.Unmarshal([]byte(m[1]), &rows); err != nil || !slices.ContainsFunc(rows, func(r stats.Row) bool { return r.Value == hostile }) {
 		t.Fatalf("embedded rows: %v", err)
 	}
 	// The page loads nothing from elsewhere: the only URL in it is the SVG
@@ -284,6 +285,44 @@ func TestReportInBrowser(t *testing.T) {
 	}
 	f.Close()
 	t.Run("static", func(t *testing.T) { checkRendered(t, chromiumDOM(t, "file://"+path)) })
+	// Sites, a range and the CSV link, opened by a link's #fragment; no
+	// empty (other) row.
+	t.Run("sites-and-ranges", func(t *testing.T) {
+		var in bytes.Buffer
+		loggen.New(loggen.Options{Seed: 6, Start: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC).Unix(), Rate: 0.5, Visitors: 2000, Pages: 100}).WriteN(&in, 200000)
+		var vhost bytes.Buffer
+		for _, l := range bytes.SplitAfter(in.Bytes(), []byte("\n")) {
+			if len(l) > 0 { // a visitor's site by the length of their address
+				vhost.WriteString([]string{"shop.example.com:443 ", "blog.example.com:443 "}[bytes.IndexByte(l, ' ')%2])
+				vhost.Write(l)
+			}
+		}
+		_, rows, err := pipe.AggregateRows(transforms.Config{}, stats.Config{TimeZone: "Europe/Berlin"}, &vhost, pipe.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(t.TempDir(), "sites.html")
+		f, _ := os.Create(p)
+		if err := WriteReport(f, rows, Source{Description: "sites"}); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		dom := chromiumDOM(t, "file://"+p+"#site=blog.example.com&range=7d")
+		for _, want := range []string{`<option value="blog.example.com">blog.example.com</option>`, `<option value="">all sites</option>`,
+			"7 days from", "sum of each day", "Hour of day (Europe/Berlin)", `id="dim-traffic"`, `id="dim-not_found"`,
+			`<td class="value">blog.example.com</td>`, `href="blob:`} {
+			if !strings.Contains(dom, want) {
+				t.Errorf("sites/range view lacks %q", want)
+			}
+		}
+		if strings.Contains(dom, `<td class="value">shop.example.com</td>`) {
+			t.Error("blog's table shows shop's host row")
+		}
+		empty := regexp.MustCompile(`<td class="value">\(other\)</td><td class="n">0</td><td class="n">0</td>`)
+		if empty.MatchString(dom) || empty.MatchString(chromiumDOM(t, "file://"+p)) {
+			t.Error("an empty (other) 0 0 row is shown")
+		}
+	})
 	t.Run("served", func(t *testing.T) {
 		cfg := statsCluster(t, rows)
 		srv := httptest.NewServer(newServer(t, cfg))

@@ -18,7 +18,13 @@ type Filter struct {
 	Window    time.Duration
 	Dimension string
 	Since     time.Time
+	// Site selects a table: "" the all-sites one, a host that site's,
+	// AllSites every table.
+	Site string
 }
+
+// AllSites is the Filter.Site that selects every table.
+const AllSites = "*"
 
 // Read reads <prefix>.stats from the start to its current end, as any
 // analytics consumer would, and returns the latest value of each row that
@@ -100,6 +106,9 @@ func (f Filter) matches(r *stats.Row) bool {
 	if f.Dimension != "" && r.Dimension != f.Dimension {
 		return false
 	}
+	if f.Site != AllSites && r.Site != f.Site {
+		return false
+	}
 	if f.Window != 0 {
 		if d, err := time.ParseDuration(r.WindowSize); err != nil || d != f.Window {
 			return false
@@ -127,6 +136,9 @@ func SortRows(rows []stats.Row) {
 			da, _ := time.ParseDuration(a.WindowSize)
 			db, _ := time.ParseDuration(b.WindowSize)
 			return da < db
+		}
+		if a.Site != b.Site {
+			return a.Site < b.Site // the all-sites table ("") first
 		}
 		if a.Dimension != b.Dimension {
 			oa, ob := dimOrder[a.Dimension], dimOrder[b.Dimension]
