@@ -368,7 +368,7 @@ func TestEndToEndWithKcat(t *testing.T) {
 		case strings.HasPrefix(v.key, "b|"+s.raw+"/"):
 			// Many hits per message, one per line, each with its visitor id.
 			for _, h := range strings.Split(strings.TrimSuffix(v.value, "\n"), "\n") {
-				if f := strings.Split(h, "\t"); len(f) != 15 || f[0] != "h2" || len(f[1]) != 16 || !strings.HasPrefix(f[2], s.raw+"/") {
+				if f := strings.Split(h, "\t"); len(f) != 21 || f[0] != "h3" || len(f[1]) != 16 || !strings.HasPrefix(f[2], s.raw+"/") {
 					t.Fatalf("visits hit %q", h)
 				}
 				hits++
