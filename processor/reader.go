@@ -191,6 +191,13 @@ func (p *partitionReader) run(ctx context.Context, offset int64, ch chan<- fetch
 			conn.SetReadDeadline(time.Now().Add(p.maxWait + 10*time.Second))
 		}
 		err := batch.Close()
+		if n > 0 && !lastIdle.IsZero() {
+			// Idle means no records for idleEvery: a partition that has
+			// just caught up is not idle yet (its next records may be a
+			// moment away, with event times far behind the wall clock).
+			// idleFirst's first notice still comes at once.
+			lastIdle = time.Now()
+		}
 		if n > 0 && isTimeout(err) {
 			// A deadline in the middle of a response (a slow consumer):
 			// the connection is not safe to reuse; read on from offset.
