@@ -252,6 +252,14 @@ func (c Config) Validate() (Config, error) {
 			return c, fmt.Errorf("stages: %q is not anonymize, aggregate or merge", s)
 		}
 	}
+	if c.Stats.Differential() && c.runs(StageMerge) {
+		if c.Stats.NoiseKeyFile == "" {
+			return c, fmt.Errorf("stats.noise_key_file: required with stats.privacy differential, so that every merger derives the same noise (head -c 32 /dev/urandom > noise.key; keep it from analytics consumers)")
+		}
+		if _, err := c.Stats.LoadNoiseKey(); err != nil {
+			return c, err
+		}
+	}
 	if c.runs(StageAnonymize) && c.runs(StageAggregate) && !k.VisitsEnabled() {
 		return c, fmt.Errorf("stages: aggregate reads <prefix>.visits, which kafka.visits: false turns off")
 	}

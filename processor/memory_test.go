@@ -121,3 +121,32 @@ func TestCgroupLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestNoiseKeyRequired: a merge stage under differential privacy needs the
+// shared noise key, readable and long enough; other stages do not.
+func TestNoiseKeyRequired(t *testing.T) {
+	cfg, err := LoadConfig("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Stats.Privacy = "differential"
+	if _, err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "noise_key_file") {
+		t.Errorf("no noise key: %v", err)
+	}
+	short := filepath.Join(t.TempDir(), "short.key")
+	os.WriteFile(short, []byte("0123456789"), 0o600)
+	cfg.Stats.NoiseKeyFile = short
+	if _, err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "32 or more") {
+		t.Errorf("a 10-byte key: %v", err)
+	}
+	good := filepath.Join(t.TempDir(), "noise.key")
+	os.WriteFile(good, []byte(strings.Repeat("ab", 32)+"\n"), 0o600) // hex
+	cfg.Stats.NoiseKeyFile = good
+	if _, err := cfg.Validate(); err != nil {
+		t.Errorf("a hex key: %v", err)
+	}
+	cfg.Stats.NoiseKeyFile, cfg.Stages = "", []string{StageAnonymize}
+	if _, err := cfg.Validate(); err != nil {
+		t.Errorf("anonymize only, no key: %v", err)
+	}
+}

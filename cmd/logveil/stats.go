@@ -131,6 +131,9 @@ func detail(r *stats.Row) string {
 	case r.Visits != nil:
 		return fmt.Sprintf("bots=%d visits=%d duration_mean=%ss p50=%ss p90=%ss pages/visit=%s bounce=%s", *r.Bots, *r.Visits,
 			f(r.VisitDurationMean, 0), f(r.VisitDurationP50, 0), f(r.VisitDurationP90, 0), f(r.PagesPerVisit, 2), f(r.BounceRate, 3))
+	case r.Mechanism != "":
+		return fmt.Sprintf("%s epsilon=%g delta=%g rho=%.5f sigma_visitors=%.1f sigma_views=%.1f threshold=%.1f values_per_visitor=%d views_per_value=%d bounded_events=%d",
+			r.Mechanism, *r.Epsilon, *r.Delta, *r.Rho, *r.SigmaVisitors, *r.SigmaViews, *r.Threshold, *r.ValuesPerVisitor, *r.ViewsPerValue, *r.BoundedEvents)
 	case r.K != nil:
 		s := fmt.Sprintf("k=%d k_search=%d suppressed_cells=%d suppressed_events=%d capped_events=%d", *r.K, *r.KSearch,
 			*r.SuppressedCells, *r.SuppressedEvents, *r.CappedEvents)

@@ -97,5 +97,13 @@ func AggregateRows(acfg transforms.Config, scfg stats.Config, r io.Reader, opt O
 		return st, nil, err
 	}
 	acfg, _ = acfg.Validate() // transforms.New checked it: the prefixes in force
-	return st, agg.CloseWith(stats.NewMerger(scfg, stats.Masks{IPv4: acfg.IPv4Prefix, IPv6: acfg.IPv6Prefix})), nil
+	m := stats.NewMerger(scfg, stats.Masks{IPv4: acfg.IPv4Prefix, IPv6: acfg.IPv6Prefix})
+	if scfg.Differential() && scfg.NoiseKeyFile != "" {
+		key, err := scfg.LoadNoiseKey()
+		if err != nil {
+			return st, nil, err
+		}
+		m.SetNoiseKey(key)
+	}
+	return st, agg.CloseWith(m), nil
 }

@@ -285,6 +285,30 @@ func TestReportInBrowser(t *testing.T) {
 	}
 	f.Close()
 	t.Run("static", func(t *testing.T) { checkRendered(t, chromiumDOM(t, "file://"+path)) })
+	// Under differential privacy the page states the mechanism and its
+	// accounting.
+	t.Run("differential", func(t *testing.T) {
+		var in bytes.Buffer
+		loggen.New(loggen.Options{Seed: 7, Rate: 5}).WriteN(&in, 50000)
+		_, rows, err := pipe.AggregateRows(transforms.Config{}, stats.Config{Privacy: stats.PrivacyDifferential, Epsilon: 4,
+			Windows: []time.Duration{24 * time.Hour}}, &in, pipe.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(t.TempDir(), "dp.html")
+		f, _ := os.Create(p)
+		if err := WriteReport(f, rows, Source{Description: "dp"}); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		dom := chromiumDOM(t, "file://"+p)
+		for _, want := range []string{"Differential privacy: every count has discrete Gaussian noise", "ε = 4, δ = 1e-7",
+			"Gaussian mechanisms", `id="dim-page"`, `data-ready="1"`} {
+			if !strings.Contains(dom, want) {
+				t.Errorf("differential page lacks %q", want)
+			}
+		}
+	})
 	// Sites, a range and the CSV link, opened by a link's #fragment; no
 	// empty (other) row.
 	t.Run("sites-and-ranges", func(t *testing.T) {

@@ -203,6 +203,10 @@ func (a *Aggregator) AddHit(h *Hit, offset int64) bool {
 
 // count adds h to one window's (or one site's) table.
 func (a *Aggregator) count(w *window, h *Hit, t int64, ref hitRef) {
+	if a.cfg.Differential() {
+		a.countBounded(w, h, t)
+		return
+	}
 	v, hasV := h.Visitor, h.HasVisitor
 	max := a.cfg.MaxValues
 	// Who the traffic is counts every hit; the rest counts people's.
@@ -281,6 +285,10 @@ func (a *Aggregator) window(start, size, offset int64) *window {
 type visitorState struct {
 	sessions []session
 	counted  [numHitDims]*cell
+	// Differential privacy: the values counted per dimension and the
+	// views in the window's total (contribution bounds).
+	dp    *[numHitDims][]dpCell
+	views int32
 }
 
 // add counts a hit in dim's cell for value; v is the visitor when hasV, vs
@@ -542,4 +550,54 @@ func (a *Aggregator) partials(dst []Partial, w *window, source int, final bool) 
 		emit(DimEntryPage+i, visits[i], &visitCapped[i])
 	}
 	return dst
+}
+
+// countBounded is count under differential privacy: only hits of a
+// followed visitor count, within the contribution bounds (dp.go); the rest
+// are counted in the privacy record's bounded_events.
+func (a *Aggregator) countBounded(w *window, h *Hit, t int64) {
+	if h.Bot {
+		w.bots++
+		return
+	}
+	l, c := a.cfg.ValuesPerVisitor, a.cfg.ViewsPerValue
+	var vs *visitorState
+	if h.HasVisitor {
+		if vs = w.byVisitor[h.Visitor]; vs == nil && len(w.byVisitor) < a.cfg.MaxVisitors {
+			vs = &visitorState{dp: new([numHitDims][]dpCell)}
+			w.byVisitor[h.Visitor] = vs
+		}
+	}
+	if vs == nil || int(vs.views) >= l*c {
+		w.cappedEvents++
+		return
+	}
+	vs.views++
+	w.views++
+	if h.Bytes > 0 {
+		w.bytes += h.Bytes
+	}
+	v, max := h.Visitor, a.cfg.MaxValues
+	local := t + a.zone.offset(t)
+	for _, d := range [...]struct {
+		dim   int
+		value []byte
+	}{{DimPage, h.Page}, {DimCountry, h.Country}, {DimStatus, bytesOf(statusClass(h.Status))}, {DimReferrer, h.Referrer},
+		{DimBrowser, h.Browser}, {DimOS, h.OS}, {DimDevice, h.Device}, {DimHour, bytesOf(twoDigits[floorDiv(local, 3600)%24])},
+		{DimWeekday, bytesOf(weekdays[floorDiv(local, 86400)%7])}, {DimSearch, h.Search}, {DimHost, h.Host},
+		{DimUTMSource, h.UTMSource}, {DimUTMMedium, h.UTMMedium}, {DimUTMCampaign, h.UTMCampaign}} {
+		if len(d.value) > 0 && !w.addBounded(d.dim, d.value, v, vs, l, c, max) {
+			w.cappedEvents++
+		}
+	}
+	switch {
+	case h.Status == 404:
+		if !w.addBounded(DimNotFound, h.Page, v, vs, l, c, max) {
+			w.cappedEvents++
+		}
+	case h.Status >= 500 && h.Status <= 599:
+		if !w.addBounded(DimServerError, h.Page, v, vs, l, c, max) {
+			w.cappedEvents++
+		}
+	}
 }

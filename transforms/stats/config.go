@@ -2,6 +2,7 @@ package stats
 
 import (
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -39,6 +40,20 @@ type Config struct {
 	// windows start at its local boundaries and hour of day and weekday are
 	// its local ones. Default UTC.
 	TimeZone string `yaml:"time_zone"`
+	// Privacy is k-anonymity (default) or differential (dp.go): noise on
+	// every published count, with Epsilon and Delta for a visitor's day
+	// and the contribution bounds ValuesPerVisitor (values per dimension
+	// and window) and ViewsPerValue (views per value and window).
+	Privacy          string  `yaml:"privacy"`
+	Epsilon          float64 `yaml:"epsilon"`
+	Delta            float64 `yaml:"delta"`
+	ValuesPerVisitor int     `yaml:"values_per_visitor"`
+	ViewsPerValue    int     `yaml:"views_per_value"`
+	// NoiseKeyFile holds the secret the noise is derived from (32 bytes or
+	// more, e.g. head -c 32 /dev/urandom): every merger must read the same
+	// one, no analytics consumer may. Required by logveil run under
+	// differential privacy; logveil aggregate draws one per run without it.
+	NoiseKeyFile string `yaml:"noise_key_file"`
 }
 
 // WithDefaults returns c with every unset field at its default.
@@ -60,6 +75,21 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.MaxSites == 0 {
 		c.MaxSites = 20
+	}
+	if c.Privacy == "" {
+		c.Privacy = PrivacyKAnonymity
+	}
+	if c.Epsilon == 0 {
+		c.Epsilon = 1
+	}
+	if c.Delta == 0 {
+		c.Delta = 1e-7
+	}
+	if c.ValuesPerVisitor == 0 {
+		c.ValuesPerVisitor = 10
+	}
+	if c.ViewsPerValue == 0 {
+		c.ViewsPerValue = 5
 	}
 	if c.SessionGap == 0 {
 		c.SessionGap = 30 * time.Minute
@@ -84,6 +114,22 @@ func (c Config) Validate() (Config, error) {
 	}
 	if _, err := c.Location(); err != nil {
 		return c, err
+	}
+	switch c.Privacy {
+	case PrivacyKAnonymity:
+	case PrivacyDifferential:
+		if c.Epsilon <= 0 || c.Epsilon > 20 || math.IsNaN(c.Epsilon) {
+			return c, fmt.Errorf("stats.epsilon: %s is not in (0, 20]", formatFloat(c.Epsilon))
+		}
+		if c.Delta <= 0 || c.Delta > 1e-3 || math.IsNaN(c.Delta) {
+			return c, fmt.Errorf("stats.delta: %s is not in (0, 0.001]", formatFloat(c.Delta))
+		}
+		if c.ValuesPerVisitor < 1 || c.ValuesPerVisitor > 1000 || c.ViewsPerValue < 1 || c.ViewsPerValue > 1000 {
+			return c, fmt.Errorf("stats.values_per_visitor and stats.views_per_value must be 1..1000")
+		}
+		c.MaxSites = -1 // per-site tables are not published under differential privacy
+	default:
+		return c, fmt.Errorf("stats.privacy: %q is not k-anonymity or differential", c.Privacy)
 	}
 	if c.MaxSites < -1 || c.MaxSites > 1000 {
 		return c, fmt.Errorf("stats.max_sites: %d is not -1 (no per-site tables) or 1..1000", c.MaxSites)

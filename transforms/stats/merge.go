@@ -90,6 +90,9 @@ type Merger struct {
 	cfg     Config
 	masks   Masks
 	windows map[WindowKey]*mergeWindow
+	// Differential privacy: the noise key and scales.
+	noiseKey NoiseKey
+	budget   Budget
 }
 
 // Masks are the IPv4 and IPv6 prefix lengths the events were truncated to,
@@ -98,8 +101,17 @@ type Masks struct{ IPv4, IPv6 int }
 
 // NewMerger returns a Merger; cfg must be valid (Config.Validate).
 func NewMerger(cfg Config, masks Masks) *Merger {
-	return &Merger{cfg: cfg.WithDefaults(), masks: masks, windows: map[WindowKey]*mergeWindow{}}
+	m := &Merger{cfg: cfg.WithDefaults(), masks: masks, windows: map[WindowKey]*mergeWindow{}}
+	if m.cfg.Differential() {
+		m.budget, m.noiseKey = m.cfg.Budget(), NewNoiseKey()
+	}
+	return m
 }
+
+// SetNoiseKey sets the key the noise is derived from (differential
+// privacy); without it a merger draws a random one, whose noise no other
+// merger or restart reproduces.
+func (m *Merger) SetNoiseKey(k NoiseKey) { m.noiseKey = k }
 
 // Add stores p, replacing an older partial of the same key. It returns the
 // window p belongs to.
@@ -168,9 +180,23 @@ type Row struct {
 	CappedEvents     *int64 `json:"capped_events,omitempty"`
 	CappedVisitors   *int64 `json:"capped_visitors,omitempty"`
 	CappedSites      *int64 `json:"capped_sites,omitempty"`
-	TimeZone         string `json:"time_zone,omitempty"`
-	IPv4Prefix       *int   `json:"ipv4_prefix,omitempty"`
-	IPv6Prefix       *int   `json:"ipv6_prefix,omitempty"`
+	// Differential privacy's record (stats.privacy: differential).
+	Mechanism          string   `json:"mechanism,omitempty"`
+	Epsilon            *float64 `json:"epsilon,omitempty"`
+	Delta              *float64 `json:"delta,omitempty"`
+	Rho                *float64 `json:"rho,omitempty"`
+	Mechanisms         *int     `json:"mechanisms,omitempty"`
+	SigmaVisitors      *float64 `json:"sigma_visitors,omitempty"`
+	SigmaViews         *float64 `json:"sigma_views,omitempty"`
+	SigmaTotalVisitors *float64 `json:"sigma_total_visitors,omitempty"`
+	SigmaTotalViews    *float64 `json:"sigma_total_views,omitempty"`
+	Threshold          *float64 `json:"threshold,omitempty"`
+	ValuesPerVisitor   *int     `json:"values_per_visitor,omitempty"`
+	ViewsPerValue      *int     `json:"views_per_value,omitempty"`
+	BoundedEvents      *int64   `json:"bounded_events,omitempty"`
+	TimeZone           string   `json:"time_zone,omitempty"`
+	IPv4Prefix         *int     `json:"ipv4_prefix,omitempty"`
+	IPv6Prefix         *int     `json:"ipv6_prefix,omitempty"`
 	// SaltEpoch is the UTC day (days since 1970-01-01) of the window's
 	// start: the salt of that day made its pseudonyms (multi-day windows
 	// span one salt per day).
@@ -226,6 +252,9 @@ func (m *Merger) WindowRows(dst []Row, key WindowKey, final bool) []Row {
 	}
 	sort.Strings(sites)
 	all := m.merge(w, "", final)
+	if m.cfg.Differential() {
+		return m.dpTableRows(dst, key, final, "", all)
+	}
 	perSite := make([]mergedTable, len(sites))
 	for i, site := range sites {
 		perSite[i] = m.merge(w, site, final)

@@ -29,6 +29,9 @@ func TestStatsRowsMatchSchema(t *testing.T) {
 	// Per-site tables, one host past max_sites.
 	sited, _ := aggregateLines(t, vhostLines(3000, 8), Config{MaxSites: 2})
 	final = append(final, sited...)
+	// Differential privacy's rows and privacy record.
+	dp, _ := aggregateLines(t, genLines(20000, 9), Config{Privacy: PrivacyDifferential, Epsilon: 8})
+	final = append(final, dp...)
 	agg, _ := NewAggregator(Config{})
 	w := saltedWorker(t)
 	for _, l := range lines[:5000] {

@@ -1,0 +1,262 @@
+package stats
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"math/big"
+	"os"
+	"sort"
+	"strconv"
+	"time"
+)
+
+// Differential privacy (stats.privacy: differential). The unit protected is
+// a visitor's day (a daily pseudonym): their contribution is bounded in the
+// aggregator, and every published count gets discrete Gaussian noise in the
+// merger, seeded per cell from a keyed hash so that the same cell always
+// gets the same noise. README: statistics, differential privacy.
+//
+//   - Bounding: in each window a pseudonym counts in at most L values per
+//     dimension (values_per_visitor, the first L it meets in input order,
+//     which a replay meets in the same order) and at most C times per value
+//     (views_per_value); its views in a window's total are at most L*C.
+//     Hits past the bounds are dropped (bounded_events in the privacy row).
+//   - Noise: per dimension, the visitors of every value (L2 sensitivity
+//     sqrt(L)) and their views (C*sqrt(L)); per window, total visitors (1)
+//     and views (L*C). Each is a Gaussian mechanism, rho = Delta^2/(2 sigma^2)
+//     in zero-concentrated DP (Bun and Steinke 2016).
+//   - Composition: rho adds up over mechanisms. A visitor's day touches
+//     every window of every size that overlaps it (24 hourly ones and one
+//     day with the default windows) and in each 2D+2 mechanisms (D
+//     published dimensions). The budget rho for (epsilon, delta/2), from
+//     epsilon = rho + 2 sqrt(rho ln(2/delta)), is split evenly over them.
+//   - Partition selection: a value is published when its noisy visitor
+//     count reaches tau = 1 + sigma_v * z, z the standard normal quantile
+//     of 1 - delta_w / L, where delta_w is delta/2 split over the day's
+//     windows and dimensions: a value only one visitor has appears with
+//     probability at most delta_w per window and dimension.
+//   - Not published under this mechanism (version one): visit figures
+//     (visits, time on site, bounce rate, entry and exit pages, visit
+//     countries), the traffic and crawler dimensions, per-site tables.
+
+// Privacy mechanisms.
+const (
+	PrivacyKAnonymity   = "k-anonymity"
+	PrivacyDifferential = "differential"
+)
+
+// Differential reports the differential privacy mechanism.
+func (c Config) Differential() bool { return c.Privacy == PrivacyDifferential }
+
+// dpDim reports the dimensions published under differential privacy.
+func dpDim(dim int) bool {
+	return dim < numHitDims && dim != DimTraffic && dim != DimCrawler
+}
+
+// Budget is what a configuration spends: the noise of each mechanism, the
+// threshold, and the accounting behind them.
+type Budget struct {
+	Rho           float64 // zCDP budget of a visitor's day
+	Mechanisms    int     // Gaussian mechanisms a visitor's day can touch
+	SigmaVisitors float64 // noise of a value's visitors
+	SigmaViews    float64 // noise of a value's views
+	SigmaTotalV   float64 // noise of a window's visitors
+	SigmaTotalW   float64 // noise of a window's views
+	Threshold     float64 // noisy visitors a value needs to be published
+}
+
+// Budget computes the noise scales for c (differential).
+func (c Config) Budget() Budget {
+	c = c.WithDefaults()
+	l, cc := float64(c.ValuesPerVisitor), float64(c.ViewsPerValue)
+	lnd := math.Log(2 / c.Delta)
+	rho := math.Pow(math.Sqrt(lnd+c.Epsilon)-math.Sqrt(lnd), 2)
+	dims := 0
+	for d := range numDims {
+		if dpDim(d) {
+			dims++
+		}
+	}
+	windows := 0
+	for _, w := range c.Windows {
+		// the windows of this size a day overlaps
+		windows += int(math.Ceil(float64(24*time.Hour) / float64(min(w, 24*time.Hour))))
+	}
+	mech := windows * (2*dims + 2)
+	rhoM := rho / float64(mech)
+	sigma := func(sens float64) float64 { return math.Sqrt(sens * sens / (2 * rhoM)) }
+	b := Budget{Rho: rho, Mechanisms: mech, SigmaVisitors: sigma(math.Sqrt(l)), SigmaViews: sigma(cc * math.Sqrt(l)),
+		SigmaTotalV: sigma(1), SigmaTotalW: sigma(l * cc)}
+	deltaW := c.Delta / 2 / float64(windows*dims)
+	b.Threshold = 1 + b.SigmaVisitors*normalQuantile(1-deltaW/l)
+	return b
+}
+
+// normalQuantile is the standard normal quantile (Acklam's rational
+// approximation refined by a Newton step; a public parameter, not noise).
+func normalQuantile(p float64) float64 {
+	lo, hi := -40.0, 40.0
+	for range 200 { // bisection on the complementary error function: exact to float precision
+		mid := (lo + hi) / 2
+		if 0.5*math.Erfc(-mid/math.Sqrt2) < p {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return (lo + hi) / 2
+}
+
+// NoiseKey is the secret the noise is derived from; every merger of a
+// deployment shares it, no analytics consumer may read it.
+type NoiseKey []byte
+
+// LoadNoiseKey reads noise_key_file: 32 bytes or more, raw or as hex.
+func (c Config) LoadNoiseKey() (NoiseKey, error) {
+	b, err := os.ReadFile(c.NoiseKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("stats.noise_key_file: %w", err)
+	}
+	if t := bytes.TrimSpace(b); len(t) >= 64 {
+		if h, err := hex.DecodeString(string(t)); err == nil {
+			b = h
+		}
+	}
+	if len(b) < 32 {
+		return nil, fmt.Errorf("stats.noise_key_file: %s holds %d bytes; it needs 32 or more (head -c 32 /dev/urandom > %s)", c.NoiseKeyFile, len(b), c.NoiseKeyFile)
+	}
+	return b, nil
+}
+
+// NewNoiseKey returns a random key (batch mode: one run).
+func NewNoiseKey() NoiseKey {
+	k := make([]byte, 32)
+	rand.Read(k)
+	return k
+}
+
+// noise is the discrete Gaussian noise of one published figure: seeded by
+// HMAC-SHA256(key, window | size | site | dimension | value | figure), so
+// that provisional and final rows, replays and every merger agree.
+func (k NoiseKey) noise(key WindowKey, site, dim, value, figure string, sigma float64) int64 {
+	mac := hmac.New(sha256.New, k)
+	fmt.Fprintf(mac, "%d|%d|%s|%s|%s|%s", key.Start, key.Size, site, dim, value, figure)
+	var seed [32]byte
+	copy(seed[:], mac.Sum(nil))
+	sigma2 := new(big.Rat)
+	sigma2.SetFloat64(sigma * sigma) // exact: the float's own value
+	return newSampler(seed).gaussian(sigma2)
+}
+
+// dpCell is one value a visitor counts in, and how often.
+type dpCell struct {
+	c *cell
+	n int32
+}
+
+// addBounded counts a hit in dim's cell for value under the contribution
+// bounds; false when the bounds drop it.
+func (w *window) addBounded(dim int, value []byte, v uint64, vs *visitorState, l, cc, max int) bool {
+	c := w.dims[dim][string(value)]
+	if c == nil && len(w.dims[dim]) >= max {
+		c = &w.capped[dim]
+	}
+	list := vs.dp[dim]
+	for i := range list {
+		if list[i].c == c && c != nil {
+			if list[i].n >= int32(cc) {
+				return false
+			}
+			list[i].n++
+			c.views++
+			return true
+		}
+	}
+	if len(list) >= l {
+		return false // a value past the visitor's first L: no cell is made for it
+	}
+	if c == nil {
+		c = &cell{key: string(value)}
+		w.dims[dim][c.key] = c
+	} else if c == &w.capped[dim] {
+		c.capped = true
+	}
+	vs.dp[dim] = append(list, dpCell{c, 1})
+	c.views++
+	c.visitors.add(v)
+	return true
+}
+
+// dpTableRows appends a table's rows under differential privacy: noisy
+// totals, each dimension's values whose noisy visitors reach the threshold,
+// an (other) row with the rest of the noisy total's views, and the privacy
+// record with the accounting.
+func (m *Merger) dpTableRows(dst []Row, key WindowKey, final bool, site string, mt mergedTable) []Row {
+	b := m.budget
+	start := time.Unix(key.Start, 0).UTC().Format(time.RFC3339)
+	size := (time.Duration(key.Size) * time.Second).String()
+	row := func(dim, value string, views, visitors int64) Row {
+		return Row{WindowStart: start, WindowSize: size, Site: site, Dimension: dim, Value: value,
+			Views: max(views, 0), Visitors: max(visitors, 0), Final: final}
+	}
+	tot := mt.tot
+	noisyViews := tot.Views + m.noiseKey.noise(key, site, "total", "", "views", b.SigmaTotalW)
+	noisyVisitors := tot.Visitors + m.noiseKey.noise(key, site, "total", "", "visitors", b.SigmaTotalV)
+	total := row("total", "", noisyViews, noisyVisitors)
+	dst = append(dst, total)
+	var suppressedCells, bounded int64
+	for dim := range numDims {
+		if !dpDim(dim) {
+			continue
+		}
+		name := dimNames[dim]
+		cells := mt.cells[name]
+		values := make([]string, 0, len(cells))
+		for v := range cells {
+			values = append(values, v)
+		}
+		sort.Strings(values)
+		var published int64
+		for _, v := range values {
+			c := cells[v]
+			nv := c.visitor + m.noiseKey.noise(key, site, name, v, "visitors", b.SigmaVisitors)
+			if float64(nv) < b.Threshold {
+				suppressedCells++
+				continue
+			}
+			nw := c.views + m.noiseKey.noise(key, site, name, v, "views", b.SigmaViews)
+			r := row(name, v, nw, nv)
+			published += r.Views
+			dst = append(dst, r)
+		}
+		if len(cells) > 0 || mt.capped[name] != nil {
+			// The rest of the window's noisy views; its visitors are not
+			// published (they are not additive, and would be another
+			// mechanism).
+			dst = append(dst, row(name, Other, noisyViews-published, 0))
+		}
+	}
+	bounded = tot.CappedEvents
+	eps, delta := m.cfg.Epsilon, m.cfg.Delta
+	priv := row("privacy", "", 0, 0)
+	priv.Mechanism = "discrete-gaussian"
+	priv.Epsilon, priv.Delta, priv.Rho = &eps, &delta, ptr(b.Rho)
+	priv.SigmaVisitors, priv.SigmaViews, priv.Threshold = ptr(b.SigmaVisitors), ptr(b.SigmaViews), ptr(b.Threshold)
+	priv.SigmaTotalVisitors, priv.SigmaTotalViews = ptr(b.SigmaTotalV), ptr(b.SigmaTotalW)
+	priv.ValuesPerVisitor, priv.ViewsPerValue, priv.Mechanisms = ptr(m.cfg.ValuesPerVisitor), ptr(m.cfg.ViewsPerValue), ptr(b.Mechanisms)
+	priv.SuppressedCells, priv.BoundedEvents = ptr(suppressedCells), ptr(bounded)
+	if m.masks.IPv4 > 0 {
+		priv.IPv4Prefix, priv.IPv6Prefix = ptr(m.masks.IPv4), ptr(m.masks.IPv6)
+	}
+	priv.SaltEpoch = ptr(floorDiv(key.Start, 86400))
+	priv.TimeZone = m.cfg.TimeZone
+	return append(dst, priv)
+}
+
+// formatFloat is for error messages.
+func formatFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }

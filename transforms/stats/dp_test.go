@@ -1,0 +1,147 @@
+package stats
+
+import (
+	"fmt"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func dpRows(t *testing.T, lines [][]byte, cfg Config, key NoiseKey) []Row {
+	t.Helper()
+	w := saltedWorker(t)
+	agg, err := NewAggregator(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range lines {
+		if w.Process(l) == nil {
+			agg.Add(&w.Rec)
+		}
+	}
+	m := NewMerger(cfg, Masks{})
+	m.SetNoiseKey(key)
+	return agg.CloseWith(m)
+}
+
+// TestDifferentialPrivacy: the same cell gets the same noise under one key
+// and other noise under another; counts stay within a few sigma of the
+// truth; a value only one visitor has is not published; the privacy row
+// states the accounting.
+func TestDifferentialPrivacy(t *testing.T) {
+	cfg := Config{Privacy: PrivacyDifferential, Windows: []time.Duration{24 * time.Hour}}
+	lines := genLines(30000, 12)
+	for i := range 3 { // a visitor's own page, three times
+		lines = append(lines, fmt.Appendf(nil, `81.2.69.77 - - [01/Nov/2026:04:0%d:00 +0000] "GET /my-own-rare-page HTTP/1.1" 200 1 "-" "Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0"`, i))
+	}
+	key := NoiseKey(strings.Repeat("k", 32))
+	a, b := dpRows(t, lines, cfg, key), dpRows(t, lines, cfg, key)
+	if !reflect.DeepEqual(a, b) {
+		t.Fatal("the same input and key gave different rows")
+	}
+	c := dpRows(t, lines, cfg, NoiseKey(strings.Repeat("x", 32)))
+	exact, _ := aggregateLines(t, lines, Config{Windows: []time.Duration{24 * time.Hour}, K: 1, KSearch: 1})
+	truth := map[string]Row{}
+	for _, r := range exact {
+		truth[r.WindowStart+r.Dimension+r.Value] = r
+	}
+	bud := cfg.Budget()
+	differ, compared := 0, 0
+	for i, r := range a {
+		if r.Value == "/my-own-rare-page" {
+			t.Errorf("a value of one visitor published: %+v", r)
+		}
+		if i < len(c) && (c[i].Views != r.Views || c[i].Visitors != r.Visitors) {
+			differ++
+		}
+		tr, ok := truth[r.WindowStart+r.Dimension+r.Value]
+		if !ok || r.Value == Other || r.Dimension == "privacy" {
+			continue
+		}
+		sigma := bud.SigmaVisitors
+		if r.Dimension == "total" {
+			sigma = bud.SigmaTotalV
+		}
+		// The bounds only lower a count; the noise moves it by a few sigma.
+		if float64(r.Visitors) > float64(tr.Visitors)+6*sigma || float64(r.Visitors) < float64(tr.Visitors)/2-6*sigma {
+			t.Errorf("%s %s: %d visitors, truth %d, sigma %.1f", r.Dimension, r.Value, r.Visitors, tr.Visitors, sigma)
+		}
+		if r.Dimension != "total" && float64(r.Visitors) < bud.Threshold {
+			t.Errorf("%s %s: published with %d noisy visitors, under the threshold %.1f", r.Dimension, r.Value, r.Visitors, bud.Threshold)
+		}
+		compared++
+	}
+	if differ == 0 || compared < 5 {
+		t.Errorf("%d rows differ under another key, %d compared with the truth", differ, compared)
+	}
+	var priv *Row
+	for i := range a {
+		if a[i].Dimension == "privacy" {
+			priv = &a[i]
+		}
+	}
+	if priv == nil || priv.Mechanism != "discrete-gaussian" || *priv.Epsilon != 1 || *priv.Delta != 1e-7 || *priv.Mechanisms != bud.Mechanisms ||
+		*priv.ValuesPerVisitor != 10 || *priv.ViewsPerValue != 5 || priv.K != nil {
+		t.Errorf("privacy row %+v", priv)
+	}
+}
+
+// TestBudget: the budget converts back to epsilon, and the noise follows
+// from it: rho_m = sensitivity^2 / (2 sigma^2) summed over the mechanisms
+// is rho.
+func TestBudget(t *testing.T) {
+	cfg := Config{Privacy: PrivacyDifferential, Epsilon: 1, Delta: 1e-7}.WithDefaults()
+	b := cfg.Budget()
+	if eps := b.Rho + 2*math.Sqrt(b.Rho*math.Log(2/cfg.Delta)); math.Abs(eps-1) > 1e-9 {
+		t.Errorf("rho %.6f converts back to epsilon %.9f", b.Rho, eps)
+	}
+	l, c := float64(cfg.ValuesPerVisitor), float64(cfg.ViewsPerValue)
+	perWindow := 0.0
+	dims := (b.Mechanisms/25 - 2) / 2 // default windows: 24 hourly + 1 daily per day
+	perWindow += float64(dims) * (l/(2*b.SigmaVisitors*b.SigmaVisitors) + c*c*l/(2*b.SigmaViews*b.SigmaViews))
+	perWindow += 1/(2*b.SigmaTotalV*b.SigmaTotalV) + l*l*c*c/(2*b.SigmaTotalW*b.SigmaTotalW)
+	if got := 25 * perWindow; math.Abs(got-b.Rho) > 1e-9 {
+		t.Errorf("the mechanisms spend rho %.6f, the budget is %.6f", got, b.Rho)
+	}
+	if z := normalQuantile(0.975); math.Abs(z-1.959964) > 1e-5 {
+		t.Errorf("normal quantile of 0.975: %f", z)
+	}
+	for _, bad := range []Config{{Privacy: "dp"}, {Privacy: PrivacyDifferential, Epsilon: -1}, {Privacy: PrivacyDifferential, Delta: 0.5}} {
+		if _, err := bad.Validate(); err == nil {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
+}
+
+// TestContributionBounds: a visitor counts in at most values_per_visitor
+// values per dimension and views_per_value times per value.
+func TestContributionBounds(t *testing.T) {
+	cfg := Config{Privacy: PrivacyDifferential, Windows: []time.Duration{time.Hour}, ValuesPerVisitor: 3, ViewsPerValue: 2}
+	agg, _ := NewAggregator(cfg)
+	w := saltedWorker(t)
+	// p0 three times (the third past C), p1, p2, p3 (past L), then p1 (past
+	// the total's L*C = 6).
+	for i, page := range []int{0, 0, 0, 1, 2, 3, 1} {
+		line := fmt.Sprintf(`81.2.69.5 - - [01/Nov/2026:02:%02d:00 +0000] "GET /p%d HTTP/1.1" 200 1 "-" "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"`, i, page)
+		if err := w.Process([]byte(line)); err != nil {
+			t.Fatal(err)
+		}
+		agg.Add(&w.Rec)
+	}
+	for _, win := range agg.windows {
+		pages := 0
+		var views int64
+		for _, c := range win.dims[DimPage] {
+			pages++
+			views += c.views
+			if c.views > 2 {
+				t.Errorf("%s: %d views of one visitor, bound 2", c.key, c.views)
+			}
+		}
+		if pages != 3 || views != 4 || win.views != 6 {
+			t.Errorf("%d pages, %d page views, %d total views; want 3, 4 and 6 (at most L*C = 6)", pages, views, win.views)
+		}
+	}
+}
