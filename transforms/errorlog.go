@@ -566,15 +566,12 @@ func (w *Worker) AppendErrorJSON(dst []byte) []byte {
 	dst = append(dst, e.Server...)
 	dst = append(dst, `","time_local":`...)
 	dst = appendJSONString(dst, e.Time)
-	dst = append(dst, `,"level":`...)
-	dst = appendJSONString(dst, e.Level)
+	dst = appendJSONField(dst, "level", e.Level)
 	if len(e.Module) > 0 {
-		dst = append(dst, `,"module":`...)
-		dst = appendJSONString(dst, e.Module)
+		dst = appendJSONField(dst, "module", e.Module)
 	}
 	if len(e.Code) > 0 {
-		dst = append(dst, `,"code":`...)
-		dst = appendJSONString(dst, e.Code)
+		dst = appendJSONField(dst, "code", e.Code)
 	}
 	if r.Network.IsValid() {
 		dst = append(dst, `,"client_network":"`...)
@@ -582,38 +579,29 @@ func (w *Worker) AppendErrorJSON(dst []byte) []byte {
 		dst = append(dst, '"')
 	}
 	if e.HasClient {
-		dst = append(dst, `,"country":`...)
-		dst = appendJSONString(dst, r.Country)
+		dst = appendJSONField(dst, "country", r.Country)
 		if r.ASN != 0 {
 			dst = append(dst, r.asnJSON...)
 		}
 	}
 	if e.HasRequest {
-		dst = append(dst, `,"method":`...)
-		dst = appendJSONString(dst, r.Method)
-		dst = append(dst, `,"path":`...)
-		dst = appendJSONString(dst, r.Path)
+		dst = appendJSONField(dst, "method", r.Method)
+		dst = appendJSONField(dst, "path", r.Path)
 		if len(r.Query) > 0 {
-			dst = append(dst, `,"query":`...)
-			dst = appendJSONString(dst, r.Query)
+			dst = appendJSONField(dst, "query", r.Query)
 		}
 	}
 	if e.HasHost && len(r.Host) > 0 {
-		dst = append(dst, `,"host":`...)
-		dst = appendJSONString(dst, r.Host)
+		dst = appendJSONField(dst, "host", r.Host)
 	} else if len(e.ServerName) > 0 {
-		dst = append(dst, `,"host":`...)
-		dst = appendJSONString(dst, e.ServerName)
+		dst = appendJSONField(dst, "host", e.ServerName)
 	}
 	if len(r.ReferrerSite) > 0 {
-		dst = append(dst, `,"referrer_site":`...)
-		dst = appendJSONString(dst, r.ReferrerSite)
+		dst = appendJSONField(dst, "referrer_site", r.ReferrerSite)
 	}
-	dst = append(dst, `,"message":`...)
-	dst = appendJSONString(dst, e.Message)
+	dst = appendJSONField(dst, "message", e.Message)
 	if len(e.Extra) > 0 {
-		dst = append(dst, `,"context":`...)
-		dst = appendJSONString(dst, bytes.TrimPrefix(e.Extra, []byte(", ")))
+		dst = appendJSONField(dst, "context", bytes.TrimPrefix(e.Extra, []byte(", ")))
 	}
 	return append(dst, '}')
 }
@@ -623,4 +611,12 @@ func (w *Worker) AppendErrorJSON(dst []byte) []byte {
 func appendRedactedShape(dst, s []byte, w *Worker) []byte {
 	dst, w.redactBuf = appendRedactedText(dst, s, w.redactBuf, errorWordSet)
 	return dst
+}
+
+// appendJSONField appends ,"key":"value" with value escaped.
+func appendJSONField[S []byte | string](dst []byte, key string, value S) []byte {
+	dst = append(dst, ',', '"')
+	dst = append(dst, key...)
+	dst = append(dst, '"', ':')
+	return appendJSONString(dst, value)
 }
