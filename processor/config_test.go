@@ -16,7 +16,7 @@ func TestConfigLayers(t *testing.T) {
 	path := filepath.Join(dir, "c.yaml")
 	os.WriteFile(path, []byte("kafka:\n  brokers: [file:9092]\n  group_id: from-file\n  sasl:\n    mechanism: plain\n    username: u\n    password: hunter2\nanonymize:\n  ipv4_prefix: 16\n"), 0o600)
 	c, err := loadConfig(path, []string{"LOGVEIL_KAFKA_GROUP_ID=from-env", "LOGVEIL_KAFKA_INPUT_TOPICS=a, b", "LOGVEIL_ANONYMIZE_IPV6_PREFIX=48",
-		"LOGVEIL_KAFKA_LINGER=20ms", "LOGVEIL_KAFKA_VISITS=false", "LOGVEIL_TEST_BROKERS=ignored", "PATH=/bin"})
+		"LOGVEIL_KAFKA_LINGER=20ms", "LOGVEIL_KAFKA_VISITS=false", "LOGVEIL_TEST_BROKERS=ignored", "PATH=/bin", "LOGVEIL_STATS_EPSILON=0.5"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,7 +25,8 @@ func TestConfigLayers(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Kafka.Brokers[0] != "file:9092" || c.Kafka.GroupID != "from-env" || strings.Join(c.Kafka.InputTopics, "|") != "a|b" ||
-		c.Anonymize.IPv4Prefix != 16 || c.Anonymize.IPv6Prefix != 48 || c.Kafka.Linger != 20*time.Millisecond || c.Kafka.VisitsEnabled() {
+		c.Anonymize.IPv4Prefix != 16 || c.Anonymize.IPv6Prefix != 48 || c.Kafka.Linger != 20*time.Millisecond || c.Kafka.VisitsEnabled() ||
+		c.Stats.Epsilon != 0.5 {
 		t.Errorf("layers not applied: %+v", c.Kafka)
 	}
 	y, _ := c.EffectiveYAML()

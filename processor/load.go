@@ -150,6 +150,12 @@ func setFromString(f reflect.Value, s string) error {
 			return err
 		}
 		f.SetBool(b)
+	case reflect.Float64:
+		x, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return err
+		}
+		f.SetFloat(x)
 	case reflect.Slice:
 		var parts []string
 		for _, p := range strings.Split(s, ",") {

@@ -6,11 +6,14 @@ package processor_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,6 +22,7 @@ import (
 	"time"
 
 	"github.com/logveil/logveil/internal/loggen"
+	"github.com/segmentio/kafka-go"
 )
 
 // statsInput is a generated log that ends more than an hour ago (so every
@@ -453,9 +457,15 @@ func published(t *testing.T, table map[string]string) map[string]string {
 // go in four chunks a few hundred milliseconds apart; after each chunk whose
 // index is in kills, one instance (in turn) gets kill -9 a random moment
 // later, while it is working, and is restarted when restart is set.
-func runStats(t *testing.T, lines []byte, instances int, kills map[int]bool, restart bool, rng *rand.Rand) (*scenario, map[string]string) {
+// statsPrepare, when set, runs on each scenario before logveil starts.
+var statsPrepare func(*scenario)
+
+func runStats(t *testing.T, lines []byte, instances int, kills map[int]bool, restart bool, rng *rand.Rand, extraEnv ...string) (*scenario, map[string]string) {
 	s := newScenario(t, 6)
-	env := append([]string{"LOGVEIL_KAFKA_PARTITIONS=4"}, statsEnv...)
+	if statsPrepare != nil {
+		statsPrepare(s)
+	}
+	env := append(append([]string{"LOGVEIL_KAFKA_PARTITIONS=4"}, statsEnv...), extraEnv...)
 	var chunks [][]byte
 	for i := range 4 {
 		end := len(lines) * (i + 1) / 4
@@ -573,6 +583,65 @@ func TestStatisticsStages(t *testing.T) {
 	t.Run("three instances, one killed", func(t *testing.T) {
 		s, scaled := runStats(t, lines, 3, map[int]bool{2: true}, false, rng)
 		checkStats(t, s.statsEvents(lines), scaled)
+		compareTables(t, scaled, table)
+	})
+}
+
+// TestStatisticsDifferential: under differential privacy the published
+// table, noise included, is the same row for row after kill -9 and with
+// three instances as in one uninterrupted run: the bounds keep the same
+// values whatever order hits arrive in, and every cell's noise comes from
+// the shared key.
+func TestStatisticsDifferential(t *testing.T) {
+	brokers(t)
+	lines := statsInput(t)
+	key := filepath.Join(t.TempDir(), "noise.key")
+	if err := os.WriteFile(key, []byte(strings.Repeat("5a", 32)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"LOGVEIL_STATS_PRIVACY=differential", "LOGVEIL_STATS_EPSILON=8", "LOGVEIL_STATS_NOISE_KEY_FILE=" + key}
+	// The runs are separate deployments (topics of their own): give them the
+	// same salts, as one deployment's instances share its salts topic, so
+	// that pseudonyms and with them the bounds' choices agree.
+	statsPrepare = func(s *scenario) {
+		topic := s.prefix + ".salts"
+		c := &kafka.Client{Addr: kafka.TCP(s.brokers), Timeout: 20 * time.Second}
+		if _, err := c.CreateTopics(context.Background(), &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{
+			{Topic: topic, NumPartitions: 1, ReplicationFactor: 1, ConfigEntries: []kafka.ConfigEntry{{ConfigName: "cleanup.policy", ConfigValue: "compact"}}}}}); err != nil {
+			t.Fatal(err)
+		}
+		w := &kafka.Writer{Addr: kafka.TCP(s.brokers), Topic: topic, RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond}
+		defer w.Close()
+		today := time.Now().Unix() / 86400
+		var msgs []kafka.Message
+		for d := today - 2; d <= today; d++ {
+			msgs = append(msgs, kafka.Message{Key: []byte(strconv.FormatInt(d, 10)), Value: []byte(strings.Repeat("c3", 32))})
+		}
+		if err := w.WriteMessages(context.Background(), msgs...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer func() { statsPrepare = nil }()
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
+	_, table := runStats(t, lines, 1, nil, false, rng, env...)
+	published := 0
+	for k, v := range table {
+		if strings.Contains(v, `"mechanism":"discrete-gaussian"`) {
+			published++
+		}
+		if strings.Contains(k, "my-very-rare-page") {
+			t.Errorf("a single visitor's page is published: %s", v)
+		}
+	}
+	if published == 0 {
+		t.Fatalf("no privacy row states the mechanism in %d rows", len(table))
+	}
+	t.Run("kill -9", func(t *testing.T) {
+		_, crashed := runStats(t, lines, 1, map[int]bool{1: true, 2: true, 3: true}, true, rng, env...)
+		compareTables(t, crashed, table)
+	})
+	t.Run("three instances, one killed", func(t *testing.T) {
+		_, scaled := runStats(t, lines, 3, map[int]bool{2: true}, false, rng, env...)
 		compareTables(t, scaled, table)
 	})
 }

@@ -54,6 +54,7 @@ type window struct {
 	untracked          distinct // visitors past max_visitors: counted, their visits not followed
 	minOffset          int64    // the first input offset that went into the window
 	dirty              bool
+	bounded            int64 // differential privacy: what the contribution bounds dropped
 	// sites are the window's per-site tables (the hits of one host each),
 	// at most max_sites; cappedSites counts the hosts past that.
 	sites       map[string]*window
@@ -285,10 +286,10 @@ func (a *Aggregator) window(start, size, offset int64) *window {
 type visitorState struct {
 	sessions []session
 	counted  [numHitDims]*cell
-	// Differential privacy: the values counted per dimension and the
-	// views in the window's total (contribution bounds).
-	dp    *[numHitDims][]dpCell
-	views int32
+	// Differential privacy: the values kept per dimension (dp.go) and all
+	// the visitor's views in the window.
+	dp    *dpState
+	views int64
 }
 
 // add counts a hit in dim's cell for value; v is the visitor when hasV, vs
@@ -449,6 +450,9 @@ func durationBucket(d int64) int64 {
 }
 
 func (a *Aggregator) partials(dst []Partial, w *window, source int, final bool) []Partial {
+	if a.cfg.Differential() {
+		a.boundedCells(w)
+	}
 	kmax := int64(max(a.cfg.K, a.cfg.KSearch))
 	base := Partial{Start: w.start, Size: w.size, Source: source, Final: final}
 	withCell := func(p Partial, c *cell) Partial {
@@ -517,9 +521,16 @@ func (a *Aggregator) partials(dst []Partial, w *window, source int, final bool) 
 		slices.Sort(tot.IDs)
 	}
 	tot.Bots, tot.Bytes = w.bots, w.bytes
-	tot.CappedEvents += w.cappedEvents
+	tot.CappedEvents += w.cappedEvents + w.bounded
 	tot.CappedSites = int64(len(w.cappedSites))
 	dst = append(dst, tot)
+	if a.cfg.Differential() && !final {
+		// A visitor's kept values change until the window closes (a value
+		// of smaller hash pushes one out), and a cell written now could
+		// not be taken back: under differential privacy the cells come
+		// with the final partials only.
+		return dst
+	}
 	if w.views > 0 {
 		human := base
 		human.Dim, human.Value = dimNames[DimTraffic], transforms.TrafficHuman
@@ -552,32 +563,33 @@ func (a *Aggregator) partials(dst []Partial, w *window, source int, final bool) 
 	return dst
 }
 
-// countBounded is count under differential privacy: only hits of a
-// followed visitor count, within the contribution bounds (dp.go); the rest
-// are counted in the privacy record's bounded_events.
+// countBounded is count under differential privacy: a followed visitor's
+// hit is kept in its state (dp.go: the visitor's L values of smallest hash
+// per dimension, C views each), from which partials builds the cells; the
+// window's cells then do not depend on the order hits arrive in.
 func (a *Aggregator) countBounded(w *window, h *Hit, t int64) {
 	if h.Bot {
 		w.bots++
 		return
 	}
-	l, c := a.cfg.ValuesPerVisitor, a.cfg.ViewsPerValue
 	var vs *visitorState
 	if h.HasVisitor {
 		if vs = w.byVisitor[h.Visitor]; vs == nil && len(w.byVisitor) < a.cfg.MaxVisitors {
-			vs = &visitorState{dp: new([numHitDims][]dpCell)}
+			vs = &visitorState{dp: &dpState{}}
 			w.byVisitor[h.Visitor] = vs
 		}
 	}
-	if vs == nil || int(vs.views) >= l*c {
-		w.cappedEvents++
+	if vs == nil {
+		w.cappedEvents++ // no pseudonym, or past max_visitors: not bounded, not counted
 		return
 	}
 	vs.views++
-	w.views++
 	if h.Bytes > 0 {
 		w.bytes += h.Bytes
 	}
-	v, max := h.Visitor, a.cfg.MaxValues
+	l, c, v := a.cfg.ValuesPerVisitor, a.cfg.ViewsPerValue, h.Visitor
+	// What the bounds drop is counted when the cells are built
+	// (boundedCells): counting it here would depend on the order.
 	local := t + a.zone.offset(t)
 	for _, d := range [...]struct {
 		dim   int
@@ -586,18 +598,14 @@ func (a *Aggregator) countBounded(w *window, h *Hit, t int64) {
 		{DimBrowser, h.Browser}, {DimOS, h.OS}, {DimDevice, h.Device}, {DimHour, bytesOf(twoDigits[floorDiv(local, 3600)%24])},
 		{DimWeekday, bytesOf(weekdays[floorDiv(local, 86400)%7])}, {DimSearch, h.Search}, {DimHost, h.Host},
 		{DimUTMSource, h.UTMSource}, {DimUTMMedium, h.UTMMedium}, {DimUTMCampaign, h.UTMCampaign}} {
-		if len(d.value) > 0 && !w.addBounded(d.dim, d.value, v, vs, l, c, max) {
-			w.cappedEvents++
+		if len(d.value) > 0 {
+			vs.keep(d.dim, d.value, v, l, c)
 		}
 	}
 	switch {
 	case h.Status == 404:
-		if !w.addBounded(DimNotFound, h.Page, v, vs, l, c, max) {
-			w.cappedEvents++
-		}
+		vs.keep(DimNotFound, h.Page, v, l, c)
 	case h.Status >= 500 && h.Status <= 599:
-		if !w.addBounded(DimServerError, h.Page, v, vs, l, c, max) {
-			w.cappedEvents++
-		}
+		vs.keep(DimServerError, h.Page, v, l, c)
 	}
 }

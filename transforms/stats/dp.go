@@ -10,8 +10,10 @@ import (
 	"math"
 	"math/big"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -22,9 +24,10 @@ import (
 // gets the same noise. README: statistics, differential privacy.
 //
 //   - Bounding: in each window a pseudonym counts in at most L values per
-//     dimension (values_per_visitor, the first L it meets in input order,
-//     which a replay meets in the same order) and at most C times per value
-//     (views_per_value); its views in a window's total are at most L*C.
+//     dimension (values_per_visitor: those of smallest hash of visitor and
+//     value, whatever order the hits arrive in) and at most C times per
+//     value (views_per_value); its views in a window's total are at most
+//     L*C.
 //     Hits past the bounds are dropped (bounded_events in the privacy row).
 //   - Noise: per dimension, the visitors of every value (L2 sensitivity
 //     sqrt(L)) and their views (C*sqrt(L)); per window, total visitors (1)
@@ -153,43 +156,112 @@ func (k NoiseKey) noise(key WindowKey, site, dim, value, figure string, sigma fl
 	return newSampler(seed).gaussian(sigma2)
 }
 
-// dpCell is one value a visitor counts in, and how often.
-type dpCell struct {
-	c *cell
-	n int32
+// dpState is a visitor's values per dimension under the bounds, and their
+// hits with a value in each dimension.
+type dpState struct {
+	values [numHitDims][]dpValue
+	hits   [numHitDims]int64
 }
 
-// addBounded counts a hit in dim's cell for value under the contribution
-// bounds; false when the bounds drop it.
-func (w *window) addBounded(dim int, value []byte, v uint64, vs *visitorState, l, cc, max int) bool {
-	c := w.dims[dim][string(value)]
-	if c == nil && len(w.dims[dim]) >= max {
-		c = &w.capped[dim]
-	}
-	list := vs.dp[dim]
+// dpValue is one value a visitor counts in: its selection hash and views.
+type dpValue struct {
+	value string
+	hash  uint64
+	n     int64
+}
+
+// keep adds a hit on value to the visitor's values of dim (and counts it in
+// the visitor's hits of dim); it returns the hits it drops. A visitor keeps the L values of smallest hash (of visitor
+// and value: the same whatever order the hits come in, so a replay or
+// another interleaving of the raw partitions keeps the same ones), each
+// with up to C views; a value pushed out takes its views with it.
+func (vs *visitorState) keep(dim int, value []byte, v uint64, l, c int) (dropped int64) {
+	vs.dp.hits[dim]++
+	list := vs.dp.values[dim]
 	for i := range list {
-		if list[i].c == c && c != nil {
-			if list[i].n >= int32(cc) {
-				return false
+		if list[i].value == string(value) {
+			if list[i].n >= int64(c) {
+				return 1
 			}
 			list[i].n++
-			c.views++
-			return true
+			return 0
 		}
 	}
-	if len(list) >= l {
-		return false // a value past the visitor's first L: no cell is made for it
+	h := selectionHash(v, value)
+	if len(list) < l {
+		vs.dp.values[dim] = append(list, dpValue{string(value), h, 1})
+		return 0
 	}
-	if c == nil {
-		c = &cell{key: string(value)}
-		w.dims[dim][c.key] = c
-	} else if c == &w.capped[dim] {
-		c.capped = true
+	worst := 0
+	for i := range list {
+		if list[i].hash > list[worst].hash {
+			worst = i
+		}
 	}
-	vs.dp[dim] = append(list, dpCell{c, 1})
-	c.views++
-	c.visitors.add(v)
-	return true
+	if h >= list[worst].hash {
+		return 1
+	}
+	dropped = list[worst].n
+	list[worst] = dpValue{string(value), h, 1}
+	return dropped
+}
+
+// selectionHash is FNV-1a of the visitor id and the value.
+func selectionHash(v uint64, value []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for i := range 8 {
+		h = (h ^ uint64(byte(v>>(8*i)))) * 1099511628211
+	}
+	for _, b := range value {
+		h = (h ^ uint64(b)) * 1099511628211
+	}
+	return h
+}
+
+// boundedCells rebuilds a window's cells and views from its visitors'
+// kept values, visitors in id order and values in order (max_values then
+// caps the same values in every run), their views in the total at most
+// L*C.
+func (a *Aggregator) boundedCells(w *window) {
+	for d := range w.dims {
+		clear(w.dims[d])
+		w.capped[d] = cell{}
+	}
+	ids := make([]uint64, 0, len(w.byVisitor))
+	for v := range w.byVisitor {
+		ids = append(ids, v)
+	}
+	slices.Sort(ids)
+	w.views, w.bounded = 0, 0
+	limit := int64(a.cfg.ValuesPerVisitor * a.cfg.ViewsPerValue)
+	for _, v := range ids {
+		vs := w.byVisitor[v]
+		w.views += min(vs.views, limit)
+		w.bounded += vs.views - min(vs.views, limit)
+		for dim := range vs.dp.values {
+			kept := int64(0)
+			for _, x := range vs.dp.values[dim] {
+				kept += x.n
+			}
+			w.bounded += vs.dp.hits[dim] - kept
+			values := slices.Clone(vs.dp.values[dim])
+			slices.SortFunc(values, func(a, b dpValue) int { return strings.Compare(a.value, b.value) })
+			for _, x := range values {
+				c := w.dims[dim][x.value]
+				if c == nil {
+					if len(w.dims[dim]) >= a.cfg.MaxValues {
+						c = &w.capped[dim]
+						c.capped = true
+					} else {
+						c = &cell{key: x.value}
+						w.dims[dim][x.value] = c
+					}
+				}
+				c.views += x.n
+				c.visitors.add(v)
+			}
+		}
+	}
 }
 
 // dpTableRows appends a table's rows under differential privacy: noisy

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -31,7 +32,7 @@ func dpRows(t *testing.T, lines [][]byte, cfg Config, key NoiseKey) []Row {
 // truth; a value only one visitor has is not published; the privacy row
 // states the accounting.
 func TestDifferentialPrivacy(t *testing.T) {
-	cfg := Config{Privacy: PrivacyDifferential, Windows: []time.Duration{24 * time.Hour}}
+	cfg := Config{Privacy: PrivacyDifferential, Epsilon: 4, Windows: []time.Duration{24 * time.Hour}}
 	lines := genLines(30000, 12)
 	for i := range 3 { // a visitor's own page, three times
 		lines = append(lines, fmt.Appendf(nil, `81.2.69.77 - - [01/Nov/2026:04:0%d:00 +0000] "GET /my-own-rare-page HTTP/1.1" 200 1 "-" "Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0"`, i))
@@ -82,7 +83,7 @@ func TestDifferentialPrivacy(t *testing.T) {
 			priv = &a[i]
 		}
 	}
-	if priv == nil || priv.Mechanism != "discrete-gaussian" || *priv.Epsilon != 1 || *priv.Delta != 1e-7 || *priv.Mechanisms != bud.Mechanisms ||
+	if priv == nil || priv.Mechanism != "discrete-gaussian" || *priv.Epsilon != 4 || *priv.Delta != 1e-7 || *priv.Mechanisms != bud.Mechanisms ||
 		*priv.ValuesPerVisitor != 10 || *priv.ViewsPerValue != 5 || priv.K != nil {
 		t.Errorf("privacy row %+v", priv)
 	}
@@ -116,32 +117,45 @@ func TestBudget(t *testing.T) {
 }
 
 // TestContributionBounds: a visitor counts in at most values_per_visitor
-// values per dimension and views_per_value times per value.
+// values per dimension (those of smallest selection hash) and
+// views_per_value times per value, at most L*C views in the total, and the
+// result does not depend on the order of the hits.
 func TestContributionBounds(t *testing.T) {
 	cfg := Config{Privacy: PrivacyDifferential, Windows: []time.Duration{time.Hour}, ValuesPerVisitor: 3, ViewsPerValue: 2}
-	agg, _ := NewAggregator(cfg)
-	w := saltedWorker(t)
-	// p0 three times (the third past C), p1, p2, p3 (past L), then p1 (past
-	// the total's L*C = 6).
-	for i, page := range []int{0, 0, 0, 1, 2, 3, 1} {
-		line := fmt.Sprintf(`81.2.69.5 - - [01/Nov/2026:02:%02d:00 +0000] "GET /p%d HTTP/1.1" 200 1 "-" "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"`, i, page)
-		if err := w.Process([]byte(line)); err != nil {
-			t.Fatal(err)
-		}
-		agg.Add(&w.Rec)
-	}
-	for _, win := range agg.windows {
-		pages := 0
-		var views int64
-		for _, c := range win.dims[DimPage] {
-			pages++
-			views += c.views
-			if c.views > 2 {
-				t.Errorf("%s: %d views of one visitor, bound 2", c.key, c.views)
+	hits := []int{0, 0, 0, 1, 2, 3, 1, 4, 4}
+	run := func(order []int) (map[string]int64, int64) {
+		agg, _ := NewAggregator(cfg)
+		w := saltedWorker(t)
+		for i, page := range order {
+			line := fmt.Sprintf(`81.2.69.5 - - [01/Nov/2026:02:%02d:00 +0000] "GET /p%d HTTP/1.1" 200 1 "-" "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"`, i, page)
+			if err := w.Process([]byte(line)); err != nil {
+				t.Fatal(err)
 			}
+			agg.Add(&w.Rec)
 		}
-		if pages != 3 || views != 4 || win.views != 6 {
-			t.Errorf("%d pages, %d page views, %d total views; want 3, 4 and 6 (at most L*C = 6)", pages, views, win.views)
+		pages := map[string]int64{}
+		var total int64
+		for _, win := range agg.windows {
+			agg.boundedCells(win)
+			for _, c := range win.dims[DimPage] {
+				pages[c.key] = c.views
+			}
+			total = win.views
+		}
+		return pages, total
+	}
+	pages, total := run(hits)
+	reversed := slices.Clone(hits)
+	slices.Reverse(reversed)
+	if p2, t2 := run(reversed); !reflect.DeepEqual(pages, p2) || total != t2 {
+		t.Errorf("the bounds depend on the order of the hits: %v %d, reversed %v %d", pages, total, p2, t2)
+	}
+	if len(pages) != 3 || total != 6 {
+		t.Errorf("pages %v, total %d; want 3 pages and a total of L*C = 6", pages, total)
+	}
+	for p, n := range pages {
+		if n > 2 {
+			t.Errorf("%s: %d views of one visitor, bound 2", p, n)
 		}
 	}
 }
