@@ -5,7 +5,8 @@
 // many of those pages are published at all.
 //
 //	logveil loggen --lines 1000000 > /tmp/1m.log
-//	go run ./bench/dpaccuracy --epsilon 1 < /tmp/1m.log
+//	logveil fetch-geoip --out /tmp/geo.mmdb
+//	go run ./bench/dpaccuracy --epsilon 1 --geoip /tmp/geo.mmdb < /tmp/1m.log
 package main
 
 import (
@@ -28,6 +29,7 @@ func main() {
 	delta := flag.Float64("delta", 1e-7, "stats.delta")
 	l := flag.Int("values-per-visitor", 10, "stats.values_per_visitor")
 	c := flag.Int("views-per-value", 5, "stats.views_per_value")
+	geoip := flag.String("geoip", "", "country mmdb (logveil fetch-geoip), for the country figures")
 	flag.Parse()
 	in, err := io.ReadAll(os.Stdin)
 	if err != nil {
@@ -35,13 +37,14 @@ func main() {
 	}
 	day := []time.Duration{24 * time.Hour}
 	aggregate := func(cfg stats.Config) []stats.Row {
-		_, rows, err := pipe.AggregateRows(transforms.Config{}, cfg, bytes.NewReader(in), pipe.Options{})
+		_, rows, err := pipe.AggregateRows(transforms.Config{CountryDB: *geoip}, cfg, bytes.NewReader(in), pipe.Options{})
 		if err != nil {
 			fail(err)
 		}
 		return rows
 	}
 	exact := aggregate(stats.Config{Windows: day, K: 1, KSearch: 1, MaxValues: 100000})
+	kanon := aggregate(stats.Config{Windows: day})
 	dp := aggregate(stats.Config{Windows: day, Privacy: stats.PrivacyDifferential, Epsilon: *eps, Delta: *delta,
 		ValuesPerVisitor: *l, ViewsPerValue: *c, MaxValues: 100000})
 	b := stats.Config{Windows: day, Privacy: stats.PrivacyDifferential, Epsilon: *eps, Delta: *delta, ValuesPerVisitor: *l, ViewsPerValue: *c}.Budget()
@@ -62,7 +65,45 @@ func main() {
 	}
 	sort.Strings(starts)
 	rel := func(got, want int64) float64 { return math.Abs(float64(got-want)) / math.Max(1, float64(want)) }
+	// The k-anonymity mode's published rows (values, not (other)) that
+	// differential privacy publishes too.
+	kept, both := 0, 0
+	for _, r := range kanon {
+		if r.Value == stats.Other || r.Dimension == "total" || r.Dimension == "privacy" || r.Dimension == "traffic" || r.Dimension == "crawler" ||
+			r.Dimension == "entry_page" || r.Dimension == "exit_page" || r.Dimension == "visit_country" {
+			continue
+		}
+		kept++
+		if _, ok := noisy[key{r.WindowStart, r.Dimension, r.Value}]; ok {
+			both++
+		}
+	}
+	fmt.Printf("of the %d value rows k-anonymity (k = 5) publishes, differential privacy publishes %d (%.1f %%)\n", kept, both, 100*float64(both)/float64(max(kept, 1)))
+	top := func(rows []stats.Row, dim string) []stats.Row {
+		var out []stats.Row
+		for _, r := range rows {
+			if r.Dimension == dim && r.Value != stats.Other {
+				out = append(out, r)
+			}
+		}
+		sort.Slice(out, func(i, j int) bool {
+			return out[i].Views > out[j].Views || out[i].Views == out[j].Views && out[i].Value < out[j].Value
+		})
+		return out[:min(20, len(out))]
+	}
 	for _, d := range starts {
+		for _, dim := range []string{"country"} {
+			rows := top(days[d], dim)
+			var sum float64
+			n := 0
+			for _, p := range rows {
+				if x, ok := noisy[key{d, dim, p.Value}]; ok {
+					n++
+					sum += rel(x.Views, p.Views)
+				}
+			}
+			fmt.Printf("%s: top 20 %s values: %d of %d published, views off by %.1f %% on average\n", d[:10], dim, n, len(rows), 100*sum/float64(max(n, 1)))
+		}
 		var pages []stats.Row
 		var total stats.Row
 		for _, r := range days[d] {
