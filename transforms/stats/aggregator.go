@@ -205,7 +205,7 @@ func (a *Aggregator) AddHit(h *Hit, offset int64) bool {
 // count adds h to one window's (or one site's) table.
 func (a *Aggregator) count(w *window, h *Hit, t int64, ref hitRef) {
 	if a.cfg.Differential() {
-		a.countBounded(w, h, t)
+		a.countBounded(w, h, t, ref)
 		return
 	}
 	v, hasV := h.Visitor, h.HasVisitor
@@ -481,14 +481,23 @@ func (a *Aggregator) partials(dst []Partial, w *window, source int, final bool) 
 		}
 	}
 	sort.Slice(vids, func(i, j int) bool { return vids[i] < vids[j] })
+	maxVisits, maxSeconds := 1<<30, int64(1)<<62
+	if a.cfg.Differential() {
+		// Bounded: a visitor's first visits_per_visitor visits (by start),
+		// each at most visit_seconds long (dp.go).
+		maxVisits, maxSeconds = a.cfg.VisitsPerVisitor, int64(a.cfg.VisitSeconds)
+	}
 	for _, v := range vids {
-		for _, s := range w.byVisitor[v].sessions {
+		for n, s := range w.byVisitor[v].sessions {
+			if n >= maxVisits {
+				break
+			}
 			tot.Visits++
 			tot.Pages += s.pages
 			if s.pages == 1 {
 				tot.Bounces++
 			}
-			d := s.last - s.start
+			d := min(s.last-s.start, maxSeconds)
 			tot.DurationSum += d
 			hist[durationBucket(d)]++
 			for i, value := range [3]string{s.entryPage, s.exitPage, s.country} {
@@ -567,7 +576,7 @@ func (a *Aggregator) partials(dst []Partial, w *window, source int, final bool) 
 // hit is kept in its state (dp.go: the visitor's L values of smallest hash
 // per dimension, C views each), from which partials builds the cells; the
 // window's cells then do not depend on the order hits arrive in.
-func (a *Aggregator) countBounded(w *window, h *Hit, t int64) {
+func (a *Aggregator) countBounded(w *window, h *Hit, t int64, ref hitRef) {
 	if h.Bot {
 		w.bots++
 		return
@@ -608,4 +617,5 @@ func (a *Aggregator) countBounded(w *window, h *Hit, t int64) {
 	case h.Status >= 500 && h.Status <= 599:
 		vs.keep(DimServerError, h.Page, v, l, c)
 	}
+	a.visit(vs, t, h, ref) // visits do not depend on the order of hits either
 }

@@ -49,6 +49,10 @@ type Config struct {
 	Delta            float64 `yaml:"delta"`
 	ValuesPerVisitor int     `yaml:"values_per_visitor"`
 	ViewsPerValue    int     `yaml:"views_per_value"`
+	// VisitsPerVisitor and VisitSeconds bound a visitor's visits in a
+	// window and each visit's duration under differential privacy.
+	VisitsPerVisitor int `yaml:"visits_per_visitor"`
+	VisitSeconds     int `yaml:"visit_seconds"`
 	// NoiseKeyFile holds the secret the noise is derived from (32 bytes or
 	// more, e.g. head -c 32 /dev/urandom): every merger must read the same
 	// one, no analytics consumer may. Required by logveil run under
@@ -91,6 +95,12 @@ func (c Config) WithDefaults() Config {
 	if c.ViewsPerValue == 0 {
 		c.ViewsPerValue = 5
 	}
+	if c.VisitsPerVisitor == 0 {
+		c.VisitsPerVisitor = 3
+	}
+	if c.VisitSeconds == 0 {
+		c.VisitSeconds = 3600
+	}
 	if c.SessionGap == 0 {
 		c.SessionGap = 30 * time.Minute
 	}
@@ -126,6 +136,9 @@ func (c Config) Validate() (Config, error) {
 		}
 		if c.ValuesPerVisitor < 1 || c.ValuesPerVisitor > 1000 || c.ViewsPerValue < 1 || c.ViewsPerValue > 1000 {
 			return c, fmt.Errorf("stats.values_per_visitor and stats.views_per_value must be 1..1000")
+		}
+		if c.VisitsPerVisitor < 1 || c.VisitsPerVisitor > 100 || c.VisitSeconds < 60 || c.VisitSeconds > 86400 {
+			return c, fmt.Errorf("stats.visits_per_visitor must be 1..100 and stats.visit_seconds 60..86400")
 		}
 		c.MaxSites = -1 // per-site tables are not published under differential privacy
 	default:

@@ -35,7 +35,7 @@ import (
 //     in zero-concentrated DP (Bun and Steinke 2016).
 //   - Composition: rho adds up over mechanisms. A visitor's day touches
 //     every window of every size that overlaps it (24 hourly ones and one
-//     day with the default windows) and in each 2D+2 mechanisms (D
+//     day with the default windows) and in each 2D+5 mechanisms (D
 //     published dimensions). The budget rho for (epsilon, delta/2), from
 //     epsilon = rho + 2 sqrt(rho ln(2/delta)), is split evenly over them.
 //   - Partition selection: a value is published when its noisy visitor
@@ -43,9 +43,12 @@ import (
 //     of 1 - delta_w / L, where delta_w is delta/2 split over the day's
 //     windows and dimensions: a value only one visitor has appears with
 //     probability at most delta_w per window and dimension.
-//   - Not published under this mechanism (version one): visit figures
-//     (visits, time on site, bounce rate, entry and exit pages, visit
-//     countries), the traffic and crawler dimensions, per-site tables.
+//   - Visits: a visitor's first V visits (visits_per_visitor) by start,
+//     each at most T seconds (visit_seconds): visits and bounces
+//     (sensitivity V) and the summed durations (V*T) get noise too.
+//   - Not published under this mechanism: entry and exit pages, visit
+//     countries, duration quantiles, the traffic and crawler dimensions,
+//     per-site tables.
 
 // Privacy mechanisms.
 const (
@@ -70,6 +73,8 @@ type Budget struct {
 	SigmaViews    float64 // noise of a value's views
 	SigmaTotalV   float64 // noise of a window's visitors
 	SigmaTotalW   float64 // noise of a window's views
+	SigmaVisits   float64 // noise of a window's visits and bounces
+	SigmaDuration float64 // noise of a window's summed visit durations
 	Threshold     float64 // noisy visitors a value needs to be published
 }
 
@@ -90,11 +95,12 @@ func (c Config) Budget() Budget {
 		// the windows of this size a day overlaps
 		windows += int(math.Ceil(float64(24*time.Hour) / float64(min(w, 24*time.Hour))))
 	}
-	mech := windows * (2*dims + 2)
+	mech := windows * (2*dims + 5) // per dimension visitors and views; visitors, views, visits, bounces, durations
+	v, secs := float64(c.VisitsPerVisitor), float64(c.VisitSeconds)
 	rhoM := rho / float64(mech)
 	sigma := func(sens float64) float64 { return math.Sqrt(sens * sens / (2 * rhoM)) }
 	b := Budget{Rho: rho, Mechanisms: mech, SigmaVisitors: sigma(math.Sqrt(l)), SigmaViews: sigma(cc * math.Sqrt(l)),
-		SigmaTotalV: sigma(1), SigmaTotalW: sigma(l * cc)}
+		SigmaTotalV: sigma(1), SigmaTotalW: sigma(l * cc), SigmaVisits: sigma(v), SigmaDuration: sigma(v * secs)}
 	deltaW := c.Delta / 2 / float64(windows*dims)
 	b.Threshold = 1 + b.SigmaVisitors*normalQuantile(1-deltaW/l)
 	return b
@@ -280,6 +286,19 @@ func (m *Merger) dpTableRows(dst []Row, key WindowKey, final bool, site string, 
 	noisyViews := tot.Views + m.noiseKey.noise(key, site, "total", "", "views", b.SigmaTotalW)
 	noisyVisitors := tot.Visitors + m.noiseKey.noise(key, site, "total", "", "visitors", b.SigmaTotalV)
 	total := row("total", "", noisyViews, noisyVisitors)
+	if final {
+		// Visits: each visitor's first V visits, each at most T long; the
+		// rates follow from noisy counts (post-processing).
+		visits := max(tot.Visits+m.noiseKey.noise(key, site, "total", "", "visits", b.SigmaVisits), 0)
+		bounces := min(max(tot.Bounces+m.noiseKey.noise(key, site, "total", "", "bounces", b.SigmaVisits), 0), visits)
+		duration := max(tot.DurationSum+m.noiseKey.noise(key, site, "total", "", "duration", b.SigmaDuration), 0)
+		total.Visits = ptr(visits)
+		if visits > 0 {
+			total.VisitDurationMean = ptr(float64(duration) / float64(visits))
+			total.PagesPerVisit = ptr(max(float64(noisyViews)/float64(visits), 1)) // a visit has a page
+			total.BounceRate = ptr(float64(bounces) / float64(visits))
+		}
+	}
 	dst = append(dst, total)
 	var suppressedCells, bounded int64
 	for dim := range numDims {
@@ -320,6 +339,8 @@ func (m *Merger) dpTableRows(dst []Row, key WindowKey, final bool, site string, 
 	priv.Epsilon, priv.Delta, priv.Rho = &eps, &delta, ptr(b.Rho)
 	priv.SigmaVisitors, priv.SigmaViews, priv.Threshold = ptr(b.SigmaVisitors), ptr(b.SigmaViews), ptr(b.Threshold)
 	priv.SigmaTotalVisitors, priv.SigmaTotalViews = ptr(b.SigmaTotalV), ptr(b.SigmaTotalW)
+	priv.SigmaVisits, priv.SigmaDuration = ptr(b.SigmaVisits), ptr(b.SigmaDuration)
+	priv.VisitsPerVisitor, priv.VisitSeconds = ptr(m.cfg.VisitsPerVisitor), ptr(m.cfg.VisitSeconds)
 	priv.ValuesPerVisitor, priv.ViewsPerValue, priv.Mechanisms = ptr(m.cfg.ValuesPerVisitor), ptr(m.cfg.ViewsPerValue), ptr(b.Mechanisms)
 	priv.SuppressedCells, priv.BoundedEvents = ptr(suppressedCells), ptr(bounded)
 	if m.masks.IPv4 > 0 {

@@ -64,6 +64,12 @@ func TestDifferentialPrivacy(t *testing.T) {
 		sigma := bud.SigmaVisitors
 		if r.Dimension == "total" {
 			sigma = bud.SigmaTotalV
+			// Visits: at most V per visitor, so the noisy count is within
+			// a few sigma of the truth's bounded part.
+			if r.Visits == nil || *r.Visits <= 0 || float64(*r.Visits) > float64(*tr.Visits)+6*bud.SigmaVisits ||
+				r.BounceRate == nil || *r.BounceRate < 0 || *r.BounceRate > 1 || r.VisitDurationMean == nil {
+				t.Errorf("total's visit figures %v %v %v; truth %d visits", r.Visits, r.BounceRate, r.VisitDurationMean, *tr.Visits)
+			}
 		}
 		// The bounds only lower a count; the noise moves it by a few sigma.
 		if float64(r.Visitors) > float64(tr.Visitors)+6*sigma || float64(r.Visitors) < float64(tr.Visitors)/2-6*sigma {
@@ -100,9 +106,11 @@ func TestBudget(t *testing.T) {
 	}
 	l, c := float64(cfg.ValuesPerVisitor), float64(cfg.ViewsPerValue)
 	perWindow := 0.0
-	dims := (b.Mechanisms/25 - 2) / 2 // default windows: 24 hourly + 1 daily per day
+	dims := (b.Mechanisms/25 - 5) / 2 // default windows: 24 hourly + 1 daily per day
+	v, secs := float64(cfg.VisitsPerVisitor), float64(cfg.VisitSeconds)
 	perWindow += float64(dims) * (l/(2*b.SigmaVisitors*b.SigmaVisitors) + c*c*l/(2*b.SigmaViews*b.SigmaViews))
 	perWindow += 1/(2*b.SigmaTotalV*b.SigmaTotalV) + l*l*c*c/(2*b.SigmaTotalW*b.SigmaTotalW)
+	perWindow += 2*v*v/(2*b.SigmaVisits*b.SigmaVisits) + v*v*secs*secs/(2*b.SigmaDuration*b.SigmaDuration)
 	if got := 25 * perWindow; math.Abs(got-b.Rho) > 1e-9 {
 		t.Errorf("the mechanisms spend rho %.6f, the budget is %.6f", got, b.Rho)
 	}

@@ -190,6 +190,10 @@ type Row struct {
 	SigmaViews         *float64 `json:"sigma_views,omitempty"`
 	SigmaTotalVisitors *float64 `json:"sigma_total_visitors,omitempty"`
 	SigmaTotalViews    *float64 `json:"sigma_total_views,omitempty"`
+	SigmaVisits        *float64 `json:"sigma_visits,omitempty"`
+	SigmaDuration      *float64 `json:"sigma_duration,omitempty"`
+	VisitsPerVisitor   *int     `json:"visits_per_visitor,omitempty"`
+	VisitSeconds       *int     `json:"visit_seconds,omitempty"`
 	Threshold          *float64 `json:"threshold,omitempty"`
 	ValuesPerVisitor   *int     `json:"values_per_visitor,omitempty"`
 	ViewsPerValue      *int     `json:"views_per_value,omitempty"`
