@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
-	"time"
 
 	useragent "github.com/medama-io/go-useragent"
 )
@@ -110,11 +109,8 @@ type Worker struct {
 	refCache     cache[refInfo]
 	hostCache    cache[hostInfo]
 	redactBuf    []byte
-	// dayZone is the pseudonyms' time zone (SetTimeZone); the offset is
-	// cached per hour.
-	dayZone                 *time.Location
-	dayZoneHour, dayZoneOff int64
-	dayZoneSet              bool
+	// dayZone is the pseudonyms' time zone (SetTimeZone).
+	dayZone ZoneOffset
 	// Err is the last error-log line Process read (ErrErrorLog); errBuf
 	// holds its scrubbed text.
 	Err       ErrorLine

@@ -44,21 +44,11 @@ func (w *Worker) SetTimeZone(loc *time.Location) {
 	if loc == time.UTC {
 		loc = nil
 	}
-	w.dayZone = loc
-	w.dayZoneSet = false
+	w.dayZone = ZoneOffset{Loc: loc}
 }
 
 // day is the pseudonym day of an event time: its UTC or local day.
-func (w *Worker) day(t int64) int64 {
-	if w.dayZone == nil {
-		return floorDiv(t, 86400)
-	}
-	if h := floorDiv(t, 3600); !w.dayZoneSet || h != w.dayZoneHour {
-		_, off := time.Unix(h*3600, 0).In(w.dayZone).Zone()
-		w.dayZoneHour, w.dayZoneOff, w.dayZoneSet = h, int64(off), true
-	}
-	return floorDiv(t+w.dayZoneOff, 86400)
-}
+func (w *Worker) day(t int64) int64 { return floorDiv(t+w.dayZone.At(t), 86400) }
 
 // pseudonym appends hex(HMAC(salt(day), addr ‖ 0 ‖ user agent ‖ 0 ‖ site))[:32].
 func (p *pseudonymizer) appendPseudonym(dst []byte, r *Record, day int64) ([]byte, bool) {

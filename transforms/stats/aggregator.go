@@ -122,9 +122,8 @@ func NewAggregator(cfg Config) (*Aggregator, error) {
 	sizes := cfg.windowSizes()
 	a := &Aggregator{cfg: cfg, sizes: sizes, gap: int64(cfg.SessionGap / time.Second), lateness: int64(cfg.Lateness / time.Second),
 		windows: map[WindowKey]*window{}, strings: map[string]string{}}
-	if loc, _ := cfg.Location(); loc != time.UTC {
-		a.zone.loc = loc
-	}
+	loc, _ := cfg.Location() // Validate checked it
+	a.zone = newZone(loc)
 	return a, nil
 }
 
@@ -182,17 +181,23 @@ func (a *Aggregator) AddHit(h *Hit, offset int64) bool {
 	if h.HasVisitor && !h.Bot {
 		ref = hitRef{a.intern(h.Source), h.Offset}
 	}
+	var values hitValues
+	haveValues := false
 	for _, size := range a.sizes {
 		start := a.zone.windowStart(t, size)
 		if a.closed(start + size) {
 			continue
 		}
 		counted = true
+		if !haveValues {
+			a.hitValues(&values, h, t)
+			haveValues = true
+		}
 		w := a.window(start, size, offset)
-		a.count(w, h, t, ref)
+		a.count(w, h, &values, t, ref)
 		if len(h.Host) > 0 && a.cfg.MaxSites > 0 {
 			if sw := w.site(h.Host, a.cfg.MaxSites); sw != nil {
-				a.count(sw, h, t, ref)
+				a.count(sw, h, &values, t, ref)
 			}
 		}
 	}
@@ -203,9 +208,9 @@ func (a *Aggregator) AddHit(h *Hit, offset int64) bool {
 }
 
 // count adds h to one window's (or one site's) table.
-func (a *Aggregator) count(w *window, h *Hit, t int64, ref hitRef) {
+func (a *Aggregator) count(w *window, h *Hit, values *hitValues, t int64, ref hitRef) {
 	if a.cfg.Differential() {
-		a.countBounded(w, h, t, ref)
+		a.countBounded(w, h, values, t, ref)
 		return
 	}
 	v, hasV := h.Visitor, h.HasVisitor
@@ -236,35 +241,32 @@ func (a *Aggregator) count(w *window, h *Hit, t int64, ref hitRef) {
 	}
 	// People's hits are the traffic dimension's "human" cell, whose figures
 	// are the window's own: partials writes it from the totals.
-	w.add(DimPage, h.Page, v, hasV, vs, max)
-	w.add(DimCountry, h.Country, v, hasV, vs, max)
-	w.add(DimStatus, bytesOf(statusClass(h.Status)), v, hasV, vs, max)
-	w.add(DimReferrer, h.Referrer, v, hasV, vs, max)
-	w.add(DimBrowser, h.Browser, v, hasV, vs, max)
-	w.add(DimOS, h.OS, v, hasV, vs, max)
-	w.add(DimDevice, h.Device, v, hasV, vs, max)
-	local := t + a.zone.offset(t)
-	w.add(DimHour, bytesOf(twoDigits[floorDiv(local, 3600)%24]), v, hasV, vs, max)
-	w.add(DimWeekday, bytesOf(weekdays[floorDiv(local, 86400)%7]), v, hasV, vs, max)
-	if len(h.Search) > 0 {
-		w.add(DimSearch, h.Search, v, hasV, vs, max)
-	}
-	for _, d := range [...]struct {
-		dim   int
-		value []byte
-	}{{DimHost, h.Host}, {DimUTMSource, h.UTMSource}, {DimUTMMedium, h.UTMMedium}, {DimUTMCampaign, h.UTMCampaign}} {
-		if len(d.value) > 0 {
-			w.add(d.dim, d.value, v, hasV, vs, max)
+	for dim, value := range values[:] {
+		if dim <= DimWeekday || len(value) > 0 { // every hit has these, if only as ""
+			w.add(dim, value, v, hasV, vs, max)
 		}
-	}
-	switch {
-	case h.Status == 404:
-		w.add(DimNotFound, h.Page, v, hasV, vs, max)
-	case h.Status >= 500 && h.Status <= 599:
-		w.add(DimServerError, h.Page, v, hasV, vs, max)
 	}
 	if vs != nil {
 		a.visit(vs, t, h, ref)
+	}
+}
+
+// hitValues are a hit's values of the people's dimensions, by dimension;
+// nil where the hit has none (traffic and crawler are counted apart).
+type hitValues [numHitDims][]byte
+
+// hitValues sets v to h's values, hour and weekday in local time.
+func (a *Aggregator) hitValues(v *hitValues, h *Hit, t int64) {
+	local := t + a.zone.offset(t)
+	v[DimPage], v[DimCountry], v[DimStatus], v[DimReferrer] = h.Page, h.Country, bytesOf(statusClass(h.Status)), h.Referrer
+	v[DimBrowser], v[DimOS], v[DimDevice] = h.Browser, h.OS, h.Device
+	v[DimHour], v[DimWeekday] = bytesOf(twoDigits[floorDiv(local, 3600)%24]), bytesOf(weekdays[floorDiv(local, 86400)%7])
+	v[DimSearch], v[DimHost], v[DimUTMSource], v[DimUTMMedium], v[DimUTMCampaign] = h.Search, h.Host, h.UTMSource, h.UTMMedium, h.UTMCampaign
+	switch {
+	case h.Status == 404:
+		v[DimNotFound] = h.Page
+	case h.Status >= 500 && h.Status <= 599:
+		v[DimServerError] = h.Page
 	}
 }
 
@@ -570,52 +572,4 @@ func (a *Aggregator) partials(dst []Partial, w *window, source int, final bool) 
 		emit(DimEntryPage+i, visits[i], &visitCapped[i])
 	}
 	return dst
-}
-
-// countBounded is count under differential privacy: a followed visitor's
-// hit is kept in its state (dp.go: the visitor's L values of smallest hash
-// per dimension, C views each), from which partials builds the cells; the
-// window's cells then do not depend on the order hits arrive in.
-func (a *Aggregator) countBounded(w *window, h *Hit, t int64, ref hitRef) {
-	if h.Bot {
-		w.bots++
-		return
-	}
-	var vs *visitorState
-	if h.HasVisitor {
-		if vs = w.byVisitor[h.Visitor]; vs == nil && len(w.byVisitor) < a.cfg.MaxVisitors {
-			vs = &visitorState{dp: &dpState{}}
-			w.byVisitor[h.Visitor] = vs
-		}
-	}
-	if vs == nil {
-		w.cappedEvents++ // no pseudonym, or past max_visitors: not bounded, not counted
-		return
-	}
-	vs.views++
-	if h.Bytes > 0 {
-		w.bytes += h.Bytes
-	}
-	l, c, v := a.cfg.ValuesPerVisitor, a.cfg.ViewsPerValue, h.Visitor
-	// What the bounds drop is counted when the cells are built
-	// (boundedCells): counting it here would depend on the order.
-	local := t + a.zone.offset(t)
-	for _, d := range [...]struct {
-		dim   int
-		value []byte
-	}{{DimPage, h.Page}, {DimCountry, h.Country}, {DimStatus, bytesOf(statusClass(h.Status))}, {DimReferrer, h.Referrer},
-		{DimBrowser, h.Browser}, {DimOS, h.OS}, {DimDevice, h.Device}, {DimHour, bytesOf(twoDigits[floorDiv(local, 3600)%24])},
-		{DimWeekday, bytesOf(weekdays[floorDiv(local, 86400)%7])}, {DimSearch, h.Search}, {DimHost, h.Host},
-		{DimUTMSource, h.UTMSource}, {DimUTMMedium, h.UTMMedium}, {DimUTMCampaign, h.UTMCampaign}} {
-		if len(d.value) > 0 {
-			vs.keep(d.dim, d.value, v, l, c)
-		}
-	}
-	switch {
-	case h.Status == 404:
-		vs.keep(DimNotFound, h.Page, v, l, c)
-	case h.Status >= 500 && h.Status <= 599:
-		vs.keep(DimServerError, h.Page, v, l, c)
-	}
-	a.visit(vs, t, h, ref) // visits do not depend on the order of hits either
 }

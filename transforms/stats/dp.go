@@ -162,6 +162,40 @@ func (k NoiseKey) noise(key WindowKey, site, dim, value, figure string, sigma fl
 	return newSampler(seed).gaussian(sigma2)
 }
 
+// countBounded is count under differential privacy: a followed visitor's
+// hit is kept in its state (the visitor's L values of smallest hash per
+// dimension, C views each), from which partials builds the cells; the
+// window's cells then do not depend on the order hits arrive in.
+func (a *Aggregator) countBounded(w *window, h *Hit, values *hitValues, t int64, ref hitRef) {
+	if h.Bot {
+		w.bots++
+		return
+	}
+	var vs *visitorState
+	if h.HasVisitor {
+		if vs = w.byVisitor[h.Visitor]; vs == nil && len(w.byVisitor) < a.cfg.MaxVisitors {
+			vs = &visitorState{dp: &dpState{}}
+			w.byVisitor[h.Visitor] = vs
+		}
+	}
+	if vs == nil {
+		w.cappedEvents++ // no pseudonym, or past max_visitors: not bounded, not counted
+		return
+	}
+	vs.views++
+	if h.Bytes > 0 {
+		w.bytes += h.Bytes
+	}
+	// What the bounds drop is counted when the cells are built
+	// (boundedCells): counting it here would depend on the order.
+	for dim, value := range values {
+		if len(value) > 0 {
+			vs.keep(dim, value, h.Visitor, a.cfg.ValuesPerVisitor, a.cfg.ViewsPerValue)
+		}
+	}
+	a.visit(vs, t, h, ref) // visits do not depend on the order of hits either
+}
+
 // dpState is a visitor's values per dimension under the bounds, and their
 // hits with a value in each dimension.
 type dpState struct {
@@ -177,26 +211,25 @@ type dpValue struct {
 }
 
 // keep adds a hit on value to the visitor's values of dim (and counts it in
-// the visitor's hits of dim); it returns the hits it drops. A visitor keeps the L values of smallest hash (of visitor
+// the visitor's hits of dim; boundedCells counts what the bounds drop). A visitor keeps the L values of smallest hash (of visitor
 // and value: the same whatever order the hits come in, so a replay or
 // another interleaving of the raw partitions keeps the same ones), each
 // with up to C views; a value pushed out takes its views with it.
-func (vs *visitorState) keep(dim int, value []byte, v uint64, l, c int) (dropped int64) {
+func (vs *visitorState) keep(dim int, value []byte, v uint64, l, c int) {
 	vs.dp.hits[dim]++
 	list := vs.dp.values[dim]
 	for i := range list {
 		if list[i].value == string(value) {
-			if list[i].n >= int64(c) {
-				return 1
+			if list[i].n < int64(c) {
+				list[i].n++
 			}
-			list[i].n++
-			return 0
+			return
 		}
 	}
 	h := selectionHash(v, value)
 	if len(list) < l {
 		vs.dp.values[dim] = append(list, dpValue{string(value), h, 1})
-		return 0
+		return
 	}
 	worst := 0
 	for i := range list {
@@ -204,12 +237,9 @@ func (vs *visitorState) keep(dim int, value []byte, v uint64, l, c int) (dropped
 			worst = i
 		}
 	}
-	if h >= list[worst].hash {
-		return 1
+	if h < list[worst].hash {
+		list[worst] = dpValue{string(value), h, 1} // the pushed-out value's views go with it
 	}
-	dropped = list[worst].n
-	list[worst] = dpValue{string(value), h, 1}
-	return dropped
 }
 
 // selectionHash is FNV-1a of the visitor id and the value.

@@ -1,6 +1,10 @@
 package stats
 
-import "time"
+import (
+	"time"
+
+	"github.com/logveil/logveil/transforms"
+)
 
 // zone puts windows, hours and weekdays in the site's local time
 // (stats.time_zone): a window starts at a local boundary (a day window at
@@ -8,33 +12,23 @@ import "time"
 // change is 23 or 25 hours long but counted as a window of 24: its extra or
 // missing hour is the next or previous day's. Offsets are cached per hour.
 type zone struct {
-	loc             *time.Location // nil: UTC
-	hour, hourOff   int64
-	day, dayOff     int64
-	hourSet, daySet bool
+	hour transforms.ZoneOffset // at the hit's hour
+	day  transforms.ZoneOffset // at its local day's start
 }
 
-// offsetAt is the offset east of UTC in seconds at t, cached in (key, off).
-func (z *zone) offsetAt(t int64, key, off *int64, set *bool) int64 {
-	h := floorDiv(t, 3600)
-	if !*set || h != *key {
-		_, o := time.Unix(h*3600, 0).In(z.loc).Zone()
-		*key, *off, *set = h, int64(o), true
+func newZone(loc *time.Location) zone {
+	if loc == time.UTC {
+		loc = nil
 	}
-	return *off
+	return zone{hour: transforms.ZoneOffset{Loc: loc}, day: transforms.ZoneOffset{Loc: loc}}
 }
 
 // offset is the offset at t.
-func (z *zone) offset(t int64) int64 {
-	if z.loc == nil {
-		return 0
-	}
-	return z.offsetAt(t, &z.hour, &z.hourOff, &z.hourSet)
-}
+func (z *zone) offset(t int64) int64 { return z.hour.At(t) }
 
 // windowStart is the UTC start of the size-long local window holding t.
 func (z *zone) windowStart(t, size int64) int64 {
-	if z.loc == nil {
+	if z.hour.Loc == nil {
 		return floorDiv(t, size) * size
 	}
 	off := z.offset(t)
@@ -43,5 +37,5 @@ func (z *zone) windowStart(t, size int64) int64 {
 		return local - off
 	}
 	// A day starts at local midnight, with the offset in force then.
-	return local - z.offsetAt(local-off, &z.day, &z.dayOff, &z.daySet)
+	return local - z.day.At(local-off)
 }
