@@ -1,5 +1,7 @@
 package transforms
 
+import "bytes"
+
 // A rejected line is set aside so that an operator can see why the parser
 // refused it, never what it said: it keeps its shape and nothing else.
 // Delimiters, spaces, quotes and brackets stay; an identifier the classifier
@@ -99,7 +101,9 @@ func appendShapeRun(dst, s []byte, i, j int, vocab *wordSet) []byte {
 			return append(dst, run...)
 		}
 		// The version in HTTP/1.1, HTTP/2.0, HTTP/2.
-		if len(run) == 1 && (httpAt(s, i-5) || i >= 2 && s[i-1] == '.' && isDigit(s[i-2]) && httpAt(s, i-7)) {
+		// (As written: an "HTTP" that was part of an identifier is gone.)
+		if len(run) == 1 && httpAt(s, i-5) && bytes.HasSuffix(dst, []byte("HTTP/")) ||
+			len(run) == 1 && i >= 2 && s[i-1] == '.' && isDigit(s[i-2]) && httpAt(s, i-7) && httpVersionEnd(dst) {
 			return append(dst, run...)
 		}
 	}
@@ -117,6 +121,12 @@ func appendShapeRun(dst, s []byte, i, j int, vocab *wordSet) []byte {
 		k = m
 	}
 	return dst
+}
+
+// httpVersionEnd reports dst ending in "HTTP/<digit>." as written.
+func httpVersionEnd(dst []byte) bool {
+	n := len(dst)
+	return n >= 7 && string(dst[n-7:n-2]) == "HTTP/" && isDigit(dst[n-2]) && dst[n-1] == '.'
 }
 
 // httpAt reports a standalone "HTTP/" at s[i:].
