@@ -6,8 +6,11 @@
 // anonymize (anonymizer.go truncates and forgets the address; path.go,
 // query.go, referrer.go, host.go and useragent.go keep what is known to be
 // safe, judged by one classifier: classify.go, numbers.go, places.go,
-// freetext.go) → encode (encode.go: the JSON event or the line rewritten in
-// its own format; redact.go: a rejected line's shape). audit.go runs the
+// freetext.go) → encode (encode.go: the JSON event; line.go: the line
+// rewritten in its own format; redact.go: a rejected line's shape). Error
+// logs: errorlog.go parses, errortext.go scrubs the message, errorencode.go
+// writes the line or its JSON. traffic.go tells crawlers and bots from
+// people. audit.go runs the
 // classifier as a scanner over any output. The statistics are in the
 // transforms/stats package.
 //

@@ -4,8 +4,10 @@
 //
 // Flow: an anonymized transforms.Record → Hit (hit.go; its line codec is the
 // <prefix>.visits value) → Aggregator (aggregator.go: one per input
-// partition, windows closed against a clock) → Partial (the
-// <prefix>.partials value) → Merger (merge.go: sums partitions, k-anonymity,
-// "(other)", max_values) → Row (the <prefix>.stats value). Config.Validate
-// checks the settings; WindowKey names a window.
+// partition, windows closed against a clock; visits.go: a visitor's visits;
+// flush.go: a window's cells as Partials) → Partial (partial.go, the
+// <prefix>.partials value) → Merger (merge.go: sums partitions, the site
+// subtraction rule) → Row (row.go: k-anonymity, "(other)", max_values; the
+// <prefix>.stats value). Differential privacy is dp.go and dgauss.go.
+// Config.Validate checks the settings; WindowKey names a window.
 package stats
