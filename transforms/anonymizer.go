@@ -166,6 +166,7 @@ func (w *Worker) Process(line []byte) error {
 // user agent are cleared.
 func (w *Worker) Anonymize(r *Record) {
 	w.resolveClient(r)
+	hosting := false
 	if a := r.addr; a.IsValid() {
 		private := isPrivate(a)
 		switch {
@@ -180,6 +181,7 @@ func (w *Worker) Anonymize(r *Record) {
 		if w.a.asnDB != nil && !private {
 			ai := w.a.asnDB.asn(a, w.asnCache)
 			r.ASN, r.ASOrg, r.asnJSON = ai.asn, ai.org, ai.json
+			hosting = ai.hosting
 		}
 		r.Network = w.a.truncate(a)
 		if w.pseudo != nil {
@@ -221,7 +223,7 @@ func (w *Worker) Anonymize(r *Record) {
 	ua := w.userAgent(r.UserAgent)
 	r.Browser, r.BrowserMajor, r.OS, r.Device, r.Bot, r.uaJSON = ua.browser, ua.major, ua.os, ua.device, ua.bot, ua.json
 	r.Traffic, r.Crawler = ua.traffic, ua.crawler
-	if r.Traffic == TrafficHuman && hostingASNs[r.ASN] {
+	if r.Traffic == TrafficHuman && hosting {
 		r.Traffic = TrafficDatacenter
 	}
 

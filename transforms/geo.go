@@ -100,9 +100,10 @@ func (g *GeoDB) Close() error {
 type countryInfo struct{ country, continent string }
 
 type asnInfo struct {
-	asn  uint32
-	org  string
-	json []byte // the event's asn fields, encoded once
+	asn     uint32
+	org     string
+	json    []byte // the event's asn fields, encoded once
+	hosting bool   // a hosting or cloud provider's network (hostingASNs)
 }
 
 // geoCacheMax bounds each map of a worker's cache (City databases have
@@ -238,6 +239,7 @@ func (g *GeoDB) asn(a netip.Addr, cache *geoCache[asnInfo]) asnInfo {
 			var rec geoip2.ASN
 			if res.Decode(&rec) == nil {
 				ai = asnInfo{asn: uint32(rec.AutonomousSystemNumber), org: rec.AutonomousSystemOrganization}
+				ai.hosting = hostingASNs[ai.asn]
 				ai.json = strconv.AppendUint([]byte(`,"asn":`), uint64(ai.asn), 10)
 				ai.json = append(ai.json, `,"as_org":`...)
 				ai.json = appendJSONString(ai.json, ai.org)
