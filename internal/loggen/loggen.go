@@ -20,7 +20,7 @@ type Options struct {
 	Seed      uint64
 	Format    string  // combined (default) or json
 	Start     int64   // Unix seconds of the first line; default 2026-11-01T00:00:00Z
-	Rate      float64 // mean lines per second of log time; default 50
+	Rate      float64 // lines per second of log time at the daily peak (diurnal); default 50
 	Visitors  int     // distinct visitors; default 20000
 	Pages     int     // distinct pages; default 2000
 	Malformed float64 // fraction of malformed lines; default 0
@@ -35,6 +35,7 @@ type Generator struct {
 	visitors []visitor
 	pages    []string
 	now      float64
+	ceiling  float64 // Cap: the clock never passes it (0: no ceiling)
 	active   []int // visitors in a visit
 	ts       int64
 	tsBuf    []byte
@@ -181,10 +182,38 @@ func diurnal(t float64) float64 {
 	return 0.55 + 0.45*math.Sin((h-9)/24*2*math.Pi)
 }
 
+// StartFor returns the Start from which lines at rate (Options.Rate) end
+// about at end (Unix seconds): the diurnal curve makes the same number of
+// lines span hours at night and minutes in the evening, so a feed that must
+// end before now walks the curve back from end, a minute at a time.
+func StartFor(end int64, lines int, rate float64) int64 {
+	if rate <= 0 {
+		rate = 50
+	}
+	t, need := float64(end), float64(lines)
+	for need > 0 {
+		perMinute := rate * diurnal(t-30) * 60
+		if perMinute >= need {
+			return int64(t - need/perMinute*60)
+		}
+		need -= perMinute
+		t -= 60
+	}
+	return int64(t)
+}
+
+// Cap holds the clock at t (Unix seconds) at most: a feed that runs for as
+// long as it is left running calls it with the wall clock, so that no line
+// is stamped in the future however fast the diurnal curve would run.
+func (g *Generator) Cap(t int64) { g.ceiling = float64(t) }
+
 // Line appends the next line (with newline) to dst.
 func (g *Generator) Line(dst []byte) []byte {
 	rng := g.rng
 	g.now += rng.ExpFloat64() / (g.opt.Rate * diurnal(g.now))
+	if g.ceiling > 0 && g.now > g.ceiling {
+		g.now = g.ceiling
+	}
 	if g.opt.Malformed > 0 && rng.Float64() < g.opt.Malformed {
 		return g.malformed(dst)
 	}

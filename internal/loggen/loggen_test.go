@@ -3,6 +3,7 @@ package loggen
 import (
 	"bytes"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/logveil/logveil/transforms"
@@ -97,5 +98,42 @@ func TestAddressesAreAllocated(t *testing.T) {
 		if share := float64(unknown[v6]) / float64(total[v6]); share > 0.01 || total[v6] == 0 {
 			t.Errorf("IPv6 %v: %d of %d visitors in no country", v6, unknown[v6], total[v6])
 		}
+	}
+}
+
+// TestStartFor: lines generated from StartFor(end, n, rate) end about at
+// end, at any hour of the day (the diurnal curve makes the same number of
+// lines span minutes at the evening peak and hours at night).
+func TestStartFor(t *testing.T) {
+	const day = 1795996800 // 2026-11-30T00:00:00Z
+	for h := int64(0); h < 24; h += 3 {
+		for _, n := range []int{200, 20000, 100000} {
+			end := day + h*3600
+			g := New(Options{Seed: uint64(h) + 1, Start: StartFor(end, n, 50), Rate: 50})
+			var buf []byte
+			for range n {
+				buf = g.Line(buf[:0])
+			}
+			span := float64(end - StartFor(end, n, 50))
+			if d := g.now - float64(end); d > 0.05*span+120 || d < -0.05*span-120 {
+				t.Errorf("hour %d, %d lines: the last line is %.0f s from end (span %.0f s)", h, n, d, span)
+			}
+		}
+	}
+}
+
+// TestCap: no line is stamped past the ceiling, however fast lines come.
+func TestCap(t *testing.T) {
+	g := New(Options{Seed: 3, Start: 1795996800, Rate: 50})
+	g.Cap(1795996800 + 60)
+	var buf []byte
+	for range 20000 { // about 400 s of lines at the peak rate: far past the ceiling
+		buf = g.Line(buf[:0])
+	}
+	if g.now != 1795996800+60 {
+		t.Errorf("clock at %.0f, want held at the ceiling %d", g.now, 1795996800+60)
+	}
+	if !strings.Contains(string(buf), "30/Nov/2026:00:01:00 +0000") {
+		t.Errorf("last line %q not stamped at the ceiling", buf)
 	}
 }

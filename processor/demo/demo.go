@@ -175,10 +175,12 @@ type FeedOptions struct {
 // Feed produces generated access-log lines (loggen, 0.5 % malformed lines)
 // to a topic at opt.Rate lines per second until opt.Lines are written or ctx
 // ends. produced counts what was acknowledged. Event times: with opt.Lines,
-// a site's normal pace (50 lines a second, faster for more than six hours'
-// worth) ending 75 minutes ago, so that visits and times on site look real
-// however fast the lines are produced and their hourly windows are final at
-// once (one hour plus stats.lateness); without, the wall clock.
+// a site's normal pace (50 lines a second at the daily peak, slower at
+// night: loggen's diurnal curve; faster for more than six hours' worth)
+// ending 75 minutes ago, so that visits and times on site look real however
+// fast the lines are produced and their hourly windows are final at once
+// (one hour plus stats.lateness); without, from an hour ago at most up to
+// the wall clock, never past it.
 func Feed(ctx context.Context, opt FeedOptions, produced *atomic.Int64) error {
 	wr := &kafka.Writer{Addr: kafka.TCP(opt.Brokers...), Topic: opt.Topic, Balancer: &kafka.RoundRobin{},
 		BatchTimeout: 5 * time.Millisecond, RequiredAcks: kafka.RequireAll, BatchSize: 1000}
@@ -190,7 +192,7 @@ func Feed(ctx context.Context, opt FeedOptions, produced *atomic.Int64) error {
 	start, logRate := time.Now().Add(-time.Hour), float64(opt.Rate)
 	if opt.Lines > 0 {
 		logRate = max(50, float64(opt.Lines)/(6*3600))
-		start = time.Now().Add(-75*time.Minute - time.Duration(float64(opt.Lines)/logRate*float64(time.Second)))
+		start = time.Unix(loggen.StartFor(time.Now().Add(-75*time.Minute).Unix(), opt.Lines, logRate), 0)
 	}
 	g := loggen.New(loggen.Options{Seed: seed, Start: start.Unix(), Rate: logRate, Malformed: 0.005})
 	step := max(opt.Rate/10, 1)
@@ -204,6 +206,9 @@ func Feed(ctx context.Context, opt FeedOptions, produced *atomic.Int64) error {
 			if n <= 0 {
 				return nil
 			}
+		}
+		if opt.Lines == 0 {
+			g.Cap(time.Now().Unix())
 		}
 		msgs := make([]kafka.Message, 0, n)
 		for range n {
