@@ -100,7 +100,7 @@ func (rt *runtime) runGroup(ctx, hardCtx context.Context, hardCancel func(), st 
 
 	// Graceful stop: closing the group ends the generation; its goroutines
 	// finish their batch, the committer commits, then the member leaves.
-	rt.log.Info("stopping: finishing in-flight batches", "stage", st.name(), "timeout", rt.cfg.ShutdownTimeout)
+	rt.log.Info("stopping: finishing in-flight batches", "stage", st.name(), "timeout", rt.cfg.ShutdownTimeout.String())
 	done := make(chan struct{})
 	go func() {
 		cg.Close()
