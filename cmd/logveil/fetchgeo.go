@@ -140,6 +140,11 @@ func fetchGeoIP(ctx context.Context, registry, out string) (string, error) {
 			err = cerr
 		}
 		if err == nil {
+			// Public data, read by whichever user the service runs as
+			// (CreateTemp's 0600 would leave it to the downloader).
+			err = os.Chmod(tmp.Name(), 0o644)
+		}
+		if err == nil {
 			err = os.Rename(tmp.Name(), out)
 		}
 		if err != nil {

@@ -69,6 +69,9 @@ func TestFetchGeoIP(t *testing.T) {
 	if !strings.Contains(stdout.String(), "--geoip "+out) || !strings.Contains(stdout.String(), "CC BY 4.0") {
 		t.Errorf("stdout: %s", stdout.String())
 	}
+	if fi, err := os.Stat(out); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("%s: %v, mode %v; want 0644 (a service user reads it)", out, err, fi.Mode().Perm())
+	}
 	// The file works as --geoip.
 	var events, errb bytes.Buffer
 	code := cmdAnonymize([]string{"--geoip", out, "--quiet"}, strings.NewReader(`81.2.69.5 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 1 "-" "-"`+"\n"), &events, &errb)
