@@ -69,8 +69,10 @@ func TestFetchGeoIP(t *testing.T) {
 	if !strings.Contains(stdout.String(), "--geoip "+out) || !strings.Contains(stdout.String(), "CC BY 4.0") {
 		t.Errorf("stdout: %s", stdout.String())
 	}
-	if fi, err := os.Stat(out); err != nil || fi.Mode().Perm() != 0o644 {
-		t.Errorf("%s: %v, mode %v; want 0644 (a service user reads it)", out, err, fi.Mode().Perm())
+	if fi, err := os.Stat(out); err != nil {
+		t.Error(err)
+	} else if fi.Mode().Perm() != 0o644 {
+		t.Errorf("%s: mode %v; want 0644 (a service user reads it)", out, fi.Mode().Perm())
 	}
 	// The file works as --geoip.
 	var events, errb bytes.Buffer
