@@ -352,6 +352,9 @@ func TestEndToEndWithKcat(t *testing.T) {
 		if err != nil {
 			t.Errorf("logveil audit --topic %s: %v\n%s", topic, err, out)
 		}
+		if want := fmt.Sprintf("logveil audit: %d records (", len(s.read(topic))); !strings.HasPrefix(string(out), want) {
+			t.Errorf("logveil audit --topic %s: %q, want it to start %q (every record read, counted as records)", topic, out, want)
+		}
 	}
 	out, err := exec.Command(binary, "audit", "--brokers", s.brokers, "--topic", s.raw).CombinedOutput()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), "  phone ") {

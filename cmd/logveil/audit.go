@@ -18,6 +18,7 @@ import (
 // per class.
 type auditReport struct {
 	lines, found int64
+	records      int64 // with --topic: the records read (their keys and values are the lines)
 	byClass      map[transforms.Class]int64
 	examples     map[transforms.Class][]string
 	maxExamples  int
@@ -60,7 +61,11 @@ func redactedContext(line []byte, f transforms.Finding) string {
 }
 
 func (r *auditReport) print(w io.Writer) {
-	fmt.Fprintf(w, "logveil audit: %d lines, %d identifiers found\n", r.lines, r.found)
+	if r.records > 0 {
+		fmt.Fprintf(w, "logveil audit: %d records (%d lines: keys and values), %d identifiers found\n", r.records, r.lines, r.found)
+	} else {
+		fmt.Fprintf(w, "logveil audit: %d lines, %d identifiers found\n", r.lines, r.found)
+	}
 	classes := make([]transforms.Class, 0, len(r.byClass))
 	for c := range r.byClass {
 		classes = append(classes, c)
@@ -106,6 +111,7 @@ nothing is, 2 on a usage error.`,
 		n := 0
 		err = processor.SampleTopic(ctx, cfg, *topic, *sample, func(key, value []byte) {
 			n++
+			rep.records++
 			where := fmt.Sprintf("%s record %d", *topic, n)
 			rep.line(where+" key", key)
 			for _, l := range strings.Split(string(value), "\n") {
