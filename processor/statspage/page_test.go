@@ -14,9 +14,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -271,6 +273,28 @@ func checkRendered(t *testing.T, dom string) {
 	}
 }
 
+// checkTicks: the chart has time labels and none overlaps another (a
+// label's width estimated at 5.8 units a character of its 10 px text).
+func checkTicks(t *testing.T, dom string) {
+	t.Helper()
+	ticks := regexp.MustCompile(`<text x="([0-9.]+)" y="[0-9.]+" text-anchor="(start|middle|end)" class="tick">([^<]*)</text>`).FindAllStringSubmatch(dom, -1)
+	if len(ticks) == 0 {
+		t.Fatal("the chart has no time labels")
+	}
+	var spans [][2]float64
+	for _, m := range ticks {
+		x, _ := strconv.ParseFloat(m[1], 64)
+		w := 5.8 * float64(utf8.RuneCountInString(m[3]))
+		a := map[string]float64{"start": x, "middle": x - w/2, "end": x - w}[m[2]]
+		for _, s := range spans {
+			if a < s[1] && a+w > s[0] {
+				t.Errorf("time label %q (%.0f-%.0f) overlaps another (%.0f-%.0f)", m[3], a, a+w, s[0], s[1])
+			}
+		}
+		spans = append(spans, [2]float64{a, a + w})
+	}
+}
+
 // TestReportInBrowser opens a static report (file://) and the served page
 // in a real browser.
 func TestReportInBrowser(t *testing.T) {
@@ -284,7 +308,37 @@ func TestReportInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	t.Run("static", func(t *testing.T) { checkRendered(t, chromiumDOM(t, "file://"+path)) })
+	t.Run("static", func(t *testing.T) {
+		dom := chromiumDOM(t, "file://"+path)
+		checkRendered(t, dom)
+		checkTicks(t, dom)
+	})
+	// A few hourly windows make a few narrow bars: their time labels must
+	// not be drawn over each other.
+	t.Run("few windows", func(t *testing.T) {
+		var in bytes.Buffer
+		loggen.New(loggen.Options{Seed: 9, Start: time.Date(2026, 11, 1, 22, 10, 0, 0, time.UTC).Unix(), Rate: 3}).WriteN(&in, 15000)
+		_, rows, err := pipe.AggregateRows(transforms.Config{}, stats.Config{}, &in, pipe.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hours := map[string]bool{}
+		for _, r := range rows {
+			if r.WindowSize == "1h0m0s" {
+				hours[r.WindowStart] = true
+			}
+		}
+		if len(hours) < 3 || len(hours) > 8 {
+			t.Fatalf("%d hourly windows; the case wants a few", len(hours))
+		}
+		p := filepath.Join(t.TempDir(), "few.html")
+		f, _ := os.Create(p)
+		if err := WriteReport(f, rows, Source{Description: "few"}); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		checkTicks(t, chromiumDOM(t, "file://"+p))
+	})
 	// Under differential privacy the page states the mechanism and its
 	// accounting.
 	t.Run("differential", func(t *testing.T) {
