@@ -36,7 +36,7 @@ type Generator struct {
 	pages    []string
 	now      float64
 	ceiling  float64 // Cap: the clock never passes it (0: no ceiling)
-	active   []int // visitors in a visit
+	active   []int   // visitors in a visit
 	ts       int64
 	tsBuf    []byte
 }
