@@ -107,6 +107,9 @@ func (p *partitionReader) run(ctx context.Context, offset int64, ch chan<- fetch
 			conn.Close()
 			conn = nil
 		}
+		if ctx.Err() != nil {
+			return // stopping: a fetch cut short by shutdown is not a failure
+		}
 		setOK(false)
 		if p.errLabel != "" {
 			op = p.errLabel

@@ -128,7 +128,11 @@ func (r *Runner) Run(parent context.Context) error {
 	}
 	saltCtx, saltCancel := context.WithCancel(context.Background())
 	defer saltCancel()
-	go r.salts.run(saltCtx)
+	saltsDone := make(chan struct{})
+	go func() {
+		defer close(saltsDone)
+		r.salts.run(saltCtx)
+	}()
 
 	rt.health.stages.Store(int32(len(r.stages)))
 	var wg sync.WaitGroup
@@ -145,6 +149,7 @@ func (r *Runner) Run(parent context.Context) error {
 	wg.Wait()
 	close(errs)
 	saltCancel()
+	<-saltsDone // its reader ends within one fetch wait; nothing runs after Run returns
 	r.salts.close()
 	err := rt.writer.Close()
 	if e := <-errs; e != nil {

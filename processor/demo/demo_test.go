@@ -3,11 +3,11 @@ package demo
 import (
 	"bytes"
 	"context"
-	"io"
 	"log/slog"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -18,10 +18,18 @@ func TestDemo(t *testing.T) {
 	var out bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var logs syncBuffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	err := Run(ctx, Options{Lines: 4000, Rate: 4000, Refresh: 500 * time.Millisecond}, &out, log)
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, out.String())
+	}
+	// A newcomer's first run warns of nothing, during it or after it (a
+	// reader left running once the broker had stopped logged "fetch failed;
+	// retrying" after the final summary).
+	time.Sleep(time.Second)
+	if l := logs.String(); l != "" {
+		t.Errorf("the demo logged warnings or errors:\n%s", l)
 	}
 	final := out.String()[strings.LastIndex(out.String(), "[final"):]
 	m := regexp.MustCompile(`produced (\d+)  consumed (\d+) .*events (\d+)  rejected (\d+)`).FindStringSubmatch(final)
@@ -42,4 +50,22 @@ func TestDemo(t *testing.T) {
 	if m == nil || m[1] == "ZZ" || m[1] == "XP" {
 		t.Errorf("top countries without the demo table's countries:\n%s", final)
 	}
+}
+
+// syncBuffer is a bytes.Buffer that goroutines may write at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
