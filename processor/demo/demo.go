@@ -278,12 +278,15 @@ func (w *watcher) hasStats() bool {
 	return len(w.stats) > 0
 }
 
-// summary describes the newest hourly window of the statistics.
+// summary describes the busiest hourly window of the statistics (the
+// newest can hold the last minutes of the feed only), the newest of equals.
 func (w *watcher) summary(out io.Writer) {
 	var newest string
+	var most int64 = -1
 	for _, r := range w.stats {
-		if r.WindowSize == "1h0m0s" && r.WindowStart > newest {
-			newest = r.WindowStart
+		if r.WindowSize == "1h0m0s" && r.Dimension == "total" && r.Site == "" &&
+			(r.Views > most || r.Views == most && r.WindowStart > newest) {
+			newest, most = r.WindowStart, r.Views
 		}
 	}
 	if newest == "" {
@@ -292,7 +295,7 @@ func (w *watcher) summary(out io.Writer) {
 	tops := map[string]map[string]int{}
 	var total stats.Row
 	for _, r := range w.stats {
-		if r.WindowStart != newest || r.WindowSize != "1h0m0s" {
+		if r.WindowStart != newest || r.WindowSize != "1h0m0s" || r.Site != "" {
 			continue
 		}
 		switch r.Dimension {

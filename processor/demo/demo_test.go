@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/logveil/logveil/transforms/stats"
 )
 
 // TestDemo runs the whole pipeline against the in-process broker: what a
@@ -68,4 +70,25 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestSummaryBusiestHour: the summary shows the hour with the most views,
+// not the newest, which may hold the feed's last minutes only.
+func TestSummaryBusiestHour(t *testing.T) {
+	w := newWatcher(nil)
+	for i, r := range []stats.Row{
+		{WindowStart: "2026-11-29T01:00:00Z", WindowSize: "1h0m0s", Dimension: "total", Views: 9000, Visitors: 900, Final: true},
+		{WindowStart: "2026-11-29T01:00:00Z", WindowSize: "1h0m0s", Dimension: "search", Value: "red shoes", Views: 20, Visitors: 12, Final: true},
+		{WindowStart: "2026-11-29T02:00:00Z", WindowSize: "1h0m0s", Dimension: "total", Views: 300, Visitors: 80, Final: true},
+		{WindowStart: "2026-11-29T02:00:00Z", WindowSize: "1h0m0s", Site: "a.example", Dimension: "total", Views: 99999, Visitors: 9, Final: true},
+		{WindowStart: "2026-11-29T00:00:00Z", WindowSize: "24h0m0s", Dimension: "total", Views: 9300, Visitors: 950},
+	} {
+		w.stats[strconv.Itoa(i)] = r
+	}
+	var out bytes.Buffer
+	w.summary(&out)
+	if !strings.Contains(out.String(), "window 2026-11-29T01:00:00Z (1h, k-anonymous, final true): views 9000  visitors 900") ||
+		!strings.Contains(out.String(), "top searches:  red shoes 20") {
+		t.Errorf("summary:\n%s\nwant the 01:00 window (the most views of the all-sites hours) and its searches", out.String())
+	}
 }
