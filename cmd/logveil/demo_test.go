@@ -8,29 +8,12 @@ import (
 	"net/http"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/logveil/logveil/internal/syncbuf"
 )
-
-// lockedBuffer is a bytes.Buffer a child process writes while the test reads.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // freeAddr returns a loopback address with a port nothing listens on.
 func freeAddr(t *testing.T) string {
@@ -58,7 +41,7 @@ func TestDemoPortWithKcat(t *testing.T) {
 	broker := freeAddr(t)
 	_, port, _ := net.SplitHostPort(broker)
 
-	var stdout, stderr lockedBuffer
+	var stdout, stderr syncbuf.Buffer
 	demo := exec.Command(bin, "demo", "--port", port, "--rate", "2000")
 	demo.Stdout, demo.Stderr = &stdout, &stderr
 	if err := demo.Start(); err != nil {
@@ -130,7 +113,7 @@ func TestDemoPortWithKcat(t *testing.T) {
 	// logveil stats --serve: the page and its JSON over the demo's broker.
 	web := freeAddr(t)
 	serve := exec.Command(bin, "stats", "--brokers", broker, "--serve", web, "--refresh", "1s")
-	var serveLog lockedBuffer
+	var serveLog syncbuf.Buffer
 	serve.Stdout, serve.Stderr = &serveLog, &serveLog
 	if err := serve.Start(); err != nil {
 		t.Fatal(err)

@@ -7,10 +7,10 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/logveil/logveil/internal/syncbuf"
 	"github.com/logveil/logveil/transforms/stats"
 )
 
@@ -20,7 +20,7 @@ func TestDemo(t *testing.T) {
 	var out bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	err := Run(ctx, Options{Lines: 4000, Rate: 4000, Refresh: 500 * time.Millisecond}, &out, log)
 	if err != nil {
@@ -52,24 +52,6 @@ func TestDemo(t *testing.T) {
 	if m == nil || m[1] == "ZZ" || m[1] == "XP" {
 		t.Errorf("top countries without the demo table's countries:\n%s", final)
 	}
-}
-
-// syncBuffer is a bytes.Buffer that goroutines may write at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestSummaryBusiestHour: the summary shows the hour with the most views,
