@@ -149,7 +149,13 @@ func (r *Runner) Run(parent context.Context) error {
 	wg.Wait()
 	close(errs)
 	saltCancel()
-	<-saltsDone // its reader ends within one fetch wait; nothing runs after Run returns
+	// Its reader ends within one fetch wait, so nothing runs after Run
+	// returns; a broker that hangs mid-request cannot hold the stop longer
+	// than the shutdown timeout.
+	select {
+	case <-saltsDone:
+	case <-time.After(rt.cfg.ShutdownTimeout):
+	}
 	r.salts.close()
 	err := rt.writer.Close()
 	if e := <-errs; e != nil {
