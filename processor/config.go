@@ -1,6 +1,7 @@
 package processor
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"time"
@@ -192,51 +193,29 @@ func (c Config) Validate() (Config, error) {
 	if len(k.Brokers) == 0 {
 		k.Brokers = []string{"localhost:9092"}
 	}
-	def := func(s *string, v string) {
-		if *s == "" {
-			*s = v
-		}
-	}
-	defD := func(d *time.Duration, v time.Duration) {
-		if *d == 0 {
-			*d = v
-		}
-	}
-	def(&k.ClientID, "logveil")
-	def(&k.GroupID, "logveil")
-	def(&k.TopicPrefix, "logveil")
-	def(&k.Compression, "zstd")
+	k.ClientID = cmp.Or(k.ClientID, "logveil")
+	k.GroupID = cmp.Or(k.GroupID, "logveil")
+	k.TopicPrefix = cmp.Or(k.TopicPrefix, "logveil")
+	k.Compression = cmp.Or(k.Compression, "zstd")
 	if len(k.InputTopics) == 0 {
 		k.InputTopics = []string{"access-logs"}
 	}
-	if k.FetchMaxBytes == 0 {
-		k.FetchMaxBytes = 1 << 20
-	}
-	if k.ChunkBytes == 0 {
-		k.ChunkBytes = 256 << 10
-	}
-	if k.InflightBytes == 0 {
-		k.InflightBytes = 16 << 20
-	}
-	defD(&k.FetchMaxWait, 250*time.Millisecond)
-	defD(&k.Linger, 5*time.Millisecond)
-	if k.BatchBytes == 0 {
-		k.BatchBytes = 1000000
-	}
-	defD(&k.CommitInterval, time.Second)
-	defD(&k.SessionTimeout, 10*time.Second)
-	if k.Partitions == 0 {
-		k.Partitions = 6
-	}
-	if k.ReplicationFactor == 0 {
-		k.ReplicationFactor = 1
-	}
-	defD(&k.EventsRetention, 168*time.Hour)
-	defD(&k.RejectedRetention, 168*time.Hour)
-	defD(&k.VisitsRetention, 48*time.Hour)
-	defD(&k.SaltRetention, 48*time.Hour)
-	defD(&k.PartialsRetention, 48*time.Hour)
-	defD(&k.StatsEmitInterval, 5*time.Second)
+	k.FetchMaxBytes = cmp.Or(k.FetchMaxBytes, 1<<20)
+	k.ChunkBytes = cmp.Or(k.ChunkBytes, 256<<10)
+	k.InflightBytes = cmp.Or(k.InflightBytes, 16<<20)
+	k.FetchMaxWait = cmp.Or(k.FetchMaxWait, 250*time.Millisecond)
+	k.Linger = cmp.Or(k.Linger, 5*time.Millisecond)
+	k.BatchBytes = cmp.Or(k.BatchBytes, 1000000)
+	k.CommitInterval = cmp.Or(k.CommitInterval, time.Second)
+	k.SessionTimeout = cmp.Or(k.SessionTimeout, 10*time.Second)
+	k.Partitions = cmp.Or(k.Partitions, 6)
+	k.ReplicationFactor = cmp.Or(k.ReplicationFactor, 1)
+	k.EventsRetention = cmp.Or(k.EventsRetention, 168*time.Hour)
+	k.RejectedRetention = cmp.Or(k.RejectedRetention, 168*time.Hour)
+	k.VisitsRetention = cmp.Or(k.VisitsRetention, 48*time.Hour)
+	k.SaltRetention = cmp.Or(k.SaltRetention, 48*time.Hour)
+	k.PartialsRetention = cmp.Or(k.PartialsRetention, 48*time.Hour)
+	k.StatsEmitInterval = cmp.Or(k.StatsEmitInterval, 5*time.Second)
 	if k.Visits == nil {
 		t := true
 		k.Visits = &t
@@ -278,9 +257,9 @@ func (c Config) Validate() (Config, error) {
 	if k.StatsEmitInterval < 10*time.Millisecond {
 		return c, fmt.Errorf("kafka.stats_emit_interval: %s is under 10ms", k.StatsEmitInterval)
 	}
-	def(&c.HTTP.Listen, ":9464")
-	defD(&c.ShutdownTimeout, 30*time.Second)
-	def(&c.LogFormat, "text")
+	c.HTTP.Listen = cmp.Or(c.HTTP.Listen, ":9464")
+	c.ShutdownTimeout = cmp.Or(c.ShutdownTimeout, 30*time.Second)
+	c.LogFormat = cmp.Or(c.LogFormat, "text")
 
 	switch k.Compression {
 	case "zstd", "gzip", "snappy", "lz4", "none":

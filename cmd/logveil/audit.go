@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -25,15 +26,16 @@ type auditReport struct {
 	findings     []transforms.Finding
 }
 
-// line audits one line; where names the line for the examples.
-func (r *auditReport) line(where string, line []byte) {
+// line audits one line; where names the line for the examples (called only
+// for those, not for every line).
+func (r *auditReport) line(where func() string, line []byte) {
 	r.lines++
 	r.findings = transforms.AuditLine(r.findings[:0], line)
 	for _, f := range r.findings {
 		r.found++
 		r.byClass[f.Class]++
 		if len(r.examples[f.Class]) < r.maxExamples {
-			r.examples[f.Class] = append(r.examples[f.Class], where+": "+redactedContext(line, f))
+			r.examples[f.Class] = append(r.examples[f.Class], where()+": "+redactedContext(line, f))
 		}
 	}
 }
@@ -108,15 +110,13 @@ nothing is, 2 on a usage error.`,
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
-		n := 0
 		err = processor.SampleTopic(ctx, cfg, *topic, *sample, func(key, value []byte) {
-			n++
 			rep.records++
-			where := fmt.Sprintf("%s record %d", *topic, n)
-			rep.line(where+" key", key)
-			for _, l := range strings.Split(string(value), "\n") {
-				if l != "" {
-					rep.line(where, []byte(l))
+			n := rep.records
+			rep.line(func() string { return fmt.Sprintf("%s record %d key", *topic, n) }, key)
+			for _, l := range bytes.Split(value, []byte("\n")) {
+				if len(l) > 0 {
+					rep.line(func() string { return fmt.Sprintf("%s record %d", *topic, n) }, l)
 				}
 			}
 		})
@@ -145,7 +145,7 @@ nothing is, 2 on a usage error.`,
 			n := 0
 			for sc.Scan() {
 				n++
-				rep.line(fmt.Sprintf("%s:%d", name, n), sc.Bytes())
+				rep.line(func() string { return fmt.Sprintf("%s:%d", name, n) }, sc.Bytes())
 			}
 			if err := sc.Err(); err != nil {
 				fmt.Fprintf(stderr, "logveil audit: %s: %v\n", name, err)

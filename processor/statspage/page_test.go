@@ -39,10 +39,7 @@ func reportRows(t *testing.T) []stats.Row {
 	t.Helper()
 	var in bytes.Buffer
 	loggen.New(loggen.Options{Seed: 5, Start: time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC).Unix(), Rate: 5}).WriteN(&in, 30000)
-	_, rows, err := pipe.AggregateRows(transforms.Config{}, stats.Config{}, &in, pipe.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := aggregateRows(t, &in, stats.Config{})
 	if len(rows) < 100 {
 		t.Fatalf("%d rows", len(rows))
 	}
@@ -230,8 +227,10 @@ func TestStatsServerIncremental(t *testing.T) {
 // values wrap between path segments (chromiumDOMRaw keeps them).
 func chromiumDOM(t *testing.T, url string) string {
 	t.Helper()
-	return strings.ReplaceAll(chromiumDOMRaw(t, url), "<wbr>", "")
+	return withoutWbr(chromiumDOMRaw(t, url))
 }
+
+func withoutWbr(dom string) string { return strings.ReplaceAll(dom, "<wbr>", "") }
 
 func chromiumDOMRaw(t *testing.T, url string) string {
 	t.Helper()
@@ -301,22 +300,40 @@ func checkTicks(t *testing.T, dom string) {
 	}
 }
 
-// TestReportInBrowser opens a static report (file://) and the served page
-// in a real browser.
-func TestReportInBrowser(t *testing.T) {
-	rows := reportRows(t)
-	path := filepath.Join(t.TempDir(), "report.html")
+// reportFile writes rows as a static report into a temporary directory
+// and returns its path.
+func reportFile(t *testing.T, rows []stats.Row, description string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), description+".html")
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteReport(f, rows, Source{Description: "test"}); err != nil {
+	defer f.Close()
+	if err := WriteReport(f, rows, Source{Description: description}); err != nil {
 		t.Fatal(err)
 	}
-	f.Close()
+	return path
+}
+
+// aggregateRows is what logveil aggregate computes of in.
+func aggregateRows(t *testing.T, in io.Reader, cfg stats.Config) []stats.Row {
+	t.Helper()
+	_, rows, err := pipe.AggregateRows(transforms.Config{}, cfg, in, pipe.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// TestReportInBrowser opens a static report (file://) and the served page
+// in a real browser.
+func TestReportInBrowser(t *testing.T) {
+	rows := reportRows(t)
+	path := reportFile(t, rows, "test")
 	t.Run("static", func(t *testing.T) {
 		raw := chromiumDOMRaw(t, "file://"+path)
-		dom := strings.ReplaceAll(raw, "<wbr>", "")
+		dom := withoutWbr(raw)
 		checkRendered(t, dom)
 		checkTicks(t, dom)
 		// A long path wraps between segments, not inside "{id}".
@@ -329,10 +346,7 @@ func TestReportInBrowser(t *testing.T) {
 	t.Run("few windows", func(t *testing.T) {
 		var in bytes.Buffer
 		loggen.New(loggen.Options{Seed: 9, Start: time.Date(2026, 11, 1, 22, 10, 0, 0, time.UTC).Unix(), Rate: 3}).WriteN(&in, 15000)
-		_, rows, err := pipe.AggregateRows(transforms.Config{}, stats.Config{}, &in, pipe.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		rows := aggregateRows(t, &in, stats.Config{})
 		hours := map[string]bool{}
 		for _, r := range rows {
 			if r.WindowSize == "1h0m0s" {
@@ -342,12 +356,7 @@ func TestReportInBrowser(t *testing.T) {
 		if len(hours) < 3 || len(hours) > 8 {
 			t.Fatalf("%d hourly windows; the case wants a few", len(hours))
 		}
-		p := filepath.Join(t.TempDir(), "few.html")
-		f, _ := os.Create(p)
-		if err := WriteReport(f, rows, Source{Description: "few"}); err != nil {
-			t.Fatal(err)
-		}
-		f.Close()
+		p := reportFile(t, rows, "few")
 		checkTicks(t, chromiumDOM(t, "file://"+p))
 	})
 	// Under differential privacy the page states the mechanism and its
@@ -355,17 +364,9 @@ func TestReportInBrowser(t *testing.T) {
 	t.Run("differential", func(t *testing.T) {
 		var in bytes.Buffer
 		loggen.New(loggen.Options{Seed: 7, Rate: 5}).WriteN(&in, 50000)
-		_, rows, err := pipe.AggregateRows(transforms.Config{}, stats.Config{Privacy: stats.PrivacyDifferential, Epsilon: 4,
-			Windows: []time.Duration{24 * time.Hour}}, &in, pipe.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := filepath.Join(t.TempDir(), "dp.html")
-		f, _ := os.Create(p)
-		if err := WriteReport(f, rows, Source{Description: "dp"}); err != nil {
-			t.Fatal(err)
-		}
-		f.Close()
+		rows := aggregateRows(t, &in, stats.Config{Privacy: stats.PrivacyDifferential, Epsilon: 4,
+			Windows: []time.Duration{24 * time.Hour}})
+		p := reportFile(t, rows, "dp")
 		dom := chromiumDOM(t, "file://"+p)
 		for _, want := range []string{"Differential privacy: every count has discrete Gaussian noise", "ε = 4, δ = 1e-7",
 			"Gaussian mechanisms", `id="dim-page"`, `data-ready="1"`} {
@@ -386,16 +387,8 @@ func TestReportInBrowser(t *testing.T) {
 				vhost.Write(l)
 			}
 		}
-		_, rows, err := pipe.AggregateRows(transforms.Config{}, stats.Config{TimeZone: "Europe/Berlin"}, &vhost, pipe.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := filepath.Join(t.TempDir(), "sites.html")
-		f, _ := os.Create(p)
-		if err := WriteReport(f, rows, Source{Description: "sites"}); err != nil {
-			t.Fatal(err)
-		}
-		f.Close()
+		rows := aggregateRows(t, &vhost, stats.Config{TimeZone: "Europe/Berlin"})
+		p := reportFile(t, rows, "sites")
 		dom := chromiumDOM(t, "file://"+p+"#site=blog.example.com&range=7d")
 		for _, want := range []string{`<option value="blog.example.com">blog.example.com</option>`, `<option value="">all sites</option>`,
 			"7 days from", "sum of each day", "Hour of day (Europe/Berlin)", `id="dim-traffic"`, `id="dim-not_found"`,

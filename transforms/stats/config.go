@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"time"
@@ -65,48 +66,20 @@ func (c Config) WithDefaults() Config {
 	if len(c.Windows) == 0 {
 		c.Windows = []time.Duration{time.Hour, 24 * time.Hour}
 	}
-	if c.K == 0 {
-		c.K = 5
-	}
-	if c.KSearch == 0 {
-		c.KSearch = 10
-	}
-	if c.MaxValues == 0 {
-		c.MaxValues = 1000
-	}
-	if c.MaxVisitors == 0 {
-		c.MaxVisitors = 100000
-	}
-	if c.MaxSites == 0 {
-		c.MaxSites = 20
-	}
-	if c.Privacy == "" {
-		c.Privacy = PrivacyKAnonymity
-	}
-	if c.Epsilon == 0 {
-		c.Epsilon = 1
-	}
-	if c.Delta == 0 {
-		c.Delta = 1e-7
-	}
-	if c.ValuesPerVisitor == 0 {
-		c.ValuesPerVisitor = 10
-	}
-	if c.ViewsPerValue == 0 {
-		c.ViewsPerValue = 5
-	}
-	if c.VisitsPerVisitor == 0 {
-		c.VisitsPerVisitor = 3
-	}
-	if c.VisitSeconds == 0 {
-		c.VisitSeconds = 3600
-	}
-	if c.SessionGap == 0 {
-		c.SessionGap = 30 * time.Minute
-	}
-	if c.Lateness == 0 {
-		c.Lateness = 10 * time.Minute
-	}
+	c.K = cmp.Or(c.K, 5)
+	c.KSearch = cmp.Or(c.KSearch, 10)
+	c.MaxValues = cmp.Or(c.MaxValues, 1000)
+	c.MaxVisitors = cmp.Or(c.MaxVisitors, 100000)
+	c.MaxSites = cmp.Or(c.MaxSites, 20)
+	c.Privacy = cmp.Or(c.Privacy, PrivacyKAnonymity)
+	c.Epsilon = cmp.Or(c.Epsilon, 1)
+	c.Delta = cmp.Or(c.Delta, 1e-7)
+	c.ValuesPerVisitor = cmp.Or(c.ValuesPerVisitor, 10)
+	c.ViewsPerValue = cmp.Or(c.ViewsPerValue, 5)
+	c.VisitsPerVisitor = cmp.Or(c.VisitsPerVisitor, 3)
+	c.VisitSeconds = cmp.Or(c.VisitSeconds, 3600)
+	c.SessionGap = cmp.Or(c.SessionGap, 30*time.Minute)
+	c.Lateness = cmp.Or(c.Lateness, 10*time.Minute)
 	return c
 }
 

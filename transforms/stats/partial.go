@@ -45,11 +45,7 @@ type Partial struct {
 func (p *Partial) AppendKey(dst []byte) []byte {
 	dst = AppendWindowKey(dst, WindowKey{p.Start, p.Size})
 	dst = append(dst, '|')
-	dst = append(dst, p.Dim...)
-	if p.Site != "" {
-		dst = append(dst, '#')
-		dst = append(dst, p.Site...)
-	}
+	dst = appendDimension(dst, p.Dim, p.Site)
 	dst = append(dst, '|')
 	dst = strconv.AppendInt(dst, int64(p.Source), 10)
 	if p.Capped {
@@ -57,6 +53,17 @@ func (p *Partial) AppendKey(dst []byte) []byte {
 	}
 	dst = append(dst, "|v"...)
 	return append(dst, p.Value...)
+}
+
+// appendDimension appends a key's dimension: "page", or "page#shop.example.com"
+// for a per-site table (the partials' and the stats topic's keys alike).
+func appendDimension(dst []byte, dim, site string) []byte {
+	dst = append(dst, dim...)
+	if site != "" {
+		dst = append(dst, '#')
+		dst = append(dst, site...)
+	}
+	return dst
 }
 
 // AppendWindowKey appends the key all partials of one window share; the

@@ -75,11 +75,7 @@ func (r *Row) AppendKey(dst []byte) []byte {
 	dst = append(dst, '|')
 	dst = append(dst, r.WindowSize...)
 	dst = append(dst, '|')
-	dst = append(dst, r.Dimension...)
-	if r.Site != "" {
-		dst = append(dst, '#')
-		dst = append(dst, r.Site...)
-	}
+	dst = appendDimension(dst, r.Dimension, r.Site)
 	dst = append(dst, '|')
 	return append(dst, r.Value...)
 }
