@@ -51,21 +51,23 @@ func (s *anonymizeStage) consume(p partitionRun) {
 		}
 		b.setVisitsPartitions(n)
 	}
+	lastRecord := time.Now() // of this partition, for how long it has been idle
 	for f := range ch {
 		start := time.Now()
 		if len(f.msgs) == 0 {
-			// Idle: this partition's future records will be about as new as
-			// the wall clock, so its watermark moves to now.
+			// Idle: caught up, and no record for a while. The statistics
+			// leave this partition out of their clock while it stays so
+			// (eventclock.go); they hear for how long it has been quiet.
 			if b.visitsPartitions > 0 {
-				b.watermark = max(b.watermark, time.Now().Unix())
 				b.out, b.arena = b.out[:0], b.arena[:0]
-				b.addWatermarks()
+				b.addWatermarks(sourceMark{t: b.watermark, idle: true, idleFor: int64(time.Since(lastRecord) / time.Second)})
 				if !rt.produce(p.hardCtx, b.out) {
 					return
 				}
 			}
 			continue
 		}
+		lastRecord = start
 		b.build(f.msgs)
 		rt.metrics.stage.WithLabelValues("process").Observe(time.Since(start).Seconds())
 		start = time.Now()
@@ -200,7 +202,7 @@ func (b *batchBuilder) build(msgs []kafka.Message) {
 			}
 		}
 		if b.watermark > 0 {
-			b.addWatermarks()
+			b.addWatermarks(sourceMark{t: b.watermark})
 		}
 	}
 }
@@ -220,12 +222,12 @@ func (b *batchBuilder) addHits(p int) {
 // addWatermarks adds the partition's watermark record for every visits
 // partition; in the same produce call as the hits, after them, so each
 // visits partition gets it after this batch's hits.
-func (b *batchBuilder) addWatermarks() {
+func (b *batchBuilder) addWatermarks(m sourceMark) {
 	start := len(b.arena)
 	b.arena = appendKey(b.arena, watermarkKeyPrefix, b.source)
 	key := b.arena[start:len(b.arena):len(b.arena)]
 	start = len(b.arena)
-	b.arena = appendVisitsWatermark(b.arena, b.watermark)
+	b.arena = appendVisitsWatermark(b.arena, m)
 	value := b.arena[start:len(b.arena):len(b.arena)]
 	for i := range b.visitsPartitions {
 		b.out = append(b.out, kafka.Message{Topic: b.visTopic, Key: key, Value: value, Partition: i})

@@ -5,15 +5,18 @@ import "time"
 // The statistics stages (README: statistics).
 //
 // aggregate: one stats.Aggregator per <prefix>.visits partition (one
-// visitor's hits are all on one partition). Every stats_emit_interval, and
-// when windows close, it writes the partials of the windows that changed to
-// <prefix>.partials, then its watermark (largest event time seen) to every
+// visitor's hits are all on one partition). Its clock is eventClock's over
+// the raw partitions' watermark and idle records (eventclock.go). Every
+// stats_emit_interval, and when windows close, it writes the partials of
+// the windows that changed to <prefix>.partials, then its clock to every
 // partials partition, then marks for commit the oldest visits offset an
-// open window holds, with "a1 <largest time> <position>" as metadata. A
-// restart replays from that offset with the largest time restored and
-// writes nothing until it is past the position: the open windows are
-// rebuilt from their first hit, closed ones stay closed, and the partials
-// it then writes are the ones an uninterrupted run would have written.
+// open window holds, with its position, clock, late counts and the raw
+// partitions' marks as metadata ("a2 …", wire.go). A restart replays from
+// that offset at the restored clock, ignores the watermark records it has
+// already taken, and writes nothing until it is past the position: the
+// open windows are rebuilt from their first hit, closed ones stay closed,
+// and the partials it then writes are the ones an uninterrupted run would
+// have written.
 //
 // merge: one stats.Merger per partials partition (partials are
 // partitioned by window). A window is final when every visits partition's

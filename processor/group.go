@@ -234,26 +234,28 @@ func (rt *runtime) commit(gen *kafka.Generation, acks *ackTable) {
 }
 
 // restore reads what a statistics stage committed with a partition's
-// offset (metadata tagged tag), retrying while the broker cannot answer:
-// the position to stay quiet until (-1 when nothing was committed) and the
-// watermarks. ok is false when ctx ended first.
-func (rt *runtime) restore(ctx context.Context, tag string, p partitionRun) (quietUntil int64, wm map[string]int64, ok bool) {
+// offset (metadata of the first of tags that reads), retrying while the
+// broker cannot answer: the position to stay quiet until (-1 when nothing
+// was committed) and the watermarks. ok is false when ctx ended first.
+func (rt *runtime) restore(ctx context.Context, p partitionRun, tags ...string) (saved stageMeta, ok bool) {
 	var bo backoff
 	bo.min, bo.max = 200*time.Millisecond, 5*time.Second
 	for {
 		meta, err := rt.commitMetadata(ctx, p.group, p.topic, p.pa.ID)
 		if err == nil {
-			if pos, saved, ok := decodeMeta(tag, meta); ok {
-				rt.log.Info("statistics: rebuilding open windows by replay", "topic", p.topic, "partition", p.pa.ID,
-					"from", p.pa.Offset, "quiet_until", pos)
-				return pos, saved, true
+			for _, tag := range tags {
+				if saved, ok := decodeMeta(tag, meta); ok {
+					rt.log.Info("statistics: rebuilding open windows by replay", "topic", p.topic, "partition", p.pa.ID,
+						"from", p.pa.Offset, "quiet_until", saved.pos)
+					return saved, true
+				}
 			}
-			return -1, map[string]int64{}, true
+			return stageMeta{pos: -1, marks: map[string]sourceMark{}}, true
 		}
 		rt.metrics.errors.WithLabelValues("offset_fetch").Inc()
 		rt.retryLog.failed("cannot read committed metadata; retrying", err, "topic", p.topic, "partition", p.pa.ID)
 		if !sleepCtx(ctx, bo.next()) {
-			return 0, nil, false
+			return saved, false
 		}
 	}
 }

@@ -361,13 +361,13 @@ func TestEndToEndWithKcat(t *testing.T) {
 		t.Errorf("logveil audit of the raw topic: %v\n%s", err, out)
 	}
 	// Visits carry the statistics' fields of many hits per message (or a raw
-	// partition's watermark); salts hold one day.
+	// partition's watermark, or that it is idle); salts hold one day.
 	visits := s.read(s.prefix + ".visits")
 	hits := 0
 	var visitValues []string
 	for _, v := range visits {
 		switch {
-		case strings.HasPrefix(v.key, "wm|"+s.raw+"/") && strings.HasPrefix(v.value, "w1\t"):
+		case strings.HasPrefix(v.key, "wm|"+s.raw+"/") && (strings.HasPrefix(v.value, "w1\t") || strings.HasPrefix(v.value, "i1\t")):
 		case strings.HasPrefix(v.key, "b|"+s.raw+"/"):
 			// Many hits per message, one per line, each with its visitor id.
 			for _, h := range strings.Split(strings.TrimSuffix(v.value, "\n"), "\n") {

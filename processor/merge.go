@@ -25,10 +25,11 @@ func (s *mergeStage) consume(p partitionRun) {
 	if err != nil {
 		return
 	}
-	quietUntil, wm, ok := rt.restore(p.genCtx, "m1", p) // wm: aggregator (visits partition) -> watermark
+	saved, ok := rt.restore(p.genCtx, p, "m1")
 	if !ok {
 		return
 	}
+	quietUntil, wm := saved.pos, saved.marks // wm: aggregator (visits partition) -> its clock
 	srcNames := make([]string, sources)
 	for i := range srcNames {
 		srcNames[i] = strconv.Itoa(i)
@@ -44,8 +45,8 @@ func (s *mergeStage) consume(p partitionRun) {
 	}
 	closed := func(key stats.WindowKey) bool {
 		for _, s := range srcNames {
-			t, ok := wm[s]
-			if !ok || t-lateness < key.End() {
+			m, ok := wm[s]
+			if !ok || m.t-lateness < key.End() {
 				return false
 			}
 		}
@@ -105,7 +106,7 @@ func (s *mergeStage) consume(p partitionRun) {
 		for _, o := range held {
 			oldest = min(oldest, o)
 		}
-		p.acks.set(p.topic, p.pa.ID, oldest, encodeMeta("m1", max(pos, quietUntil), wm))
+		p.acks.set(p.topic, p.pa.ID, oldest, encodeMeta("m1", stageMeta{pos: max(pos, quietUntil), marks: wm}))
 		rt.metrics.stage.WithLabelValues("merge_emit").Observe(time.Since(start).Seconds())
 		return true
 	}
@@ -123,8 +124,8 @@ func (s *mergeStage) consume(p partitionRun) {
 					continue
 				}
 				src := strconv.Itoa(mark.Source)
-				if t, ok := wm[src]; !ok || mark.Time > t {
-					wm[src] = mark.Time
+				if m, ok := wm[src]; !ok || mark.Time > m.t {
+					wm[src] = sourceMark{t: mark.Time}
 					anyClosed = true
 				}
 				continue

@@ -33,7 +33,7 @@ type metrics struct {
 	ready           prometheus.Gauge
 	errors          *prometheus.CounterVec // op
 	offsetReset     prometheus.Counter
-	statsLate       prometheus.Counter
+	statsLate       *prometheus.CounterVec
 	statsHits       prometheus.Counter
 	statsDuplicates prometheus.Counter
 	statsOpen       *prometheus.GaugeVec // partition
@@ -51,12 +51,13 @@ func newMetrics() *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10)}, []string{"stage"}),
 		commitLat: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "logveil_commit_seconds", Help: "Offset commit latency.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 4, 9)}),
-		lag:             prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logveil_consumer_lag", Help: "High watermark minus next offset, per assigned partition."}, []string{"topic", "partition"}),
-		saltAge:         prometheus.NewGauge(prometheus.GaugeOpts{Name: "logveil_salt_epoch_age_seconds", Help: "Age of the newest visitor-pseudonym salt epoch in use."}),
-		ready:           prometheus.NewGauge(prometheus.GaugeOpts{Name: "logveil_ready", Help: "1 when consuming and producing succeed, else 0."}),
-		errors:          prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logveil_kafka_errors_total", Help: "Kafka operation failures (retried), by operation."}, []string{"op"}),
-		offsetReset:     prometheus.NewCounter(prometheus.CounterOpts{Name: "logveil_offset_resets_total", Help: "Fetches whose offset had been deleted by retention; restarted at the earliest offset."}),
-		statsLate:       prometheus.NewCounter(prometheus.CounterOpts{Name: "logveil_stats_late_total", Help: "Hits that arrived after their window closed (dropped from the statistics)."}),
+		lag:         prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logveil_consumer_lag", Help: "High watermark minus next offset, per assigned partition."}, []string{"topic", "partition"}),
+		saltAge:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "logveil_salt_epoch_age_seconds", Help: "Age of the newest visitor-pseudonym salt epoch in use."}),
+		ready:       prometheus.NewGauge(prometheus.GaugeOpts{Name: "logveil_ready", Help: "1 when consuming and producing succeed, else 0."}),
+		errors:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logveil_kafka_errors_total", Help: "Kafka operation failures (retried), by operation."}, []string{"op"}),
+		offsetReset: prometheus.NewCounter(prometheus.CounterOpts{Name: "logveil_offset_resets_total", Help: "Fetches whose offset had been deleted by retention; restarted at the earliest offset."}),
+		statsLate: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logveil_stats_late_total",
+			Help: "Hits that arrived after their window of this size had closed (missing from its statistics)."}, []string{"window"}),
 		statsHits:       prometheus.NewCounter(prometheus.CounterOpts{Name: "logveil_stats_hits_total", Help: "Hits read from the visits topic by the aggregate stage (late and duplicate ones included)."}),
 		statsDuplicates: prometheus.NewCounter(prometheus.CounterOpts{Name: "logveil_stats_duplicates_total", Help: "Hits replayed by the anonymize stage after a crash, recognised by their raw offset and not counted again."}),
 		statsOpen:       prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logveil_stats_open_windows", Help: "Open statistics windows, per visits partition."}, []string{"partition"}),
@@ -141,6 +142,7 @@ func MetricNames() []string {
 	m.lag.WithLabelValues("x", "0")
 	m.errors.WithLabelValues("x")
 	m.statsOpen.WithLabelValues("0")
+	m.statsLate.WithLabelValues("1h")
 	mfs, err := m.reg.Gather()
 	if err != nil {
 		panic("BUG: gathering fresh metrics: " + err.Error())

@@ -3,6 +3,7 @@ package processor
 import (
 	"bytes"
 	"cmp"
+	"fmt"
 	"maps"
 	"math"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/logveil/logveil/transforms"
+	"github.com/logveil/logveil/transforms/stats"
 )
 
 // The internal topics' keys and values, and the commit metadata, in one
@@ -18,7 +20,7 @@ import (
 // JSON of stats.Partial and stats.Row.
 //
 //	<prefix>.visits    key b|<raw topic>/<partition>   value: hit lines (stats.AppendHit), for one visits partition
-//	                   key wm|<raw topic>/<partition>  value: w1<TAB><unix seconds>, to every visits partition
+//	                   key wm|<raw topic>/<partition>  value: w1<TAB><unix seconds> (i1<TAB><unix seconds><TAB><idle seconds>), to every visits partition
 //	<prefix>.partials  key stats.Partial.AppendKey     value: stats.Partial as JSON
 //	                   key wm|<visits partition>       value: {"dim":"watermark","src":<partition>,"start":<unix seconds>}, to every partials partition
 //	<prefix>.stats     key stats.Row.AppendKey         value: stats.Row as JSON; a tombstone removes a row
@@ -49,19 +51,34 @@ func appendKey(dst, prefix, name []byte) []byte {
 }
 
 // appendVisitsWatermark appends a raw partition's watermark as the visits
-// topic carries it: "w1\t<unix seconds>".
-func appendVisitsWatermark(dst []byte, t int64) []byte {
-	return strconv.AppendInt(append(dst, "w1\t"...), t, 10)
+// topic carries it: "w1\t<unix seconds>", the largest event time read from
+// it, after the hits it covers; or, idle (caught up, no record for idleFor
+// seconds of wall time), "i1\t<unix seconds>\t<idle seconds>".
+func appendVisitsWatermark(dst []byte, m sourceMark) []byte {
+	if !m.idle {
+		return strconv.AppendInt(append(dst, "w1\t"...), m.t, 10)
+	}
+	dst = strconv.AppendInt(append(dst, "i1\t"...), m.t, 10)
+	return strconv.AppendInt(append(dst, '\t'), m.idleFor, 10)
 }
 
 // parseVisitsWatermark reads a visits watermark value.
-func parseVisitsWatermark(v []byte) (int64, bool) {
-	rest, ok := bytes.CutPrefix(v, []byte("w1\t"))
-	if !ok {
-		return 0, false
+func parseVisitsWatermark(v []byte) (m sourceMark, ok bool) {
+	rest, active := bytes.CutPrefix(v, []byte("w1\t"))
+	if !active {
+		if rest, ok = bytes.CutPrefix(v, []byte("i1\t")); !ok {
+			return m, false
+		}
+		t, idle, found := bytes.Cut(rest, []byte("\t"))
+		var err error
+		if m.idleFor, err = strconv.ParseInt(string(idle), 10, 64); !found || err != nil || m.idleFor < 0 {
+			return m, false
+		}
+		rest, m.idle = t, true
 	}
-	t, err := strconv.ParseInt(string(rest), 10, 64)
-	return t, err == nil
+	var err error
+	m.t, err = strconv.ParseInt(string(rest), 10, 64)
+	return m, err == nil
 }
 
 // watermarkDim marks an aggregator's watermark in the partials topic.
@@ -104,43 +121,89 @@ func appendRejected(dst []byte, wk *transforms.Worker, id []byte, reason error, 
 	return append(dst, '}')
 }
 
-// Commit metadata holds a statistics stage's watermarks with its offset:
-// the aggregate stage (tag a1) each raw partition's ("topic/partition"), the
-// merge stage (m1) each aggregator's (by visits partition number). Kafka
+// Commit metadata holds a statistics stage's position and watermarks with
+// its offset: the aggregate stage (tag a2) its clock and each raw
+// partition's ("topic/partition") watermark and idleness, the merge stage
+// (m1) each aggregator's watermark (by visits partition number). Kafka
 // bounds metadata to offset.metadata.max.bytes (4 KiB by default), so it is
 // written compactly:
 //
-//	<tag> <position> <base> <prefix><p>.<d>,<p>.<d>;<prefix><p>.<d>...
+//	<tag> <position> [<clock> <late>] <base> <prefix><p>.<d>[.<i>],<p>.<d>;<prefix><p>.<d>...
 //
-// sources grouped by their prefix up to the last "/" (a topic name, which
-// cannot hold ",", ";" or "/"), partitions and base-watermark differences
-// in base 36: six to eight bytes a partition, about 500 partitions in 4 KiB
-// when their watermarks are within an hour of each other. The first form,
-// "<tag> <position> <source>=<time>,...", is still read, and written for a
-// source that is not "prefix/number".
-func encodeMeta(tag string, pos int64, wm map[string]int64) string {
+// the clock (a2 only; "-" before there is one) and the open windows'
+// late_events counts (a2 only; "<start>.<size>.<n>,...", "-" for none),
+// then sources grouped by
+// their prefix up to the last "/" (a topic name, which cannot hold ",",
+// ";" or "/"), partitions and base-watermark differences in base 36, and
+// for an idle source the seconds it had been idle: six to eight bytes a
+// partition, about 500 partitions in 4 KiB when their watermarks are within
+// an hour of each other. The first form, "<tag> <position> <source>=<time>,...",
+// is still read, and written for a source that is not "prefix/number"; so
+// is the aggregate stage's earlier tag a1 (no clock, no idleness).
+type stageMeta struct {
+	pos      int64
+	clock    int64 // a2: the clock the aggregator's windows closed against
+	hasClock bool
+	late     map[stats.WindowKey]int64 // a2: the open windows' late_events
+	marks    map[string]sourceMark
+}
+
+// sourceMark is a statistics stage's watermark of one source.
+type sourceMark struct {
+	t int64 // the largest event time (aggregate) or clock (merge) the source said
+	// idle (aggregate): the source's latest record said it was caught up
+	// and had heard no record for idleFor wall seconds.
+	idle    bool
+	idleFor int64
+}
+
+// metaWithClock are the tags whose metadata carries a clock.
+func metaWithClock(tag string) bool { return tag == "a2" }
+
+func encodeMeta(tag string, m stageMeta) string {
 	var b strings.Builder
 	b.WriteString(tag)
 	b.WriteByte(' ')
-	b.WriteString(strconv.FormatInt(pos, 10))
-	if len(wm) == 0 {
+	b.WriteString(strconv.FormatInt(m.pos, 10))
+	if metaWithClock(tag) {
+		b.WriteByte(' ')
+		if m.hasClock {
+			b.WriteString(strconv.FormatInt(m.clock, 10))
+		} else {
+			b.WriteByte('-')
+		}
+		b.WriteByte(' ')
+		if len(m.late) == 0 {
+			b.WriteByte('-')
+		}
+		keys := slices.SortedFunc(maps.Keys(m.late), func(x, y stats.WindowKey) int {
+			return cmp.Or(cmp.Compare(x.Start, y.Start), cmp.Compare(x.Size, y.Size))
+		})
+		for i, k := range keys {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, "%d.%d.%d", k.Start, k.Size, m.late[k])
+		}
+	}
+	if len(m.marks) == 0 {
 		return b.String()
 	}
 	type source struct {
 		prefix string
 		part   uint64
-		t      int64
+		mark   sourceMark
 	}
-	sources := make([]source, 0, len(wm))
+	sources := make([]source, 0, len(m.marks))
 	base := int64(math.MinInt64)
-	for k, t := range wm {
+	for k, mark := range m.marks {
 		i := strings.LastIndexByte(k, '/') + 1
 		n, err := strconv.ParseUint(k[i:], 10, 31)
 		if err != nil || strings.ContainsAny(k[:i], ",; ") {
-			return encodeMetaLong(&b, wm) // not "topic/partition": the first form
+			return encodeMetaLong(&b, m.marks) // not "topic/partition": the first form
 		}
-		sources = append(sources, source{k[:i], n, t})
-		base = max(base, t)
+		sources = append(sources, source{k[:i], n, mark})
+		base = max(base, mark.t)
 	}
 	slices.SortFunc(sources, func(x, y source) int {
 		if c := strings.Compare(x.prefix, y.prefix); c != 0 {
@@ -164,62 +227,120 @@ func encodeMeta(tag string, pos int64, wm map[string]int64) string {
 		b.WriteString(strconv.FormatUint(src.part, 36))
 		b.WriteByte('.')
 		// Wrapping uint64 arithmetic: exact for any pair of int64s.
-		b.WriteString(strconv.FormatUint(uint64(base)-uint64(src.t), 36))
+		b.WriteString(strconv.FormatUint(uint64(base)-uint64(src.mark.t), 36))
+		if src.mark.idle {
+			b.WriteByte('.')
+			b.WriteString(strconv.FormatUint(uint64(max(src.mark.idleFor, 0)), 36))
+		}
 	}
 	return b.String()
 }
 
-func encodeMetaLong(b *strings.Builder, wm map[string]int64) string {
+func encodeMetaLong(b *strings.Builder, marks map[string]sourceMark) string {
 	b.WriteByte(' ')
-	for i, src := range slices.Sorted(maps.Keys(wm)) {
+	for i, src := range slices.Sorted(maps.Keys(marks)) {
 		if i > 0 {
 			b.WriteByte(',')
 		}
 		b.WriteString(src)
 		b.WriteByte('=')
-		b.WriteString(strconv.FormatInt(wm[src], 10))
+		b.WriteString(strconv.FormatInt(marks[src].t, 10))
+		if marks[src].idle {
+			b.WriteByte('.')
+			b.WriteString(strconv.FormatInt(max(marks[src].idleFor, 0), 10))
+		}
 	}
 	return b.String()
 }
 
-func decodeMeta(tag, s string) (pos int64, wm map[string]int64, ok bool) {
+// decodeMeta reads what encodeMeta wrote with tag.
+func decodeMeta(tag, s string) (m stageMeta, ok bool) {
 	f := strings.Fields(s)
-	if len(f) < 2 || len(f) > 4 || f[0] != tag {
-		return 0, nil, false
+	if len(f) < 2 || f[0] != tag {
+		return m, false
 	}
 	pos, err := strconv.ParseInt(f[1], 10, 64)
 	if err != nil {
-		return 0, nil, false
+		return m, false
 	}
-	wm = map[string]int64{}
-	switch len(f) {
-	case 3: // the first form: source=time,...
-		for _, kv := range strings.Split(f[2], ",") {
-			k, v, found := strings.Cut(kv, "=")
-			t, err := strconv.ParseInt(v, 10, 64)
-			if !found || err != nil {
-				return 0, nil, false
+	m.pos, f = pos, f[2:]
+	if metaWithClock(tag) {
+		if len(f) < 2 {
+			return m, false
+		}
+		if f[0] != "-" {
+			if m.clock, err = strconv.ParseInt(f[0], 10, 64); err != nil {
+				return m, false
 			}
-			wm[k] = t
+			m.hasClock = true
 		}
-	case 4:
-		base, err := strconv.ParseInt(f[2], 10, 64)
+		if f[1] != "-" {
+			m.late = map[stats.WindowKey]int64{}
+			for _, w := range strings.Split(f[1], ",") {
+				var k stats.WindowKey
+				var n int64
+				parts := strings.Split(w, ".")
+				if len(parts) != 3 {
+					return m, false
+				}
+				var err1, err2, err3 error
+				k.Start, err1 = strconv.ParseInt(parts[0], 10, 64)
+				k.Size, err2 = strconv.ParseInt(parts[1], 10, 64)
+				n, err3 = strconv.ParseInt(parts[2], 10, 64)
+				if err1 != nil || err2 != nil || err3 != nil {
+					return m, false
+				}
+				m.late[k] = n
+			}
+		}
+		f = f[2:]
+	}
+	m.marks = map[string]sourceMark{}
+	switch len(f) {
+	case 0:
+	case 1: // the first form: source=time[.idle],...
+		for _, kv := range strings.Split(f[0], ",") {
+			k, v, found := strings.Cut(kv, "=")
+			t, idle, hasIdle := strings.Cut(v, ".")
+			mark := sourceMark{idle: hasIdle}
+			var err1, err2 error
+			mark.t, err1 = strconv.ParseInt(t, 10, 64)
+			if hasIdle {
+				mark.idleFor, err2 = strconv.ParseInt(idle, 10, 64)
+			}
+			if !found || err1 != nil || err2 != nil {
+				return m, false
+			}
+			m.marks[k] = mark
+		}
+	case 2:
+		base, err := strconv.ParseInt(f[0], 10, 64)
 		if err != nil {
-			return 0, nil, false
+			return m, false
 		}
-		for _, group := range strings.Split(f[3], ";") {
+		for _, group := range strings.Split(f[1], ";") {
 			i := strings.LastIndexByte(group, '/') + 1
 			prefix := group[:i]
 			for _, pd := range strings.Split(group[i:], ",") {
-				p, d, found := strings.Cut(pd, ".")
-				n, err1 := strconv.ParseUint(p, 36, 31)
-				diff, err2 := strconv.ParseUint(d, 36, 64)
-				if !found || err1 != nil || err2 != nil {
-					return 0, nil, false
+				parts := strings.Split(pd, ".")
+				if len(parts) < 2 || len(parts) > 3 {
+					return m, false
 				}
-				wm[prefix+strconv.FormatUint(n, 10)] = int64(uint64(base) - diff)
+				n, err1 := strconv.ParseUint(parts[0], 36, 31)
+				diff, err2 := strconv.ParseUint(parts[1], 36, 64)
+				var idle uint64
+				var err3 error
+				if len(parts) == 3 {
+					idle, err3 = strconv.ParseUint(parts[2], 36, 63)
+				}
+				if err1 != nil || err2 != nil || err3 != nil {
+					return m, false
+				}
+				m.marks[prefix+strconv.FormatUint(n, 10)] = sourceMark{t: int64(uint64(base) - diff), idle: len(parts) == 3, idleFor: int64(idle)}
 			}
 		}
+	default:
+		return m, false
 	}
-	return pos, wm, true
+	return m, true
 }

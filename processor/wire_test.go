@@ -14,13 +14,18 @@ import (
 )
 
 func TestVisitsWatermarkRoundTrip(t *testing.T) {
-	for _, want := range []int64{0, 1795785801, -5, math.MaxInt64, math.MinInt64} {
-		v := appendVisitsWatermark(nil, want)
-		if got, ok := parseVisitsWatermark(v); !ok || got != want {
-			t.Errorf("%d -> %q -> %d %v", want, v, got, ok)
+	for _, tm := range []int64{0, 1795785801, -5, math.MaxInt64, math.MinInt64} {
+		for _, want := range []sourceMark{{t: tm}, {t: tm, idle: true}, {t: tm, idle: true, idleFor: 86400}} {
+			v := appendVisitsWatermark(nil, want)
+			if got, ok := parseVisitsWatermark(v); !ok || got != want {
+				t.Errorf("%+v -> %q -> %+v %v", want, v, got, ok)
+			}
 		}
 	}
-	for _, bad := range []string{"", "w1", "w1\t", "w2\t5", "w1\tx", "5"} {
+	if v := appendVisitsWatermark(nil, sourceMark{t: 7}); string(v) != "w1\t7" {
+		t.Errorf("an active watermark is written as the first version wrote it: %q", v)
+	}
+	for _, bad := range []string{"", "w1", "w1\t", "w2\t5", "w1\tx", "5", "i1\t5", "i1\t5\t", "i1\t5\t-1", "i1\tx\t3", "i1\t5\t3\t1"} {
 		if _, ok := parseVisitsWatermark([]byte(bad)); ok {
 			t.Errorf("%q parsed", bad)
 		}
@@ -77,44 +82,77 @@ func TestRejectedRecord(t *testing.T) {
 }
 
 func TestCommitMetadataRoundTrip(t *testing.T) {
-	wm := map[string]int64{"access-logs/0": 1795785801, "access-logs/11": -5, "error.logs/3": math.MinInt64, "error.logs/4": math.MaxInt64}
-	pos, got, ok := decodeMeta("a1", encodeMeta("a1", 42, wm))
-	if !ok || pos != 42 || !maps.Equal(got, wm) {
-		t.Fatalf("round trip: %v %v %v", pos, got, ok)
+	marks := func(m map[string]int64) map[string]sourceMark {
+		out := map[string]sourceMark{}
+		for k, v := range m {
+			out[k] = sourceMark{t: v}
+		}
+		return out
 	}
-	merge := map[string]int64{"0": 7, "1": 1795785801, "35": 1795785790}
-	if _, got, ok := decodeMeta("m1", encodeMeta("m1", 9, merge)); !ok || !maps.Equal(got, merge) {
+	wm := map[string]sourceMark{"access-logs/0": {t: 1795785801}, "access-logs/11": {t: -5, idle: true, idleFor: 37},
+		"error.logs/3": {t: math.MinInt64}, "error.logs/4": {t: math.MaxInt64, idle: true}}
+	late := map[stats.WindowKey]int64{{Start: 1795780800, Size: 86400}: 12, {Start: 1795780800, Size: 604800}: 3}
+	for _, want := range []stageMeta{{pos: 42, clock: 1795785790, hasClock: true, marks: wm}, {pos: 42, marks: wm}, {pos: -1, marks: map[string]sourceMark{}},
+		{pos: 7, clock: 5, hasClock: true, late: late, marks: wm}} {
+		got, ok := decodeMeta("a2", encodeMeta("a2", want))
+		if !ok || got.pos != want.pos || got.clock != want.clock || got.hasClock != want.hasClock || !maps.Equal(got.marks, want.marks) ||
+			!maps.Equal(got.late, want.late) {
+			t.Fatalf("round trip: %+v -> %q -> %+v %v", want, encodeMeta("a2", want), got, ok)
+		}
+	}
+	merge := marks(map[string]int64{"0": 7, "1": 1795785801, "35": 1795785790})
+	if got, ok := decodeMeta("m1", encodeMeta("m1", stageMeta{pos: 9, marks: merge})); !ok || !maps.Equal(got.marks, merge) {
 		t.Fatalf("merge stage round trip: %v %v", got, ok)
 	}
 	// Sources that are not "topic/number" are written in the first form.
-	odd := map[string]int64{"x": 1, "a/b": 2}
-	if enc := encodeMeta("a1", 1, odd); enc != "a1 1 a/b=2,x=1" {
+	odd := map[string]sourceMark{"x": {t: 1}, "a/b": {t: 2, idle: true, idleFor: 9}}
+	if enc := encodeMeta("a2", stageMeta{pos: 1, clock: 3, hasClock: true, marks: odd}); enc != "a2 1 3 - a/b=2.9,x=1" {
 		t.Errorf("first form: %q", enc)
 	}
-	// What an earlier version committed (the first form) is still read.
-	if pos, got, ok := decodeMeta("a1", "a1 42 access-logs/0=1795785801,access-logs/11=-5"); !ok || pos != 42 ||
-		!maps.Equal(got, map[string]int64{"access-logs/0": 1795785801, "access-logs/11": -5}) {
-		t.Errorf("first form: %v %v %v", pos, got, ok)
+	if got, ok := decodeMeta("a2", "a2 1 3 - a/b=2.9,x=1"); !ok || !maps.Equal(got.marks, odd) {
+		t.Errorf("first form: %+v %v", got, ok)
 	}
-	for _, bad := range []string{"", "a1", "m1 5 ", "a1 x", "a1 5 a=1,b", "a1 5 a=x", "a1 5 x t/1.2", "a1 5 9 t/1", "a1 5 9 t/1.!", "a1 5 9 t/!.1", "a1 5 9 t/1.2 extra"} {
-		if _, _, ok := decodeMeta("a1", bad); ok {
+	// What an earlier version committed (tag a1, both forms) is still read.
+	if got, ok := decodeMeta("a1", "a1 42 access-logs/0=1795785801,access-logs/11=-5"); !ok || got.pos != 42 || got.hasClock ||
+		!maps.Equal(got.marks, marks(map[string]int64{"access-logs/0": 1795785801, "access-logs/11": -5})) {
+		t.Errorf("first form: %+v %v", got, ok)
+	}
+	if got, ok := decodeMeta("a1", "a1 42 1795785801 access-logs/0.0,b.b"); !ok || got.pos != 42 ||
+		!maps.Equal(got.marks, marks(map[string]int64{"access-logs/0": 1795785801, "access-logs/11": 1795785801 - 11})) {
+		t.Errorf("a1: %+v %v", got, ok)
+	}
+	for _, bad := range []string{"", "a1", "m1 5 ", "a1 x", "a1 5 a=1,b", "a1 5 a=x", "a1 5 x t/1.2", "a1 5 9 t/1", "a1 5 9 t/1.!",
+		"a1 5 9 t/!.1", "a1 5 9 t/1.2 extra", "a1 5 9 t/1.2.3.4", "a1 5 9 t/1.2.!"} {
+		if _, ok := decodeMeta("a1", bad); ok {
 			t.Errorf("%q decoded", bad)
 		}
 	}
-	if pos, wm, ok := decodeMeta("m1", "m1 9"); !ok || pos != 9 || len(wm) != 0 {
-		t.Errorf("no watermarks: %v %v %v", pos, wm, ok)
+	for _, bad := range []string{"a2 5", "a2 5 -", "a2 5 x -", "a2 5 x - t/1.2", "a1 5 9 t/1.2", "a2 5 - - 9 t/1.2 extra", "a2 5 - 1.2 9 t/1.2", "a2 5 - 1.2.x 9 t/1.2"} {
+		if _, ok := decodeMeta("a2", bad); ok {
+			t.Errorf("%q decoded", bad)
+		}
+	}
+	if got, ok := decodeMeta("m1", "m1 9"); !ok || got.pos != 9 || len(got.marks) != 0 {
+		t.Errorf("no watermarks: %+v %v", got, ok)
 	}
 	// Kafka's default offset.metadata.max.bytes is 4096: 500 raw partitions
-	// of three topics, watermarks within an hour of each other, fit.
-	many := map[string]int64{}
+	// of three topics, watermarks within an hour of each other, a third of
+	// them idle, fit.
+	many := map[string]sourceMark{}
 	for i := range 500 {
-		many[fmt.Sprintf("%s/%d", []string{"access-logs", "nginx-eu", "nginx-us"}[i%3], i/3)] = 1795785801 - int64(i*131%3600)
+		many[fmt.Sprintf("%s/%d", []string{"access-logs", "nginx-eu", "nginx-us"}[i%3], i/3)] = sourceMark{t: 1795785801 - int64(i*131%3600),
+			idle: i%3 == 0}
+		if i%3 == 0 {
+			m := many[fmt.Sprintf("access-logs/%d", i/3)]
+			m.idleFor = int64(i * 7 % 600)
+			many[fmt.Sprintf("access-logs/%d", i/3)] = m
+		}
 	}
-	enc := encodeMeta("a1", 123456789, many)
+	enc := encodeMeta("a2", stageMeta{pos: 123456789, clock: 1795785801, hasClock: true, marks: many})
 	if len(enc) > 4096 {
 		t.Errorf("500 partitions: %d bytes of metadata", len(enc))
 	}
-	if _, got, ok := decodeMeta("a1", enc); !ok || !maps.Equal(got, many) {
+	if got, ok := decodeMeta("a2", enc); !ok || !maps.Equal(got.marks, many) {
 		t.Error("500 partitions: round trip differs")
 	}
 }

@@ -53,6 +53,9 @@ type window struct {
 	minOffset          int64    // the first input offset that went into the window
 	dirty              bool
 	bounded            int64 // differential privacy: what the contribution bounds dropped
+	// late counts the hits this window took that came after a shorter
+	// window they fall in had closed: that window's figures miss them.
+	late int64
 	// sites are the window's per-site tables (the hits of one host each),
 	// at most max_sites; cappedSites counts the hosts past that.
 	sites       map[string]*window
@@ -108,7 +111,7 @@ type Aggregator struct {
 	strings  map[string]string
 	zone     zone
 	Received int64 // hits added, late ones included
-	Late     int64 // hits dropped because their window had closed
+	Late     int64 // hits dropped because every window they fall in had closed
 }
 
 // NewAggregator returns an Aggregator.
@@ -152,6 +155,31 @@ func (a *Aggregator) Held() (offset int64, ok bool) {
 	return offset, ok
 }
 
+// LateCounts are the open windows' late_events counts (hits late for a
+// shorter window), for a checkpoint; nil when there are none.
+func (a *Aggregator) LateCounts() map[WindowKey]int64 {
+	var m map[WindowKey]int64
+	for k, w := range a.windows {
+		if w.late > 0 {
+			if m == nil {
+				m = map[WindowKey]int64{}
+			}
+			m[k] = w.late
+		}
+	}
+	return m
+}
+
+// SetLateCounts gives the open windows the late_events counts of a
+// checkpoint, once a replay from the held offset has reached the
+// checkpoint's position: the replay runs at the checkpoint's clock, so it
+// cannot tell which hits were late for a shorter window when first read.
+func (a *Aggregator) SetLateCounts(m map[WindowKey]int64) {
+	for k, w := range a.windows {
+		w.late = m[k]
+	}
+}
+
 // Open is the number of open windows.
 func (a *Aggregator) Open() int { return len(a.windows) }
 
@@ -166,24 +194,31 @@ func (a *Aggregator) Add(r *transforms.Record) {
 	a.AddHit(&h, a.Received)
 }
 
-// AddHit counts one hit read at input offset. It reports false when the
-// hit was late (every window it falls in had closed).
-func (a *Aggregator) AddHit(h *Hit, offset int64) bool {
+// LateMask has a bit per window size, in the order of Config.Windows.
+type LateMask uint64
+
+// AddHit counts one hit read at input offset. It reports the window sizes
+// the hit was late for: those whose window of the hit had closed before it
+// came. A hit late for some sizes only is counted in the others, whose
+// privacy row says so (late_events).
+func (a *Aggregator) AddHit(h *Hit, offset int64) (late LateMask) {
 	a.Received++
 	t := h.Time
 	if !a.external {
 		a.Advance(t)
 	}
 	counted := false
+	var open [maxWindows]*window
 	var ref hitRef // where the hit was read, for visits' entry/exit ties
 	if h.HasVisitor && !h.Bot {
 		ref = hitRef{a.intern(h.Source), h.Offset}
 	}
 	var values hitValues
 	haveValues := false
-	for _, size := range a.sizes {
+	for i, size := range a.sizes {
 		start := a.zone.windowStart(t, size)
 		if a.closed(start + size) {
+			late |= 1 << i
 			continue
 		}
 		counted = true
@@ -192,6 +227,7 @@ func (a *Aggregator) AddHit(h *Hit, offset int64) bool {
 			haveValues = true
 		}
 		w := a.window(start, size, offset)
+		open[i] = w
 		a.count(w, h, &values, t, ref)
 		if len(h.Host) > 0 && a.cfg.MaxSites > 0 {
 			if sw := w.site(h.Host, a.cfg.MaxSites); sw != nil {
@@ -201,8 +237,25 @@ func (a *Aggregator) AddHit(h *Hit, offset int64) bool {
 	}
 	if !counted {
 		a.Late++
+	} else if late != 0 {
+		for i, w := range open[:len(a.sizes)] {
+			if w != nil && a.sizes[i] > a.shortestLate(late) {
+				w.late++
+			}
+		}
 	}
-	return counted
+	return late
+}
+
+// shortestLate is the size of the shortest window of the late mask.
+func (a *Aggregator) shortestLate(late LateMask) int64 {
+	shortest := int64(1) << 62
+	for i, size := range a.sizes {
+		if late&(1<<i) != 0 {
+			shortest = min(shortest, size)
+		}
+	}
+	return shortest
 }
 
 // count adds h to one window's (or one site's) table.

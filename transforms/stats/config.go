@@ -33,9 +33,10 @@ type Config struct {
 	// SessionGap ends a visit after this much inactivity. Default 30m; a
 	// visit also ends at its window's end (so at the UTC day boundary).
 	SessionGap time.Duration `yaml:"session_gap"`
-	// Lateness: a window stays open until the largest event time seen is
-	// this far past its end; later events for it are counted as late and
-	// dropped. Default 10m.
+	// Lateness: a window stays open until the clock (the largest event
+	// time seen; in Kafka mode the raw partitions' watermarks, README:
+	// event time) is this far past its end; later events for it are
+	// counted as late. Default 10m.
 	Lateness time.Duration `yaml:"lateness"`
 	// TimeZone is the IANA name of the site's time zone (Europe/Berlin):
 	// windows start at its local boundaries and hour of day and weekday are
@@ -87,6 +88,9 @@ func (c Config) WithDefaults() Config {
 // field and the value.
 func (c Config) Validate() (Config, error) {
 	c = c.WithDefaults()
+	if len(c.Windows) > maxWindows {
+		return c, fmt.Errorf("stats.windows: %d sizes, at most %d", len(c.Windows), maxWindows)
+	}
 	for _, w := range c.Windows {
 		if w < time.Minute || w%time.Minute != 0 || (24*time.Hour)%w != 0 && w%(24*time.Hour) != 0 {
 			return c, fmt.Errorf("stats.windows: %s is not a whole number of minutes dividing a day (or whole days)", w)
@@ -125,6 +129,9 @@ func (c Config) Validate() (Config, error) {
 	}
 	return c, nil
 }
+
+// maxWindows bounds stats.windows (a hit's late windows are a bit each).
+const maxWindows = 8
 
 // windowSizes are the window sizes in seconds.
 func (c Config) windowSizes() []int64 {

@@ -150,6 +150,7 @@ func (a *Aggregator) partials(dst []Partial, w *window, source int, final bool) 
 	tot.Bots, tot.Bytes = w.bots, w.bytes
 	tot.CappedEvents += w.cappedEvents + w.bounded
 	tot.CappedSites = int64(len(w.cappedSites))
+	tot.Late = w.late
 	dst = append(dst, tot)
 	if a.cfg.Differential() && !final {
 		// A visitor's kept values change until the window closes (a value

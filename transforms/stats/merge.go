@@ -226,6 +226,7 @@ func (m *Merger) merge(w *mergeWindow, site string, final bool) mergedTable {
 			tot.CappedEvents += p.CappedEvents
 			tot.CappedVisitors += p.CappedVisitors
 			tot.CappedSites += p.CappedSites
+			tot.Late += p.Late
 			for _, d := range p.Durations {
 				hist[d[0]] += d[1]
 			}

@@ -33,6 +33,9 @@ type Partial struct {
 	CappedVisitors int64 `json:"capped_visitors,omitempty"`
 	// CappedSites: hosts past max_sites, without tables of their own.
 	CappedSites int64 `json:"capped_sites,omitempty"`
+	// Late: hits the window took that came after a shorter window they fall
+	// in had closed.
+	Late int64 `json:"late,omitempty"`
 	// Site is the host whose table the partial belongs to; empty for the
 	// all-sites table.
 	Site string `json:"site,omitempty"`

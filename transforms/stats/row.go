@@ -37,6 +37,10 @@ type Row struct {
 	CappedEvents     *int64 `json:"capped_events,omitempty"`
 	CappedVisitors   *int64 `json:"capped_visitors,omitempty"`
 	CappedSites      *int64 `json:"capped_sites,omitempty"`
+	// LateEvents: hits this window counts that came after a shorter window
+	// they fall in had closed (that window's rows miss them); not
+	// published under differential privacy.
+	LateEvents *int64 `json:"late_events,omitempty"`
 	// Differential privacy's record (stats.privacy: differential).
 	Mechanism          string   `json:"mechanism,omitempty"`
 	Epsilon            *float64 `json:"epsilon,omitempty"`
@@ -184,6 +188,9 @@ func (m *Merger) tableRows(dst []Row, key WindowKey, final bool, site string, mt
 	priv.CappedVisitors = ptr(tot.CappedVisitors)
 	if tot.CappedSites > 0 {
 		priv.CappedSites = ptr(tot.CappedSites)
+	}
+	if tot.Late > 0 {
+		priv.LateEvents = ptr(tot.Late)
 	}
 	priv.TimeZone = m.cfg.TimeZone
 	return append(dst, priv)

@@ -29,6 +29,8 @@ func TestStatsRowsMatchSchema(t *testing.T) {
 	// Per-site tables, one host past max_sites.
 	sited, _ := aggregateLines(t, vhostLines(3000, 8), Config{MaxSites: 2})
 	final = append(final, sited...)
+	// Hits late for their hour, counted in their day (late_events).
+	final = append(final, lateRows(t)...)
 	// Differential privacy's rows and privacy record.
 	dp, _ := aggregateLines(t, genLines(20000, 9), Config{Privacy: PrivacyDifferential, Epsilon: 8})
 	final = append(final, dp...)

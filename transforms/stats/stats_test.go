@@ -447,18 +447,22 @@ func streamHits(t *testing.T, n int, seed uint64) []Hit {
 
 // TestAggregatorReplayFromHeldOffset is the statistics stage's recovery in
 // miniature: a run that "crashes" and restarts from its last checkpoint
-// (the held offset, with the largest event time saved then, and no output
-// until it is past the checkpoint's position) leaves the same partials as a
-// run that never stopped.
+// (the held offset, with the clock and the late counts saved then, and no
+// output until it is past the checkpoint's position) leaves the same
+// partials as a run that never stopped.
 func TestAggregatorReplayFromHeldOffset(t *testing.T) {
 	hits := streamHits(t, 40000, 31)
 	cfg := Config{Windows: []time.Duration{time.Hour, 24 * time.Hour}}
 	const flushEvery = 700
+	const allLate = 1<<2 - 1
 	run := func(crashes map[int]bool) (*Merger, int64) {
 		m := NewMerger(cfg, Masks{})
 		agg, _ := NewAggregator(cfg)
-		type checkpoint struct{ held, maxT, pos int64 }
-		cp := checkpoint{}
+		type checkpoint struct {
+			held, maxT, pos int64
+			late            map[WindowKey]int64
+		}
+		cp, restored := checkpoint{}, checkpoint{}
 		quietUntil := int64(0)
 		var late int64
 		for i := int64(0); i < int64(len(hits)); i++ {
@@ -468,10 +472,13 @@ func TestAggregatorReplayFromHeldOffset(t *testing.T) {
 				if cp.pos > 0 {
 					agg.Advance(cp.maxT)
 				}
-				i, quietUntil = cp.held, cp.pos
+				i, quietUntil, restored = cp.held, cp.pos, cp
 			}
-			if !agg.AddHit(&hits[i], i) && i >= quietUntil {
+			if agg.AddHit(&hits[i], i) == allLate && i >= quietUntil {
 				late++
+			}
+			if i+1 == quietUntil {
+				agg.SetLateCounts(restored.late) // the replay has reached the checkpoint
 			}
 			if (i+1)%flushEvery == 0 || i == int64(len(hits))-1 {
 				parts := agg.Flush(nil, 3, false)
@@ -485,7 +492,14 @@ func TestAggregatorReplayFromHeldOffset(t *testing.T) {
 					held = i + 1
 				}
 				maxT, _ := agg.Clock()
-				cp = checkpoint{held, maxT, i + 1}
+				if i+1 < quietUntil {
+					// Replaying: the checkpoint is the restored one, at a new
+					// held offset.
+					cp = checkpoint{held, restored.maxT, quietUntil, restored.late}
+				} else {
+					cp = checkpoint{held, maxT, i + 1, agg.LateCounts()}
+				}
+
 			}
 		}
 		return m, late
@@ -509,6 +523,7 @@ func TestAggregatorReplayFromHeldOffset(t *testing.T) {
 		got, _ := run(crashes)
 		if !reflect.DeepEqual(got.windows, want.windows) {
 			t.Errorf("after crashes the partials differ: %d windows vs %d", len(got.windows), len(want.windows))
+
 		}
 		if !reflect.DeepEqual(got.Rows(nil, false), want.Rows(nil, false)) {
 			t.Errorf("after crashes the rows differ")
@@ -599,5 +614,58 @@ func TestTimeZone(t *testing.T) {
 	}
 	if _, err := (Config{TimeZone: "Mars/Olympus"}).Validate(); err == nil || !strings.Contains(err.Error(), "time_zone") {
 		t.Errorf("an unknown zone: %v", err)
+	}
+}
+
+// lateRows closes a day whose hours got late hits: 20 visitors at 02:00,
+// the clock at 05:00, then two more hits at 02:30 (their hour has closed;
+// the day has not).
+func lateRows(t *testing.T) []Row {
+	t.Helper()
+	agg, err := NewAggregator(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := int64(1795737600) // a UTC midnight
+	hit := func(at int64, visitor uint64) LateMask {
+		h := Hit{Source: []byte("raw/0"), Time: day + at, Visitor: visitor, HasVisitor: true, Status: 200, Page: []byte("/"), Country: []byte("DE")}
+		return agg.AddHit(&h, 0)
+	}
+	for v := range uint64(20) {
+		if late := hit(2*3600, v+1); late != 0 {
+			t.Fatalf("an in-time hit is late: %b", late)
+		}
+	}
+	hit(5*3600, 1)
+	for v := range uint64(2) {
+		if late := hit(2*3600+1800, v+1); late != 1 {
+			t.Fatalf("late mask %b, want 1 (the hour, not the day)", late)
+		}
+	}
+	if late := hit(-3600, 3); late != 3 || agg.Late != 1 {
+		t.Fatalf("a hit of the day before: mask %b, Late %d; want 11, 1", late, agg.Late)
+	}
+	return agg.CloseWith(NewMerger(Config{}, Masks{}))
+}
+
+func TestLateEvents(t *testing.T) {
+	rows := lateRows(t)
+	late := map[string]int64{}
+	views := map[string]int64{}
+	for _, r := range rows {
+		switch r.Dimension {
+		case "privacy":
+			if r.LateEvents != nil {
+				late[r.WindowSize] += *r.LateEvents
+			}
+		case "total":
+			views[r.WindowStart+" "+r.WindowSize] = r.Views
+		}
+	}
+	if late["24h0m0s"] != 2 || late["1h0m0s"] != 0 {
+		t.Errorf("late_events by window size: %v, want 2 in the day only", late)
+	}
+	if views["2026-11-27T02:00:00Z 1h0m0s"] != 20 || views["2026-11-27T00:00:00Z 24h0m0s"] != 23 {
+		t.Errorf("views %v: the hour keeps its 20, the day counts the 2 late ones too", views)
 	}
 }
