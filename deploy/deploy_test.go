@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/logveil/logveil/processor"
+	"github.com/logveil/logveil/processor/config"
 )
 
 // TestDockerfileBuild runs the Dockerfile's build command as written and
@@ -66,9 +67,9 @@ func TestDockerfileBuild(t *testing.T) {
 
 func TestExampleConfigsValid(t *testing.T) {
 	for _, p := range []string{"logveil.yaml", "kubernetes/logveil.yaml"} {
-		c, err := processor.LoadConfig(p)
+		c, err := config.Load(p, nil)
 		if err == nil {
-			_, err = c.Validate()
+			_, err = c.Resolve()
 		}
 		if err != nil {
 			t.Errorf("%s: %v", p, err)

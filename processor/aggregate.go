@@ -58,11 +58,7 @@ func windowLabel(d time.Duration) string {
 // replay of the anonymize stage (after a crash): it is not counted twice.
 func (s *aggregateStage) consume(p partitionRun) {
 	rt, kc := s.rt, &s.rt.cfg.Kafka
-	agg, err := stats.NewAggregator(rt.cfg.Stats)
-	if err != nil {
-		rt.log.Error("statistics config", "err", err) // Validate checked it
-		return
-	}
+	agg := stats.NewAggregator(rt.cfg.Stats)
 	agg.UseExternalClock()
 	expected, err := s.inputSources(p.genCtx)
 	if err != nil {

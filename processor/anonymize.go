@@ -1,13 +1,13 @@
 package processor
 
 import (
-	"strconv"
 	"sync/atomic"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/logveil/logveil/transforms"
+	"github.com/logveil/logveil/processor/config"
+	"github.com/logveil/logveil/processor/engine"
 	"github.com/logveil/logveil/transforms/stats"
 )
 
@@ -15,16 +15,16 @@ import (
 // <prefix>.rejected and, for the statistics, <prefix>.visits.
 //
 // Delivery: each assigned partition has one goroutine that fetches a batch,
-// anonymizes it, produces every output with acks=all and only then marks the
-// batch's offsets for commit. A crash replays from the last commit; replayed
+// runs it through the engine (the per-line loop every driver shares),
+// produces every output with acks=all and only then marks the batch's
+// offsets for commit. A crash replays from the last commit; replayed
 // records get the same event ids (topic-partition-offset), so consumers can
 // drop duplicates. Events of one source partition go to the same partition
 // of the events topic, in order.
 type anonymizeStage struct {
 	stageInfo
-	rt    *runtime
-	anon  *transforms.Anonymizer
-	salts transforms.SaltSource // nil: no pseudonyms
+	rt     *runtime
+	engine *engine.Engine
 
 	in, out, rejected atomic.Int64
 }
@@ -35,16 +35,8 @@ func (s *anonymizeStage) consume(p partitionRun) {
 	ch, stop := rt.reader(p.topic, p.pa.ID).start(p.runCtx, p.genCtx, p.pa.Offset)
 	defer stop()
 
-	wk := s.anon.NewWorker()
-	if s.salts != nil {
-		wk.SetSaltSource(s.salts)
-		loc, _ := s.rt.cfg.Stats.Location() // Validate checked it
-		wk.SetTimeZone(loc)
-	}
-	wk.EmitPseudonym = kc.PseudonymInEvents
-	b := &batchBuilder{wk: wk, topic: p.topic, partition: p.pa.ID, eventsTopic: kc.EventsTopic(),
-		rejTopic: kc.RejectedTopic(), visTopic: kc.VisitsTopic(), source: sourceName(p.topic, p.pa.ID)}
-	if kc.VisitsEnabled() {
+	b := newBatchBuilder(s.engine, kc, p.topic, p.pa.ID)
+	if kc.Visits {
 		n, err := rt.partitionCount(p.genCtx, kc.VisitsTopic())
 		if err != nil {
 			return
@@ -80,31 +72,31 @@ func (s *anonymizeStage) consume(p partitionRun) {
 		last := f.msgs[len(f.msgs)-1].Offset
 		p.acks.set(p.topic, p.pa.ID, last+1, "")
 		rt.metrics.setLag(p.topic, p.pa.ID, max(f.hwm-(last+1), 0))
-		s.in.Add(int64(len(f.msgs)))
-		s.out.Add(b.events)
-		s.rejected.Add(b.rejects)
+		eb := &b.batch
+		s.in.Add(eb.Lines)
+		s.out.Add(eb.Events + eb.Errors)
+		s.rejected.Add(eb.Rejects)
 		m := rt.metrics
-		m.recordsIn.Add(float64(len(f.msgs)))
+		m.recordsIn.Add(float64(eb.Lines))
 		m.bytesIn.Add(float64(b.bytesIn))
 		m.bytesOut.Add(float64(b.bytesOut))
-		m.recordsOut.WithLabelValues(kc.EventsTopic()).Add(float64(b.events))
+		m.recordsOut.WithLabelValues(kc.EventsTopic()).Add(float64(eb.Events + eb.Errors))
 		m.recordsOut.WithLabelValues(kc.VisitsTopic()).Add(float64(b.visits))
-		m.recordsOut.WithLabelValues(kc.RejectedTopic()).Add(float64(b.rejects))
-		for reason, n := range b.reasons {
-			m.rejected.WithLabelValues(reason).Add(float64(n))
+		m.recordsOut.WithLabelValues(kc.RejectedTopic()).Add(float64(eb.Rejects))
+		for reason, n := range eb.Reasons {
+			m.rejected.WithLabelValues(reason.Error()).Add(float64(n))
 		}
 	}
 }
 
-// batchBuilder turns one fetched batch into output messages, reusing its
-// buffers from batch to batch. Its messages alias its arena until the next
-// build.
+// batchBuilder runs one fetched batch through the engine and turns what it
+// made into output messages, reusing its buffers from batch to batch. Its
+// messages alias its buffers until the next build.
 type batchBuilder struct {
 	eventsTopic, rejTopic, visTopic string
-	wk                              *transforms.Worker
-	topic                           string
+	wk                              *engine.Worker
 	partition                       int
-	source                          []byte // "topic/partition"
+	batch                           engine.Batch
 	// visitsPartitions: every one gets this partition's watermark (the
 	// largest event time read from it) after each batch's hits; 0: no
 	// visits topic.
@@ -112,13 +104,19 @@ type batchBuilder struct {
 	visitsIDs        []int    // 0 … visitsPartitions-1
 	hitBufs          [][]byte // per visits partition, this batch's hits
 	hitsKey          []byte   // "b|topic/partition"
+	source           []byte   // "topic/partition"
 	watermark        int64
 
-	arena                                      []byte
-	hit                                        stats.Hit
-	out                                        []kafka.Message
-	events, visits, rejects, bytesIn, bytesOut int64
-	reasons                                    map[string]int64
+	arena                     []byte
+	out                       []kafka.Message
+	visits, bytesIn, bytesOut int64
+}
+
+func newBatchBuilder(e *engine.Engine, kc *config.KafkaSettings, topic string, partition int) *batchBuilder {
+	b := &batchBuilder{wk: e.NewWorker(), partition: partition, eventsTopic: kc.EventsTopic(),
+		rejTopic: kc.RejectedTopic(), visTopic: kc.VisitsTopic(), source: sourceName(topic, partition)}
+	b.wk.SetSource(topic, partition)
+	return b
 }
 
 // setVisitsPartitions makes the builder write hits and watermarks for a
@@ -135,60 +133,33 @@ func (b *batchBuilder) setVisitsPartitions(n int) {
 
 func (b *batchBuilder) build(msgs []kafka.Message) {
 	b.out, b.arena = b.out[:0], b.arena[:0]
-	b.events, b.visits, b.rejects, b.bytesIn, b.bytesOut = 0, 0, 0, 0, 0
-	if b.reasons == nil {
-		b.reasons = map[string]int64{}
-	}
-	clear(b.reasons)
-	// Size the arena for the batch so it rarely grows (growing is safe:
-	// earlier messages keep pointing at the old, unchanged array).
-	need := 0
+	b.visits, b.bytesIn, b.bytesOut = 0, 0, 0
+	eb := &b.batch
+	eb.Reset()
 	for i := range msgs {
-		need += 3*len(msgs[i].Value) + 512
+		b.wk.Line(eb, msgs[i].Value, msgs[i].Offset)
+		b.bytesIn += int64(len(msgs[i].Value))
 	}
-	if cap(b.arena) < need {
-		b.arena = make([]byte, 0, need+need/4)
+	if want := len(eb.Items) + b.visitsPartitions*2; cap(b.out) < want {
+		b.out = make([]kafka.Message, 0, want+want/4)
 	}
-	if want := 3 * len(msgs); cap(b.out) < want {
-		b.out = make([]kafka.Message, 0, want)
-	}
-	for i := range msgs {
-		m := &msgs[i]
-		line := m.Value
-		for n := len(line); n > 0 && (line[n-1] == '\n' || line[n-1] == '\r'); n = len(line) {
-			line = line[:n-1]
+	for i := range eb.Items {
+		it := &eb.Items[i]
+		switch it.Kind {
+		case engine.Rejected:
+			b.add(b.rejTopic, it.ID, it.Out)
+		default:
+			b.add(b.eventsTopic, it.ID, it.Out)
 		}
-		b.bytesIn += int64(len(m.Value))
-		// The event id: source topic, partition and offset.
-		idStart := len(b.arena)
-		b.arena = append(b.arena, b.topic...)
-		b.arena = append(b.arena, '-')
-		b.arena = strconv.AppendInt(b.arena, int64(b.partition), 10)
-		b.arena = append(b.arena, '-')
-		b.arena = strconv.AppendInt(b.arena, m.Offset, 10)
-		id := b.arena[idStart:len(b.arena):len(b.arena)]
-
-		if err := b.wk.Process(line); err != nil {
-			b.rejects++
-			b.reasons[err.Error()]++
-			start := len(b.arena)
-			b.arena = appendRejected(b.arena, b.wk, id, err, line)
-			b.add(b.rejTopic, id, b.arena[start:])
-			continue
-		}
-		rec := &b.wk.Rec
-		b.watermark = max(b.watermark, rec.Time)
-		start := len(b.arena)
-		b.arena = b.wk.AppendJSON(b.arena, rec, id)
-		b.add(b.eventsTopic, id, b.arena[start:len(b.arena):len(b.arena)])
-		b.events++
-		if b.visitsPartitions > 0 && len(rec.Pseudonym) > 0 {
+		if it.Hit >= 0 && b.visitsPartitions > 0 {
 			// The statistics stage's input: what it needs of the event,
-			// one line in the message for the visitor's visits partition.
-			b.hit.FromRecord(rec)
-			b.hit.Source, b.hit.Offset = b.source, m.Offset
-			p := kafka.Murmur2Balancer{}.Balance(kafka.Message{Key: rec.Pseudonym}, b.visitsIDs...)
-			b.hitBufs[p] = append(stats.AppendHit(b.hitBufs[p], &b.hit), '\n')
+			// one line in the message for the visitor's visits partition
+			// (a hit without a visitor goes with this partition's).
+			p := b.partition % b.visitsPartitions
+			if v := it.Visitor; len(v) > 0 {
+				p = kafka.Murmur2Balancer{}.Balance(kafka.Message{Key: v}, b.visitsIDs...)
+			}
+			b.hitBufs[p] = append(stats.AppendHit(b.hitBufs[p], &eb.Hits[it.Hit]), '\n')
 			if len(b.hitBufs[p]) >= hitsMessageBytes {
 				b.addHits(p)
 			}
@@ -201,6 +172,7 @@ func (b *batchBuilder) build(msgs []kafka.Message) {
 				b.addHits(p)
 			}
 		}
+		b.watermark = max(b.watermark, eb.MaxTime)
 		if b.watermark > 0 {
 			b.addWatermarks(sourceMark{t: b.watermark})
 		}
@@ -210,12 +182,9 @@ func (b *batchBuilder) build(msgs []kafka.Message) {
 // addHits adds the hits gathered for visits partition p as one message.
 func (b *batchBuilder) addHits(p int) {
 	start := len(b.arena)
-	b.arena = append(b.arena, b.hitsKey...)
-	key := b.arena[start:len(b.arena):len(b.arena)]
-	start = len(b.arena)
 	b.arena = append(b.arena, b.hitBufs[p]...)
 	b.bytesOut += int64(len(b.hitBufs[p]))
-	b.out = append(b.out, kafka.Message{Topic: b.visTopic, Key: key, Value: b.arena[start:len(b.arena):len(b.arena)], Partition: p})
+	b.out = append(b.out, kafka.Message{Topic: b.visTopic, Key: b.hitsKey, Value: b.arena[start:len(b.arena):len(b.arena)], Partition: p})
 	b.hitBufs[p] = b.hitBufs[p][:0]
 }
 

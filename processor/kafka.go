@@ -2,26 +2,21 @@ package processor
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/segmentio/kafka-go"
-	"github.com/segmentio/kafka-go/compress"
-	"github.com/segmentio/kafka-go/sasl"
-	"github.com/segmentio/kafka-go/sasl/plain"
-	"github.com/segmentio/kafka-go/sasl/scram"
+
+	"github.com/logveil/logveil/processor/config"
 )
 
 // kafkaClients holds what every Kafka connection of one process shares.
 type kafkaClients struct {
-	cfg       KafkaConfig
+	cfg       config.KafkaSettings
 	dialer    *kafka.Dialer
 	transport *kafka.Transport
 	client    *kafka.Client
@@ -31,87 +26,14 @@ type kafkaClients struct {
 	stats  bool
 }
 
-func newKafkaClients(cfg KafkaConfig) (*kafkaClients, error) {
-	var tlsCfg *tls.Config
-	if cfg.TLS.Enabled {
-		var err error
-		if tlsCfg, err = buildTLS(cfg.TLS); err != nil {
-			return nil, err
-		}
-	}
-	mech, err := buildSASL(cfg.SASL)
-	if err != nil {
-		return nil, err
-	}
-	dialer := &kafka.Dialer{ClientID: cfg.ClientID, Timeout: 10 * time.Second, DualStack: true, TLS: tlsCfg, SASLMechanism: mech}
-	transport := &kafka.Transport{ClientID: cfg.ClientID, DialTimeout: 10 * time.Second, TLS: tlsCfg, SASL: mech,
+func newKafkaClients(cfg config.KafkaSettings) *kafkaClients {
+	dialer := &kafka.Dialer{ClientID: cfg.ClientID, Timeout: 10 * time.Second, DualStack: true, TLS: cfg.TLSConfig, SASLMechanism: cfg.Mechanism}
+	transport := &kafka.Transport{ClientID: cfg.ClientID, DialTimeout: 10 * time.Second, TLS: cfg.TLSConfig, SASL: cfg.Mechanism,
 		MetadataTTL: 30 * time.Second, IdleTimeout: time.Minute}
 	return &kafkaClients{
-		cfg: cfg, dialer: dialer, transport: transport, inputs: cfg.InputTopics, stats: cfg.VisitsEnabled(),
+		cfg: cfg, dialer: dialer, transport: transport, inputs: cfg.InputTopics, stats: cfg.Visits,
 		client: &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Timeout: 15 * time.Second, Transport: transport},
-	}, nil
-}
-
-func buildTLS(c TLSConfig) (*tls.Config, error) {
-	t := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: c.InsecureSkipVerify}
-	if c.CAFile != "" {
-		pem, err := os.ReadFile(c.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("kafka.tls.ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("kafka.tls.ca_file: %s holds no PEM certificate", c.CAFile)
-		}
-		t.RootCAs = pool
 	}
-	if c.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("kafka.tls.cert_file/key_file: %w", err)
-		}
-		t.Certificates = []tls.Certificate{cert}
-	}
-	return t, nil
-}
-
-func buildSASL(c SASLConfig) (sasl.Mechanism, error) {
-	if c.Mechanism == "" {
-		return nil, nil
-	}
-	pw := c.Password
-	if c.PasswordFile != "" {
-		b, err := os.ReadFile(c.PasswordFile)
-		if err != nil {
-			return nil, fmt.Errorf("kafka.sasl.password_file: %w", err)
-		}
-		pw = strings.TrimRight(string(b), "\r\n")
-	}
-	switch c.Mechanism {
-	case "plain":
-		return plain.Mechanism{Username: c.Username, Password: pw}, nil
-	case "scram-sha-256":
-		return scram.Mechanism(scram.SHA256, c.Username, pw)
-	case "scram-sha-512":
-		return scram.Mechanism(scram.SHA512, c.Username, pw)
-	}
-	return nil, fmt.Errorf("kafka.sasl.mechanism: %q is not supported", c.Mechanism)
-}
-
-func compressionCodec(name string) (compress.Compression, error) {
-	switch name {
-	case "zstd":
-		return kafka.Zstd, nil
-	case "gzip":
-		return kafka.Gzip, nil
-	case "snappy":
-		return kafka.Snappy, nil
-	case "lz4":
-		return kafka.Lz4, nil
-	case "none":
-		return 0, nil
-	}
-	return 0, fmt.Errorf("kafka.compression: %q is not supported", name)
 }
 
 // topicSpec is an output topic logveil creates when missing.
@@ -134,7 +56,7 @@ func (k *kafkaClients) outputTopics() []topicSpec {
 			"min.cleanable.dirty.ratio": "0.01", "delete.retention.ms": "3600000", "min.compaction.lag.ms": "0",
 			"max.compaction.lag.ms": "3600000"}},
 	}
-	if c.VisitsEnabled() {
+	if c.Visits {
 		specs = append(specs, topicSpec{c.VisitsTopic(), c.Partitions, map[string]string{
 			"retention.ms": ms(c.VisitsRetention), "cleanup.policy": "delete", "segment.ms": "3600000"}})
 	}
@@ -263,4 +185,30 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// CreateInputTopics creates raw input topics (logveil never creates them
+// itself, so a typo in kafka.input_topics cannot) with the process's
+// clients: TLS and SASL as configured. It returns each topic's outcome:
+// nil, an error wrapping kafka.TopicAlreadyExists, or why it failed.
+func CreateInputTopics(ctx context.Context, cfg config.KafkaSettings, names []string, partitions, replication int, retention time.Duration) (map[string]error, error) {
+	k := newKafkaClients(cfg)
+	defer k.transport.CloseIdleConnections()
+	var req kafka.CreateTopicsRequest
+	for _, t := range names {
+		req.Topics = append(req.Topics, kafka.TopicConfig{Topic: t, NumPartitions: partitions, ReplicationFactor: replication,
+			ConfigEntries: []kafka.ConfigEntry{{ConfigName: "retention.ms", ConfigValue: strconv.FormatInt(retention.Milliseconds(), 10)}}})
+	}
+	resp, err := k.client.CreateTopics(ctx, &req)
+	if err != nil {
+		if fe := asFatal(err); fe != nil {
+			return nil, fe
+		}
+		return nil, fmt.Errorf("cannot create topics on %s: %w", strings.Join(cfg.Brokers, ","), err)
+	}
+	out := make(map[string]error, len(names))
+	for _, t := range names {
+		out[t] = resp.Errors[t]
+	}
+	return out, nil
 }

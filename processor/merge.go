@@ -38,11 +38,7 @@ func (s *mergeStage) consume(p partitionRun) {
 	defer stop()
 
 	lateness := int64(rt.cfg.Stats.Lateness / time.Second)
-	merger := stats.NewMerger(rt.cfg.Stats, stats.Masks{IPv4: rt.cfg.Anonymize.IPv4Prefix, IPv6: rt.cfg.Anonymize.IPv6Prefix})
-	if rt.cfg.Stats.Differential() {
-		key, _ := rt.cfg.Stats.LoadNoiseKey() // Validate read it
-		merger.SetNoiseKey(key)
-	}
+	merger := stats.NewMerger(rt.cfg.Stats)
 	closed := func(key stats.WindowKey) bool {
 		for _, s := range srcNames {
 			m, ok := wm[s]

@@ -9,24 +9,20 @@ import (
 // newWriter returns the one producer every stage writes through: acks=all,
 // the configured compression, batches bounded by kafka.batch_bytes, and the
 // outputBalancer's partitioning.
-func newWriter(k *kafkaClients) (*kafka.Writer, error) {
+func newWriter(k *kafkaClients) *kafka.Writer {
 	cfg := k.cfg
 	useLeanZstd()
-	codec, err := compressionCodec(cfg.Compression)
-	if err != nil {
-		return nil, err
-	}
 	return &kafka.Writer{
 		Addr:         kafka.TCP(cfg.Brokers...),
 		Balancer:     outputBalancer{visits: cfg.VisitsTopic(), partials: cfg.PartialsTopic(), stats: cfg.StatsTopic(), late: cfg.LateTopic()},
 		RequiredAcks: kafka.RequireAll,
-		Compression:  codec,
+		Compression:  cfg.Codec,
 		BatchTimeout: cfg.Linger,
 		BatchSize:    512, // kafka-go allocates this many messages for every batch, however small
 		BatchBytes:   int64(cfg.BatchBytes),
 		MaxAttempts:  3,
 		Transport:    k.transport,
-	}, nil
+	}
 }
 
 // outputBalancer keeps events and rejects on the source record's partition

@@ -3,18 +3,16 @@ package processor
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 )
 
-// The one partition reader: every consumer of a topic reads through it.
-// A stage's partition and the salts topic stream with partitionReader.run
-// (leader failover, capped backoff, idle notices); logveil stats, the page
-// and audit read a range with kafkaClients.readRange.
+// The one partition reader: a stage's partition and the salts topic stream
+// through it (leader failover, capped backoff, idle notices); logveil
+// stats, the page and audit read a range with kafkaClients.readRange
+// (topicread.go).
 
 // idleEvery is how often a caught-up partition's consumer hears so.
 const idleEvery = 5 * time.Second
@@ -234,168 +232,4 @@ func (p *partitionReader) run(ctx context.Context, offset int64, ch chan<- fetch
 			fail("fetch", err)
 		}
 	}
-}
-
-// readRange reads one partition of topic from the offset pick chooses
-// (given the partition's first and end offsets when the read starts) up to
-// that end, handing each record to fn, and returns the offset to read from
-// next. A failed dial moves on to the next bootstrap broker, so one broker
-// being down is not an error while another answers. Compaction gaps are
-// stepped over. fn returning an error stops the read.
-func (k *kafkaClients) readRange(ctx context.Context, topic string, partition, maxBytes int,
-	pick func(first, end int64) int64, fn func(m kafka.Message) error) (int64, error) {
-	var conn *kafka.Conn
-	var err error
-	for i, b := range k.cfg.Brokers {
-		if conn, err = k.dialer.DialLeader(ctx, "tcp", b, topic, partition); err == nil || ctx.Err() != nil || i == len(k.cfg.Brokers)-1 {
-			break
-		}
-	}
-	if err != nil {
-		return 0, fmt.Errorf("%s/%d: %w", topic, partition, err)
-	}
-	defer conn.Close()
-	first, end, err := conn.ReadOffsets()
-	if err != nil {
-		return 0, fmt.Errorf("%s/%d: %w", topic, partition, err)
-	}
-	offset := max(first, min(pick(first, end), end))
-	for offset < end {
-		if _, err := conn.Seek(offset, kafka.SeekAbsolute|kafka.SeekDontCheck); err != nil {
-			return offset, err
-		}
-		conn.SetReadDeadline(time.Now().Add(20 * time.Second))
-		batch := conn.ReadBatchWith(kafka.ReadBatchConfig{MinBytes: 1, MaxBytes: maxBytes, MaxWait: time.Second})
-		n := 0
-		var fnErr error
-		for {
-			m, err := batch.ReadMessage()
-			if err != nil {
-				break
-			}
-			n++
-			offset = m.Offset + 1
-			if fnErr = fn(m); fnErr != nil {
-				break
-			}
-		}
-		if err := batch.Close(); err != nil && n == 0 {
-			return offset, fmt.Errorf("%s/%d at %d: %w", topic, partition, offset, err)
-		}
-		if fnErr != nil {
-			return offset, fnErr
-		}
-		if n == 0 {
-			// Compaction can leave a gap: ask again from the next offset.
-			offset++
-		}
-	}
-	return offset, nil
-}
-
-// ErrNoTopic is the error (wrapped) for a topic that does not exist.
-var ErrNoTopic = errors.New("does not exist")
-
-// partitions lists a topic's partitions.
-func (k *kafkaClients) partitions(ctx context.Context, topic string) ([]int, error) {
-	meta, err := k.client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
-	if err != nil {
-		return nil, fmt.Errorf("cannot reach Kafka at %v: %w", k.cfg.Brokers, err)
-	}
-	if len(meta.Topics) != 1 || meta.Topics[0].Error != nil || len(meta.Topics[0].Partitions) == 0 {
-		err := fmt.Errorf("topic %s %w", topic, ErrNoTopic)
-		if len(meta.Topics) == 1 && meta.Topics[0].Error != nil {
-			err = fmt.Errorf("topic %s: %w", topic, meta.Topics[0].Error)
-		}
-		return nil, err
-	}
-	ids := make([]int, len(meta.Topics[0].Partitions))
-	for i, p := range meta.Topics[0].Partitions {
-		ids[i] = p.ID
-	}
-	return ids, nil
-}
-
-// TopicReader reads whole partitions of logveil's topics for the readers
-// outside the stages: logveil stats, the statistics page, logveil audit.
-type TopicReader struct {
-	k *kafkaClients
-}
-
-// NewTopicReader validates cfg and returns a reader with its Kafka settings
-// (brokers, TLS, SASL).
-func NewTopicReader(cfg Config) (*TopicReader, Config, error) {
-	cfg, err := cfg.Validate()
-	if err != nil {
-		return nil, cfg, err
-	}
-	k, err := newKafkaClients(cfg.Kafka)
-	if err != nil {
-		return nil, cfg, err
-	}
-	return &TopicReader{k: k}, cfg, nil
-}
-
-// Partitions lists the partitions of topic; an error when it does not exist.
-func (r *TopicReader) Partitions(ctx context.Context, topic string) ([]int, error) {
-	return r.k.partitions(ctx, topic)
-}
-
-// ReadRange reads one partition from the offset pick chooses up to its end
-// when the read starts (see kafkaClients.readRange).
-func (r *TopicReader) ReadRange(ctx context.Context, topic string, partition, maxBytes int,
-	pick func(first, end int64) int64, fn func(m kafka.Message) error) (int64, error) {
-	return r.k.readRange(ctx, topic, partition, maxBytes, pick, fn)
-}
-
-// Brokers are the bootstrap brokers, for messages.
-func (r *TopicReader) Brokers() []string { return r.k.cfg.Brokers }
-
-// Close lets go of idle connections.
-func (r *TopicReader) Close() { r.k.transport.CloseIdleConnections() }
-
-// byteBudget bounds the bytes of records held across a process's partition
-// readers: a reader takes a chunk's worth before reading it and the
-// consumer gives it back once the chunk's outputs are acknowledged. A nil
-// budget bounds nothing.
-type byteBudget struct {
-	mu    sync.Mutex
-	free  int
-	avail chan struct{} // closed and replaced when bytes are given back
-}
-
-func newByteBudget(n int) *byteBudget { return &byteBudget{free: n, avail: make(chan struct{})} }
-
-// acquire takes n bytes, waiting until they are free; false when ctx ends.
-func (b *byteBudget) acquire(ctx context.Context, n int) bool {
-	if b == nil {
-		return true
-	}
-	for {
-		b.mu.Lock()
-		if b.free >= n {
-			b.free -= n
-			b.mu.Unlock()
-			return true
-		}
-		avail := b.avail
-		b.mu.Unlock()
-		select {
-		case <-avail:
-		case <-ctx.Done():
-			return false
-		}
-	}
-}
-
-// release gives n bytes back.
-func (b *byteBudget) release(n int) {
-	if b == nil || n == 0 {
-		return
-	}
-	b.mu.Lock()
-	b.free += n
-	close(b.avail)
-	b.avail = make(chan struct{})
-	b.mu.Unlock()
 }

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/logveil/logveil/processor/config"
+	"github.com/logveil/logveil/processor/engine"
 	"github.com/logveil/logveil/transforms"
 )
 
@@ -27,49 +29,41 @@ type Runner struct {
 	HTTPBound chan string
 }
 
-// NewRunner validates cfg and opens the anonymizer's databases.
-func NewRunner(cfg Config, log *slog.Logger) (*Runner, error) {
-	cfg, err := cfg.Validate()
-	if err != nil {
+// NewRunner checks the stream's own settings (Settings.CheckStream), opens
+// the anonymizer's databases and sets up the stages the settings name.
+func NewRunner(cfg config.Settings, log *slog.Logger) (*Runner, error) {
+	if err := cfg.CheckStream(); err != nil {
 		return nil, err
 	}
 	anon, err := transforms.NewAnonymizer(cfg.Anonymize)
 	if err != nil {
 		return nil, fmt.Errorf("anonymize.%w", err)
 	}
-	k, err := newKafkaClients(cfg.Kafka)
-	if err != nil {
-		anon.Close()
-		return nil, err
-	}
-	if !cfg.runs(StageAnonymize) {
+	k := newKafkaClients(cfg.Kafka)
+	if !cfg.Runs(config.StageAnonymize) {
 		k.inputs = nil
 	}
-	k.stats = cfg.runs(StageAggregate) || cfg.runs(StageMerge)
-	writer, err := newWriter(k)
-	if err != nil {
-		anon.Close()
-		return nil, err
-	}
+	k.stats = cfg.Runs(config.StageAggregate) || cfg.Runs(config.StageMerge)
 	m := newMetrics()
-	rt := &runtime{cfg: cfg, kafka: k, metrics: m, health: &health{m: m}, log: log, retryLog: &retryLogger{log: log}, writer: writer,
+	rt := &runtime{cfg: cfg, kafka: k, metrics: m, health: &health{m: m}, log: log, retryLog: &retryLogger{log: log}, writer: newWriter(k),
 		budget: newByteBudget(cfg.Kafka.InflightBytes)}
 	// Producing is healthy until a produce fails: an idle processor is ready.
 	rt.health.produceOK.Store(true)
 	r := &Runner{rt: rt, anon: anon, salts: newSaltStore(k, log, m)}
 	kc := &cfg.Kafka
-	r.anonymize = &anonymizeStage{stageInfo: stageInfo{StageAnonymize, kc.GroupID, kc.InputTopics}, rt: rt, anon: anon}
-	if cfg.Kafka.VisitsEnabled() || cfg.Kafka.PseudonymInEvents {
-		r.anonymize.salts = r.salts
+	eopt := engine.Options{Events: engine.JSON, Rejects: engine.Records, Hits: kc.Visits, PseudonymInEvents: kc.PseudonymInEvents}
+	if kc.Visits || kc.PseudonymInEvents {
+		eopt.Salts = r.salts
 	}
-	if cfg.runs(StageAnonymize) {
+	r.anonymize = &anonymizeStage{stageInfo: stageInfo{config.StageAnonymize, kc.GroupID, kc.InputTopics}, rt: rt, engine: engine.New(anon, eopt)}
+	if cfg.Runs(config.StageAnonymize) {
 		r.stages = append(r.stages, r.anonymize)
 	}
-	if cfg.runs(StageAggregate) {
-		r.stages = append(r.stages, &aggregateStage{stageInfo: stageInfo{StageAggregate, kc.GroupID + ".aggregate", []string{kc.VisitsTopic()}}, rt: rt})
+	if cfg.Runs(config.StageAggregate) {
+		r.stages = append(r.stages, &aggregateStage{stageInfo: stageInfo{config.StageAggregate, kc.GroupID + ".aggregate", []string{kc.VisitsTopic()}}, rt: rt})
 	}
-	if cfg.runs(StageMerge) {
-		r.stages = append(r.stages, &mergeStage{stageInfo: stageInfo{StageMerge, kc.GroupID + ".merge", []string{kc.PartialsTopic()}}, rt: rt})
+	if cfg.Runs(config.StageMerge) {
+		r.stages = append(r.stages, &mergeStage{stageInfo: stageInfo{config.StageMerge, kc.GroupID + ".merge", []string{kc.PartialsTopic()}}, rt: rt})
 	}
 	return r, nil
 }

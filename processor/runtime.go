@@ -7,13 +7,15 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/logveil/logveil/processor/config"
 )
 
 // runtime is what the stages share: the config, the Kafka clients and the
 // one producer, metrics, health and logging, and the way to stop the run on
 // an error no retry can fix.
 type runtime struct {
-	cfg      Config
+	cfg      config.Settings
 	kafka    *kafkaClients
 	metrics  *metrics
 	health   *health

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/logveil/logveil/processor/config"
 	"github.com/segmentio/kafka-go"
 )
 
@@ -29,14 +30,13 @@ func TestSaltsOnRealBroker(t *testing.T) {
 	if _, err := cl.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{Topic: raw, NumPartitions: 1, ReplicationFactor: 1}}}); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := Config{Kafka: KafkaConfig{Brokers: []string{b}, TopicPrefix: "salt-" + id, InputTopics: []string{raw}}}.Validate()
+	conf := config.Default()
+	conf.Kafka.Brokers, conf.Kafka.TopicPrefix, conf.Kafka.InputTopics = []string{b}, "salt-"+id, []string{raw}
+	cfg, err := conf.Resolve()
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, err := newKafkaClients(cfg.Kafka)
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := newKafkaClients(cfg.Kafka)
 	for {
 		if err = k.ensureTopics(ctx); err == nil || ctx.Err() != nil {
 			break

@@ -5,24 +5,19 @@ import (
 	"fmt"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/logveil/logveil/processor/config"
 )
 
 // SampleTopic hands fn the newest records of topic, about n of them spread
 // evenly over its partitions (all of them when n <= 0), as any consumer
 // would read them: for `logveil audit` over an output topic.
-func SampleTopic(ctx context.Context, cfg Config, topic string, n int, fn func(key, value []byte)) error {
-	cfg, err := cfg.Validate()
-	if err != nil {
-		return err
-	}
-	k, err := newKafkaClients(cfg.Kafka)
-	if err != nil {
-		return err
-	}
+func SampleTopic(ctx context.Context, cfg config.KafkaSettings, topic string, n int, fn func(key, value []byte)) error {
+	k := newKafkaClients(cfg)
 	defer k.transport.CloseIdleConnections()
 	meta, err := k.client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
 	if err != nil {
-		return fmt.Errorf("cannot reach Kafka at %v: %w", cfg.Kafka.Brokers, err)
+		return fmt.Errorf("cannot reach Kafka at %v: %w", cfg.Brokers, err)
 	}
 	if len(meta.Topics) != 1 || meta.Topics[0].Error != nil {
 		return fmt.Errorf("topic %s does not exist", topic)

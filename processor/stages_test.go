@@ -11,6 +11,8 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/logveil/logveil/internal/loggen"
+	"github.com/logveil/logveil/processor/config"
+	"github.com/logveil/logveil/processor/engine"
 	"github.com/logveil/logveil/transforms"
 	"github.com/logveil/logveil/transforms/stats"
 )
@@ -18,6 +20,33 @@ import (
 type everyDay struct{}
 
 func (everyDay) Salt(day int64) ([]byte, bool) { return []byte{byte(day), 1}, true }
+
+// testKafka is the default Kafka settings, topics lv.*.
+var testKafka = func() config.KafkaSettings {
+	c := config.Default()
+	c.Kafka.TopicPrefix = "lv"
+	return c.MustResolve().Kafka
+}()
+
+// testEngine is the anonymize stage's engine with the default policy;
+// pseudonyms and hits with visits.
+func testEngine(tb testing.TB, visits bool) *engine.Engine {
+	tb.Helper()
+	p, err := transforms.Default().Resolve()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	a, err := transforms.NewAnonymizer(p)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { a.Close() })
+	opt := engine.Options{Events: engine.JSON, Rejects: engine.Records, Hits: visits}
+	if visits {
+		opt.Salts = everyDay{}
+	}
+	return engine.New(a, opt)
+}
 
 func rawMessages(offset int64, lines ...string) []kafka.Message {
 	msgs := make([]kafka.Message, len(lines))
@@ -33,14 +62,7 @@ func rawMessages(offset int64, lines ...string) []kafka.Message {
 // every visits partition; a second batch reuses the buffers and keeps
 // nothing of the first.
 func TestBatchBuilder(t *testing.T) {
-	a, err := transforms.NewAnonymizer(transforms.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	wk := a.NewWorker()
-	wk.SetSaltSource(everyDay{})
-	b := &batchBuilder{wk: wk, topic: "raw", partition: 2, eventsTopic: "lv.events", rejTopic: "lv.rejected",
-		visTopic: "lv.visits", source: sourceName("raw", 2)}
+	b := newBatchBuilder(testEngine(t, true), &testKafka, "raw", 2)
 	b.setVisitsPartitions(3)
 	var lines []string
 	for i := range 40 {
@@ -53,18 +75,18 @@ func TestBatchBuilder(t *testing.T) {
 	hitsSeen := map[int]bool{}
 	for i, m := range b.out {
 		switch m.Topic {
-		case "lv.events":
+		case testKafka.EventsTopic():
 			events++
 			var e struct{ ID string }
 			if json.Unmarshal(m.Value, &e) != nil || e.ID != string(m.Key) || m.Partition != 2 || !strings.HasPrefix(e.ID, "raw-2-1") {
 				t.Fatalf("event %d: key %s partition %d: %s", i, m.Key, m.Partition, m.Value)
 			}
-		case "lv.rejected":
+		case testKafka.RejectedTopic():
 			rejects++
 			if string(m.Key) != "raw-2-140" || m.Partition != 2 || !bytes.Contains(m.Value, []byte(`"line":"{w} {w} {w} {w}"`)) {
 				t.Fatalf("reject: %s %s", m.Key, m.Value)
 			}
-		case "lv.visits":
+		case testKafka.VisitsTopic():
 			switch {
 			case string(m.Key) == "b|raw/2":
 				if len(watermarks) > 0 {
@@ -89,14 +111,14 @@ func TestBatchBuilder(t *testing.T) {
 		}
 	}
 	if events != 40 || rejects != 1 || hitLines != 40 || len(watermarks) != 3 || len(hitsSeen) < 2 ||
-		b.events != 40 || b.rejects != 1 || b.visits != 40 || b.reasons["unparsable timestamp"] != 1 {
+		b.batch.Events != 40 || b.batch.Rejects != 1 || b.visits != 40 || b.batch.Reasons[transforms.ErrTime] != 1 {
 		t.Fatalf("events %d rejects %d hits %d watermarks %v hit partitions %v; counters %d %d %d %v",
-			events, rejects, hitLines, watermarks, hitsSeen, b.events, b.rejects, b.visits, b.reasons)
+			events, rejects, hitLines, watermarks, hitsSeen, b.batch.Events, b.batch.Rejects, b.visits, b.batch.Reasons)
 	}
 	// The next batch starts afresh and keeps the watermark's maximum.
 	b.build(rawMessages(141, lines[0]))
-	if len(b.out) != 1+1+3 || b.events != 1 || b.rejects != 0 || len(b.reasons) != 0 {
-		t.Fatalf("second batch: %d messages, %d events, %d rejects", len(b.out), b.events, b.rejects)
+	if len(b.out) != 1+1+3 || b.batch.Events != 1 || b.batch.Rejects != 0 || len(b.batch.Reasons) != 0 {
+		t.Fatalf("second batch: %d messages, %d events, %d rejects", len(b.out), b.batch.Events, b.batch.Rejects)
 	}
 	if v := b.out[len(b.out)-1].Value; string(v) != "w1\t1795862340" {
 		t.Errorf("watermark went back: %q", v)
@@ -211,14 +233,8 @@ func BenchmarkBatchBuilder(b *testing.B) {
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	for _, visits := range []bool{false, true} {
 		b.Run(fmt.Sprintf("visits=%v", visits), func(b *testing.B) {
-			a, err := transforms.NewAnonymizer(transforms.Config{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			wk := a.NewWorker()
-			bb := &batchBuilder{wk: wk, topic: "raw", partition: 0, eventsTopic: "e", rejTopic: "r", visTopic: "v", source: sourceName("raw", 0)}
+			bb := newBatchBuilder(testEngine(b, visits), &testKafka, "raw", 0)
 			if visits {
-				wk.SetSaltSource(everyDay{})
 				bb.setVisitsPartitions(6)
 			}
 			msgs := rawMessages(0, lines...)

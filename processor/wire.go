@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/logveil/logveil/transforms"
 	"github.com/logveil/logveil/transforms/stats"
 )
 
@@ -24,7 +23,7 @@ import (
 //	<prefix>.partials  key stats.Partial.AppendKey     value: stats.Partial as JSON
 //	                   key wm|<visits partition>       value: {"dim":"watermark","src":<partition>,"start":<unix seconds>}, to every partials partition
 //	<prefix>.stats     key stats.Row.AppendKey         value: stats.Row as JSON; a tombstone removes a row
-//	<prefix>.rejected  key event id                    value: {"schema_version":1,"id":…,"reason":…,"line":<the line's shape>}
+//	<prefix>.rejected  key event id                    value: {"schema_version":1,"id":…,"reason":…,"line":<the line's shape>} (engine)
 
 var (
 	// hitsKeyPrefix starts the key of a visits message holding many hits,
@@ -100,25 +99,6 @@ type partialsWatermark struct {
 	Dim    string `json:"dim"`
 	Source int    `json:"src"`
 	Time   int64  `json:"start"`
-}
-
-// appendRejected writes the rejected-topic record: the reason and the
-// line's shape (transforms: no value of it survives).
-func appendRejected(dst []byte, wk *transforms.Worker, id []byte, reason error, line []byte) []byte {
-	dst = append(dst, `{"schema_version":`...)
-	dst = strconv.AppendInt(dst, transforms.SchemaVersion, 10)
-	dst = append(dst, `,"id":"`...)
-	dst = append(dst, id...)
-	dst = append(dst, `","reason":"`...)
-	dst = append(dst, reason.Error()...)
-	dst = append(dst, `","line":`...)
-	// The shape is JSON-escaped through a scratch copy.
-	mark := len(dst)
-	dst = wk.AppendRedactedLine(dst, line)
-	red := dst[mark:]
-	dst = transforms.AppendJSONString(dst, red)
-	dst = append(dst[:mark], dst[mark+len(red):]...)
-	return append(dst, '}')
 }
 
 // Commit metadata holds a statistics stage's position and watermarks with

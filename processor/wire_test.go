@@ -1,15 +1,12 @@
 package processor
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"math"
 	"testing"
 
-	"github.com/logveil/logveil/transforms"
 	"github.com/logveil/logveil/transforms/stats"
 )
 
@@ -55,29 +52,6 @@ func TestPartialsWatermarkRoundTrip(t *testing.T) {
 	w = partialsWatermark{}
 	if err := json.Unmarshal(old, &w); err != nil || w.Source != 2 || w.Time != 99 {
 		t.Errorf("first version %s -> %+v %v", old, w, err)
-	}
-}
-
-func TestRejectedRecord(t *testing.T) {
-	a, err := transforms.NewAnonymizer(transforms.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	wk := a.NewWorker()
-	line := []byte("garbage \"from\" 203.0.113.9 jdoe@example.com\x01")
-	v := appendRejected(nil, wk, []byte("raw-1-7"), errors.New("unparsable timestamp"), line)
-	var r struct {
-		SchemaVersion int    `json:"schema_version"`
-		ID            string `json:"id"`
-		Reason        string `json:"reason"`
-		Line          string `json:"line"`
-	}
-	if err := json.Unmarshal(v, &r); err != nil || r.SchemaVersion != transforms.SchemaVersion || r.ID != "raw-1-7" || r.Reason != "unparsable timestamp" ||
-		r.Line != `{w} "{w}" {ip} {email} ` {
-		t.Errorf("%s -> %+v %v", v, r, err)
-	}
-	if bytes.Contains(v, []byte("203.0.113.9")) || bytes.Contains(v, []byte("jdoe")) {
-		t.Errorf("identifier in the rejected record: %s", v)
 	}
 }
 

@@ -70,13 +70,13 @@ func TestCountryUsesFullAddress(t *testing.T) {
 }
 
 func TestOpenDBErrors(t *testing.T) {
-	if _, err := NewAnonymizer(Config{CountryDB: asnDB(t)}); err == nil || !strings.Contains(err.Error(), "country_db") {
+	if _, err := NewAnonymizer(testPolicy(t, Config{CountryDB: asnDB(t)})); err == nil || !strings.Contains(err.Error(), "country_db") {
 		t.Errorf("ASN database as country_db: err = %v", err)
 	}
-	if _, err := NewAnonymizer(Config{ASNDB: geoip2CountryDB(t)}); err == nil || !strings.Contains(err.Error(), "asn_db") {
+	if _, err := NewAnonymizer(testPolicy(t, Config{ASNDB: geoip2CountryDB(t)})); err == nil || !strings.Contains(err.Error(), "asn_db") {
 		t.Errorf("country database as asn_db: err = %v", err)
 	}
-	if _, err := NewAnonymizer(Config{CountryDB: "/nonexistent.mmdb"}); err == nil {
+	if _, err := NewAnonymizer(testPolicy(t, Config{CountryDB: "/nonexistent.mmdb"})); err == nil {
 		t.Error("missing database accepted")
 	}
 }
@@ -84,9 +84,9 @@ func TestOpenDBErrors(t *testing.T) {
 func TestConfigErrorsNameFieldAndValue(t *testing.T) {
 	f := func(c Config, want string) {
 		t.Helper()
-		_, err := NewAnonymizer(c)
+		_, err := withDefaults(c).Resolve()
 		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("New(%+v) = %v, want error containing %q", c, err, want)
+			t.Errorf("Resolve(%+v) = %v, want error containing %q", c, err, want)
 		}
 	}
 	f(Config{IPv4Prefix: 33}, "ipv4_prefix: 33")
@@ -96,6 +96,35 @@ func TestConfigErrorsNameFieldAndValue(t *testing.T) {
 	f(Config{InputFormat: "bogus"}, `input_format: unknown input format "bogus"`)
 	f(Config{TrustedProxies: []string{"10.0.0.0/33"}}, `trusted_proxies: "10.0.0.0/33"`)
 	f(Config{RouteTemplates: []string{"blog/{x}"}}, `route_templates: "blog/{x}"`)
+	f(Config{MaxLineBytes: 10}, "max_line_bytes: 10")
+	f(Config{PolicyVersion: "", QueryAllow: []string{"q"}}, `query_allow: "q" is also a search parameter`)
+	c := Default()
+	c.PolicyVersion = ""
+	if _, err := c.Resolve(); err == nil {
+		t.Error("an empty policy_version resolved")
+	}
+}
+
+// TestPrefixZero: a prefix of 0 keeps nothing of the address; the country
+// still comes from the full one.
+func TestPrefixZero(t *testing.T) {
+	p := testPolicy(t, Config{CountryDB: geoip2CountryDB(t)})
+	p.IPv4Prefix, p.IPv6Prefix = 0, 0
+	a, err := NewAnonymizer(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	w := a.NewWorker()
+	// Two addresses of one /0 but different networks: each its own country.
+	for client, want := range map[string]string{"81.2.69.5": "GB", "81.2.69.200": "FR"} {
+		if m := process(t, w, combined(client, "/", "-", "-")); m["client_network"] != "0.0.0.0/0" || m["country"] != want {
+			t.Errorf("prefix 0, %s: %v", client, m)
+		}
+	}
+	if m := process(t, w, combined("2001:480::1", "/", "-", "-")); m["client_network"] != "::/0" || m["country"] != "US" {
+		t.Errorf("prefix 0 (IPv6): %v", m)
+	}
 }
 
 func TestPrefixesConfigurable(t *testing.T) {
@@ -293,9 +322,9 @@ func TestAppendLineRewritesInOwnFormat(t *testing.T) {
 	w := newTestAnonymizer(t, Config{}).NewWorker()
 	f := func(format, in, want string) {
 		t.Helper()
-		w.a.format, _ = NewFormat(format)
+		w.a.p.format, _ = NewFormat(format)
 		if format == "auto" {
-			w.a.format = nil
+			w.a.p.format = nil
 		}
 		if err := w.Process([]byte(in)); err != nil {
 			t.Fatal(err)

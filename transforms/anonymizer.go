@@ -9,59 +9,31 @@ import (
 	useragent "github.com/medama-io/go-useragent"
 )
 
-// Anonymizer holds the validated policy and the opened databases. It is
+// Anonymizer holds the resolved policy and the opened databases. It is
 // immutable and shared; each goroutine processes lines through its own Worker.
 type Anonymizer struct {
-	cfg       Config
-	format    *Format // nil: auto-detect per line
-	trustedPx []netip.Prefix
-	routes    []route
-	precision int64
-	country   *GeoDB
-	asnDB     *GeoDB
-	ua        *useragent.Parser
+	p       Policy
+	country *GeoDB
+	asnDB   *GeoDB
+	ua      *useragent.Parser
 	// jsonPrefix is every event's constant start: schema and policy version.
 	jsonPrefix []byte
-	// errorServer is apache or nginx when the input is that server's
-	// error log (errorlog.go).
-	errorServer string
 }
 
-// NewAnonymizer validates cfg and opens its databases.
-func NewAnonymizer(cfg Config) (*Anonymizer, error) {
-	cfg, err := cfg.Validate()
-	if err != nil {
-		return nil, err
-	}
-	a := &Anonymizer{
-		cfg:       cfg,
-		routes:    compileRoutes(cfg.RouteTemplates),
-		precision: precisions[cfg.TimePrecision],
-		ua:        useragent.NewParser(),
-	}
+// NewAnonymizer opens the policy's databases; it fails only on them.
+func NewAnonymizer(p Policy) (*Anonymizer, error) {
+	a := &Anonymizer{p: p, ua: useragent.NewParser()}
 	a.jsonPrefix = append([]byte(`{"schema_version":`), strconv.Itoa(SchemaVersion)...)
 	a.jsonPrefix = append(a.jsonPrefix, `,"policy_version":`...)
-	a.jsonPrefix = appendJSONString(a.jsonPrefix, cfg.PolicyVersion)
-	switch cfg.InputFormat {
-	case "auto":
-	case FormatApacheError:
-		a.errorServer = "apache"
-	case FormatNginxError:
-		a.errorServer = "nginx"
-	default:
-		a.format, _ = NewFormat(cfg.InputFormat) // checked by Validate
-	}
-	for _, p := range cfg.TrustedProxies {
-		px, _ := parsePrefix(p) // checked by Validate
-		a.trustedPx = append(a.trustedPx, px)
-	}
-	if cfg.CountryDB != "" {
-		if a.country, err = OpenCountryDB(cfg.CountryDB); err != nil {
+	a.jsonPrefix = appendJSONString(a.jsonPrefix, p.PolicyVersion)
+	var err error
+	if p.CountryDB != "" {
+		if a.country, err = OpenCountryDB(p.CountryDB); err != nil {
 			return nil, fmt.Errorf("country_db: %w", err)
 		}
 	}
-	if cfg.ASNDB != "" {
-		if a.asnDB, err = OpenASNDB(cfg.ASNDB); err != nil {
+	if p.ASNDB != "" {
+		if a.asnDB, err = OpenASNDB(p.ASNDB); err != nil {
 			a.country.Close()
 			return nil, fmt.Errorf("asn_db: %w", err)
 		}
@@ -69,13 +41,16 @@ func NewAnonymizer(cfg Config) (*Anonymizer, error) {
 	return a, nil
 }
 
+// Policy is the policy the Anonymizer runs.
+func (a *Anonymizer) Policy() Policy { return a.p }
+
 // Close releases the databases. Workers must not be used afterwards.
 func (a *Anonymizer) Close() error {
 	return errors.Join(a.country.Close(), a.asnDB.Close())
 }
 
 func (a *Anonymizer) trusted(ip netip.Addr) bool {
-	for _, p := range a.trustedPx {
+	for _, p := range a.p.trusted {
 		if p.Contains(ip) {
 			return true
 		}
@@ -84,9 +59,9 @@ func (a *Anonymizer) trusted(ip netip.Addr) bool {
 }
 
 func (a *Anonymizer) truncate(ip netip.Addr) netip.Prefix {
-	bits := a.cfg.IPv6Prefix
+	bits := a.p.IPv6Prefix
 	if ip.Is4() {
-		bits = a.cfg.IPv4Prefix
+		bits = a.p.IPv4Prefix
 	}
 	p, err := ip.Prefix(bits)
 	if err != nil {
@@ -109,7 +84,7 @@ type Worker struct {
 	refCache     cache[refInfo]
 	hostCache    cache[hostInfo]
 	redactBuf    []byte
-	// dayZone is the pseudonyms' time zone (SetTimeZone).
+	// dayZone is the pseudonyms' time zone (Policy.DayZone).
 	dayZone ZoneOffset
 	// Err is the last error-log line Process read (ErrErrorLog); errBuf
 	// holds its scrubbed text.
@@ -128,8 +103,9 @@ type Worker struct {
 func (a *Anonymizer) NewWorker() *Worker {
 	return &Worker{
 		a:            a,
-		countryCache: newGeoCache[countryInfo](a.cfg.IPv4Prefix, a.cfg.IPv6Prefix),
-		asnCache:     newGeoCache[asnInfo](a.cfg.IPv4Prefix, a.cfg.IPv6Prefix),
+		dayZone:      newZoneOffset(a.p.DayZone),
+		countryCache: newGeoCache[countryInfo](a.p.IPv4Prefix, a.p.IPv6Prefix),
+		asnCache:     newGeoCache[asnInfo](a.p.IPv4Prefix, a.p.IPv6Prefix),
 		uaCache:      newCache[uaInfo](),
 		refCache:     newCache[refInfo](),
 		hostCache:    newCache[hostInfo](),
@@ -142,16 +118,16 @@ func (a *Anonymizer) NewWorker() *Worker {
 func (w *Worker) Process(line []byte) error {
 	var err error
 	switch {
-	case w.a.errorServer != "":
-		return w.processError(line, w.a.errorServer)
-	case w.a.format == nil && isApacheError(line):
+	case w.a.p.errorServer != "":
+		return w.processError(line, w.a.p.errorServer)
+	case w.a.p.format == nil && isApacheError(line):
 		return w.processError(line, "apache")
-	case w.a.format == nil && isNginxError(line):
+	case w.a.p.format == nil && isNginxError(line):
 		return w.processError(line, "nginx")
-	case w.a.format == nil:
+	case w.a.p.format == nil:
 		err = parseAuto(line, &w.Rec)
 	default:
-		err = Parse(w.a.format, line, &w.Rec)
+		err = Parse(w.a.p.format, line, &w.Rec)
 	}
 	if err != nil {
 		return err
@@ -196,14 +172,14 @@ func (w *Worker) Anonymize(r *Record) {
 	}
 	r.addr = netip.Addr{}
 
-	if p := w.a.precision; p > 1 {
+	if p := w.a.p.precision; p > 1 {
 		local := r.Time + int64(r.TZOffset)
 		r.Time -= local % p
 	}
 
 	if !r.BadRequest {
 		start := len(r.scratch)
-		r.scratch, r.tmp = appendScrubbedPath(r.scratch, r.RawPath, w.a.routes, w.a.cfg.SafeSegments, r.tmp)
+		r.scratch, r.tmp = appendScrubbedPath(r.scratch, r.RawPath, w.a.p.routes, w.a.p.SafeSegments, r.tmp)
 		r.Path = r.scratch[start:len(r.scratch):len(r.scratch)]
 		w.scrubQuery(r)
 	} else {

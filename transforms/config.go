@@ -3,18 +3,23 @@ package transforms
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
+	"time"
 )
 
-// Config says how lines are parsed and what of them is kept. The zero value
-// plus defaults (see withDefaults) is the documented default policy.
+// Config is the anonymize section of the configuration: how lines are
+// parsed and what of them is kept. Default holds every key's default;
+// Resolve checks a Config once and returns the Policy an Anonymizer runs.
 type Config struct {
-	// InputFormat is auto, combined, common, vhost_combined, json, or an
-	// Apache LogFormat / nginx log_format string. Default auto: JSON when the
-	// line starts with '{', else combined, vhost_combined, common in turn.
+	// InputFormat is auto, combined, common, vhost_combined, json,
+	// apache-error, nginx-error, or an Apache LogFormat / nginx log_format
+	// string. Auto: JSON when the line starts with '{', error-log lines by
+	// their layout, else combined, vhost_combined, common in turn.
 	InputFormat string `yaml:"input_format"`
 	// IPv4Prefix and IPv6Prefix are the prefix lengths kept of client
-	// addresses. Defaults 24 and 32 (a /48 is often a single household).
+	// addresses: at most 24 and 64; 0 keeps nothing of the address (its
+	// country and network are still looked up from the full one).
 	IPv4Prefix int `yaml:"ipv4_prefix"`
 	IPv6Prefix int `yaml:"ipv6_prefix"`
 	// TrustedProxies are CIDRs (or single addresses) of proxies in front of
@@ -27,14 +32,13 @@ type Config struct {
 	// ASNDB is an optional ASN database (GeoLite2-ASN schema) giving the
 	// network provider.
 	ASNDB string `yaml:"asn_db"`
-	// TimePrecision truncates event times: second (default), minute or hour.
+	// TimePrecision truncates event times: second, minute or hour.
 	TimePrecision string `yaml:"time_precision"`
 	// QueryAllow lists query parameters kept (values still scrubbed of
-	// emails, addresses and tokens). Default utm_source, utm_medium,
-	// utm_campaign, ref.
+	// emails, addresses and tokens).
 	QueryAllow []string `yaml:"query_allow"`
 	// SearchParams are site-search parameters whose redacted, normalised
-	// values become search_terms. Default q, query, s, search.
+	// values become search_terms.
 	SearchParams []string `yaml:"search_params"`
 	// RouteTemplates map paths to templates before the generic id rules,
 	// e.g. "/blog/{slug}" or "/files/*". {name} and * match one segment.
@@ -54,6 +58,28 @@ type Config struct {
 	InternalHosts []string `yaml:"internal_hosts"`
 	// PolicyVersion is the privacy-policy version written into each event.
 	PolicyVersion string `yaml:"policy_version"`
+	// MaxLineBytes: a longer line is rejected (counted, set aside as its
+	// shape, cut to this length), whichever way it came.
+	MaxLineBytes int `yaml:"max_line_bytes"`
+}
+
+// Default is the documented default policy: every key's default, written
+// here once.
+func Default() Config {
+	return Config{
+		InputFormat:    "auto",
+		IPv4Prefix:     24,
+		IPv6Prefix:     32, // a /48 is often a single household
+		TrustedProxies: []string{},
+		TimePrecision:  "second",
+		QueryAllow:     []string{"utm_source", "utm_medium", "utm_campaign", "ref"},
+		SearchParams:   []string{"q", "query", "s", "search"},
+		RouteTemplates: []string{},
+		SafeSegments:   []string{},
+		InternalHosts:  []string{},
+		PolicyVersion:  "1",
+		MaxLineBytes:   1 << 20,
+	}
 }
 
 // Fixed country codes for addresses no database can place (ISO 3166
@@ -63,77 +89,78 @@ const (
 	CountryUnknown = "ZZ" // not in the database, no database, or a host name
 )
 
-func (c Config) withDefaults() Config {
-	if c.InputFormat == "" {
-		c.InputFormat = "auto"
-	}
-	if c.IPv4Prefix == 0 {
-		c.IPv4Prefix = 24
-	}
-	if c.IPv6Prefix == 0 {
-		c.IPv6Prefix = 32
-	}
-	if c.TimePrecision == "" {
-		c.TimePrecision = "second"
-	}
-	if c.QueryAllow == nil {
-		c.QueryAllow = []string{"utm_source", "utm_medium", "utm_campaign", "ref"}
-	}
-	if c.SearchParams == nil {
-		c.SearchParams = []string{"q", "query", "s", "search"}
-	}
-	if c.PolicyVersion == "" {
-		c.PolicyVersion = "1"
-	}
-	return c
+// Policy is a resolved Config: every value checked, and parsed once, for
+// an Anonymizer, which cannot fail on configuration afterwards.
+type Policy struct {
+	Config
+	// DayZone is the pseudonyms' time zone (the statistics' time_zone): a
+	// local day's visitors are counted under one salt. Nil is UTC.
+	DayZone *time.Location
+
+	format      *Format // nil: auto-detect per line
+	errorServer string  // apache or nginx: the input is that server's error log
+	trusted     []netip.Prefix
+	routes      []route
+	precision   int64
 }
 
-// Validate applies defaults and checks every field, naming the field and value.
-func (c Config) Validate() (Config, error) {
-	c = c.withDefaults()
-	if c.IPv4Prefix < 0 || c.IPv4Prefix > 32 {
-		return c, fmt.Errorf("ipv4_prefix: %d is out of range 0..32", c.IPv4Prefix)
+// Resolve checks every field, naming the field and value, and parses what
+// the Anonymizer needs parsed.
+func (c Config) Resolve() (Policy, error) {
+	p := Policy{Config: c}
+	if c.IPv4Prefix < 0 || c.IPv4Prefix > 24 {
+		return p, fmt.Errorf("ipv4_prefix: %d is not in 0..24 (more than a /24 identifies a connection)", c.IPv4Prefix)
 	}
-	if c.IPv6Prefix < 0 || c.IPv6Prefix > 128 {
-		return c, fmt.Errorf("ipv6_prefix: %d is out of range 0..128", c.IPv6Prefix)
+	if c.IPv6Prefix < 0 || c.IPv6Prefix > 64 {
+		return p, fmt.Errorf("ipv6_prefix: %d is not in 0..64 (more than a /64 identifies a household)", c.IPv6Prefix)
 	}
-	if c.IPv4Prefix > 24 {
-		return c, fmt.Errorf("ipv4_prefix: %d keeps more than a /24, which identifies a connection; use 24 or less", c.IPv4Prefix)
+	var ok bool
+	if p.precision, ok = precisions[c.TimePrecision]; !ok {
+		return p, fmt.Errorf("time_precision: %q is not one of second, minute, hour", c.TimePrecision)
 	}
-	if c.IPv6Prefix > 64 {
-		return c, fmt.Errorf("ipv6_prefix: %d keeps more than a /64, which identifies a household; use 64 or less", c.IPv6Prefix)
-	}
-	if _, ok := precisions[c.TimePrecision]; !ok {
-		return c, fmt.Errorf("time_precision: %q is not one of second, minute, hour", c.TimePrecision)
-	}
-	if c.InputFormat != "auto" && c.InputFormat != FormatApacheError && c.InputFormat != FormatNginxError {
-		if _, err := NewFormat(c.InputFormat); err != nil {
-			return c, fmt.Errorf("input_format: %w", err)
+	switch c.InputFormat {
+	case "auto":
+	case FormatApacheError:
+		p.errorServer = "apache"
+	case FormatNginxError:
+		p.errorServer = "nginx"
+	default:
+		f, err := NewFormat(c.InputFormat)
+		if err != nil {
+			return p, fmt.Errorf("input_format: %w", err)
 		}
+		p.format = f
 	}
-	for _, p := range c.TrustedProxies {
-		if _, err := parsePrefix(p); err != nil {
-			return c, fmt.Errorf("trusted_proxies: %q is not a CIDR or address", p)
+	for _, s := range c.TrustedProxies {
+		px, err := parsePrefix(s)
+		if err != nil {
+			return p, fmt.Errorf("trusted_proxies: %q is not a CIDR or address", s)
 		}
+		p.trusted = append(p.trusted, px)
 	}
 	for _, t := range c.RouteTemplates {
 		if !strings.HasPrefix(t, "/") {
-			return c, fmt.Errorf("route_templates: %q does not start with /", t)
+			return p, fmt.Errorf("route_templates: %q does not start with /", t)
 		}
 	}
+	p.routes = compileRoutes(c.RouteTemplates)
 	for _, seg := range c.SafeSegments {
 		if seg == "" || strings.ContainsAny(seg, "/?#") {
-			return c, fmt.Errorf("safe_segments: %q is not a single path segment", seg)
+			return p, fmt.Errorf("safe_segments: %q is not a single path segment", seg)
 		}
 	}
 	for _, n := range c.QueryAllow {
-		for _, s := range c.SearchParams {
-			if n == s {
-				return c, fmt.Errorf("query_allow: %q is also a search parameter; list it in one place", n)
-			}
+		if slices.Contains(c.SearchParams, n) {
+			return p, fmt.Errorf("query_allow: %q is also a search parameter; list it in one place", n)
 		}
 	}
-	return c, nil
+	if c.PolicyVersion == "" {
+		return p, fmt.Errorf("policy_version: empty")
+	}
+	if c.MaxLineBytes < 1<<10 || c.MaxLineBytes > 64<<20 {
+		return p, fmt.Errorf("max_line_bytes: %d is not in 1KiB..64MiB", c.MaxLineBytes)
+	}
+	return p, nil
 }
 
 var precisions = map[string]int64{"second": 1, "minute": 60, "hour": 3600}

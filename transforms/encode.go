@@ -71,7 +71,7 @@ func (w *Worker) AppendJSON(dst []byte, r *Record, id []byte) []byte {
 			dst = append(dst, `,"query":`...)
 			dst = appendJSONString(dst, r.Query)
 		}
-		if len(r.SearchTerms) > 0 && w.a.cfg.SearchTermsInEvents {
+		if len(r.SearchTerms) > 0 && w.a.p.SearchTermsInEvents {
 			dst = append(dst, `,"search_terms":`...)
 			dst = appendJSONString(dst, r.SearchTerms)
 		}

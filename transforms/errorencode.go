@@ -84,10 +84,15 @@ func (w *Worker) AppendErrorLine(dst []byte) []byte {
 }
 
 // AppendErrorJSON appends the last error-log line Process read as one JSON
-// object (schema/error.v1.json; no trailing newline).
-func (w *Worker) AppendErrorJSON(dst []byte) []byte {
+// object (schema/error.v1.json; no trailing newline); id, when not empty,
+// is its deterministic id.
+func (w *Worker) AppendErrorJSON(dst []byte, id []byte) []byte {
 	e, r := &w.Err, &w.Rec
 	dst = append(dst, w.a.jsonPrefix...)
+	if len(id) > 0 {
+		dst = append(dst, `,"id":`...)
+		dst = appendJSONString(dst, id)
+	}
 	dst = append(dst, `,"type":"error","server":"`...)
 	dst = append(dst, e.Server...)
 	dst = append(dst, `","time_local":`...)

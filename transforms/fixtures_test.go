@@ -4,6 +4,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/maxmind/mmdbwriter"
@@ -83,9 +84,31 @@ func asnDB(t testing.TB) string {
 	})
 }
 
+// withDefaults fills the fields a test leaves zero from Default, so that a
+// test names only what it sets.
+func withDefaults(c Config) Config {
+	v, d := reflect.ValueOf(&c).Elem(), reflect.ValueOf(Default())
+	for i := range v.NumField() {
+		if v.Field(i).IsZero() {
+			v.Field(i).Set(d.Field(i))
+		}
+	}
+	return c
+}
+
+// testPolicy is cfg (defaults where zero) resolved.
+func testPolicy(t testing.TB, cfg Config) Policy {
+	t.Helper()
+	p, err := withDefaults(cfg).Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 func newTestAnonymizer(t testing.TB, cfg Config) *Anonymizer {
 	t.Helper()
-	a, err := NewAnonymizer(cfg)
+	a, err := NewAnonymizer(testPolicy(t, cfg))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,7 +43,7 @@ func fuzzFormat(f *testing.F, format string, seeds ...string) {
 	for _, s := range seeds {
 		f.Add([]byte(s))
 	}
-	a, err := NewAnonymizer(Config{InputFormat: format})
+	a, err := NewAnonymizer(testPolicy(f, Config{InputFormat: format}))
 	if err != nil {
 		f.Fatal(err)
 	}

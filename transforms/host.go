@@ -180,7 +180,7 @@ func (w *Worker) reduceHost(h []byte) string {
 	if !ok {
 		return ""
 	}
-	for _, d := range w.a.cfg.InternalHosts {
+	for _, d := range w.a.p.InternalHosts {
 		if hostMatches(low, d) {
 			return string(h)
 		}

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"hash"
-	"time"
 )
 
 // SaltSource gives the visitor-pseudonym salt of a UTC day (Unix time / 86400).
@@ -35,16 +34,6 @@ type pseudonymizer struct {
 // SetSaltSource enables visitor pseudonyms (Record.Pseudonym) for this worker.
 func (w *Worker) SetSaltSource(s SaltSource) {
 	w.pseudo = &pseudonymizer{src: s, sum: make([]byte, 0, sha256.Size)}
-}
-
-// SetTimeZone makes the pseudonyms' day the local day of loc (the
-// statistics' time_zone), so that a local day's visitors are counted under
-// one salt; nil is UTC.
-func (w *Worker) SetTimeZone(loc *time.Location) {
-	if loc == time.UTC {
-		loc = nil
-	}
-	w.dayZone = ZoneOffset{Loc: loc}
 }
 
 // day is the pseudonym day of an event time: its UTC or local day.

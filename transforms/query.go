@@ -40,11 +40,11 @@ func (w *Worker) scrubQuery(r *Record) {
 	for q := r.RawQuery; len(q) > 0; {
 		var name, val []byte
 		name, val, q = nextParam(q)
-		if nameIn(name, w.a.cfg.SearchParams) {
+		if nameIn(name, w.a.p.SearchParams) {
 			w.search = r.appendSearchTerms(w.search, val)
 			continue
 		}
-		if !nameIn(name, w.a.cfg.QueryAllow) {
+		if !nameIn(name, w.a.p.QueryAllow) {
 			continue
 		}
 		if len(r.scratch) > start {

@@ -172,7 +172,7 @@ func (w *Worker) isInternal(host string, reqHost []byte) bool {
 			return true
 		}
 	}
-	for _, d := range w.a.cfg.InternalHosts {
+	for _, d := range w.a.p.InternalHosts {
 		if hostMatches(host, d) {
 			return true
 		}

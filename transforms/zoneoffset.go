@@ -22,3 +22,10 @@ func (z *ZoneOffset) At(t int64) int64 {
 	}
 	return z.off
 }
+
+func newZoneOffset(loc *time.Location) ZoneOffset {
+	if loc == time.UTC {
+		loc = nil
+	}
+	return ZoneOffset{Loc: loc}
+}

@@ -36,18 +36,36 @@ func main() {
 		fail(err)
 	}
 	day := []time.Duration{24 * time.Hour}
-	aggregate := func(cfg stats.Config) []stats.Row {
-		_, rows, err := pipe.AggregateRows(transforms.Config{CountryDB: *geoip}, cfg, bytes.NewReader(in), pipe.Options{})
+	policy := transforms.Default()
+	policy.CountryDB = *geoip
+	p, err := policy.Resolve()
+	if err != nil {
+		fail(err)
+	}
+	params := func(set func(c *stats.Config)) stats.Params {
+		c := stats.Default()
+		c.Windows = day
+		set(&c)
+		sp, err := c.Resolve()
+		if err != nil {
+			fail(err)
+		}
+		return sp
+	}
+	aggregate := func(sp stats.Params) []stats.Row {
+		_, rows, err := pipe.AggregateRows(p, sp, bytes.NewReader(in), pipe.Options{})
 		if err != nil {
 			fail(err)
 		}
 		return rows
 	}
-	exact := aggregate(stats.Config{Windows: day, K: 1, KSearch: 1, MaxValues: 100000})
-	kanon := aggregate(stats.Config{Windows: day})
-	dp := aggregate(stats.Config{Windows: day, Privacy: stats.PrivacyDifferential, Epsilon: *eps, Delta: *delta,
-		ValuesPerVisitor: *l, ViewsPerValue: *c, MaxValues: 100000})
-	b := stats.Config{Windows: day, Privacy: stats.PrivacyDifferential, Epsilon: *eps, Delta: *delta, ValuesPerVisitor: *l, ViewsPerValue: *c}.Budget()
+	exact := aggregate(params(func(c *stats.Config) { c.K, c.KSearch, c.MaxValues = 1, 1, 100000 }))
+	kanon := aggregate(params(func(*stats.Config) {}))
+	dpParams := params(func(s *stats.Config) {
+		s.Privacy, s.Epsilon, s.Delta, s.ValuesPerVisitor, s.ViewsPerValue, s.MaxValues = stats.PrivacyDifferential, *eps, *delta, *l, *c, 100000
+	})
+	dp := aggregate(dpParams)
+	b := dpParams.Budget()
 	fmt.Printf("epsilon %g, delta %g, L %d, C %d: rho %.5f over %d mechanisms; sigma visitors %.1f, views %.1f; threshold %.1f visitors\n",
 		*eps, *delta, *l, *c, b.Rho, b.Mechanisms, b.SigmaVisitors, b.SigmaViews, b.Threshold)
 	type key struct{ win, dim, value string }

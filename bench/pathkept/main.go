@@ -22,7 +22,11 @@ func main() {
 	lines := flag.Int("lines", 200000, "generated lines")
 	format := flag.String("format", "combined", "loggen format: combined or json")
 	flag.Parse()
-	a, err := transforms.NewAnonymizer(transforms.Config{})
+	p, err := transforms.Default().Resolve()
+	if err != nil {
+		log.Fatal(err)
+	}
+	a, err := transforms.NewAnonymizer(p)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/logveil/logveil/processor"
+	"github.com/logveil/logveil/processor/config"
 	"github.com/logveil/logveil/processor/pipe"
 	"github.com/logveil/logveil/processor/statspage"
 	"github.com/logveil/logveil/transforms/stats"
@@ -18,10 +18,7 @@ func cmdAggregate(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 	fs := newFlagSet("aggregate", stderr, "logveil aggregate [flags] [file ...] > stats.jsonl",
 		"Computes the page and time statistics of access logs (the files named, or stdin; gzip and zstd decompressed,\nlogrotate's series oldest first) with the code of the Kafka stages: final, k-anonymous rows in the\n<prefix>.stats schema (jsonl), or the statistics page as one self-contained file (html).",
 		"logveil aggregate --window 1h,24h --output html access.log.2.gz access.log.1 access.log > report.html")
-	config := fs.String("config", "", "YAML config (anonymize and stats sections)")
-	geoip := fs.String("geoip", "", "country mmdb")
-	windows := fs.String("window", "", "comma-separated window sizes (stats.windows), e.g. 1h,24h")
-	k := fs.Int("k", 0, "fewest distinct visitors a published cell may have (stats.k)")
+	b := config.Bind(fs, "anonymize.country_db", "anonymize.input_format", "stats.windows", "stats.k")
 	output := fs.String("output", "jsonl", "jsonl: rows in the <prefix>.stats schema; html: a self-contained report page")
 	quiet := fs.Bool("quiet", false, "no summary on stderr")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this file (for benchmarking)")
@@ -32,42 +29,16 @@ func cmdAggregate(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 	if !ok {
 		return exitConfig
 	}
-	cfg, err := processor.LoadConfig(*config)
-	if err != nil {
-		fmt.Fprintf(stderr, "logveil aggregate: %v\n", err)
-		return exitConfig
-	}
-	if *geoip != "" {
-		cfg.Anonymize.CountryDB = *geoip
-	}
-	if *windows != "" {
-		cfg.Stats.Windows = nil
-		for _, w := range splitList(*windows) {
-			d, err := time.ParseDuration(w)
-			if err != nil {
-				fmt.Fprintf(stderr, "logveil aggregate: --window: %q: %v\n", w, err)
-				return exitConfig
-			}
-			cfg.Stats.Windows = append(cfg.Stats.Windows, d)
-		}
-	}
-	if setFlag(fs, "k") {
-		if *k < 1 {
-			fmt.Fprintf(stderr, "logveil aggregate: --k %d: k must be at least 1 (default 5; 1 turns k-anonymity off)\n", *k)
-			return exitConfig
-		}
-		cfg.Stats.K = *k
-	}
 	if *output != "jsonl" && *output != "html" {
 		fmt.Fprintf(stderr, "logveil aggregate: --output %q is not jsonl or html\n", *output)
 		return exitConfig
 	}
-	if cfg, err = cfg.Validate(); err != nil {
-		fmt.Fprintf(stderr, "logveil aggregate: invalid config: %v\n", err)
+	cfg, ok := loadSettings("aggregate", b, stderr)
+	if !ok {
 		return exitConfig
 	}
 	warnWeakK(stderr, "aggregate", cfg)
-	processor.ApplyMemoryLimit(cfg) // Validate checked memory_limit
+	cfg.ApplyMemoryLimit()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
@@ -103,7 +74,7 @@ func cmdAggregate(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 	if !*quiet {
 		el := time.Since(start).Seconds()
 		fmt.Fprintf(stderr, "logveil aggregate: %d lines in, %d aggregated, %d rejected, %d rows in %.3fs (%s lines/s)\n",
-			st.In, st.Out, st.RejectedTotal(), rows, el, strconv.FormatFloat(float64(st.In)/el, 'f', 0, 64))
+			st.In, st.Out-st.ErrorLines, st.RejectedTotal(), rows, el, strconv.FormatFloat(float64(st.In)/el, 'f', 0, 64))
 	}
 	return exitOK
 }

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/logveil/logveil/processor"
+	"github.com/logveil/logveil/processor/config"
 	"github.com/logveil/logveil/processor/pipe"
 	"github.com/logveil/logveil/transforms"
 )
@@ -39,14 +39,15 @@ func (c *lineCounter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// anonymizeFlags binds the transforms config fields a flag may override.
+// anonymizeFlags are the pipe's own flags; the anonymize section's keys
+// are bound by the config package.
 type anonymizeFlags struct {
-	fs                                      *flag.FlagSet
-	config, inputFormat, output, geoip, asn string
-	rejects, policyVersion, timePrecision   string
-	cpuprofile, compress                    string
-	ipv4, ipv6, workers                     int
-	strict, quiet                           bool
+	fs                   *flag.FlagSet
+	b                    *config.Binder
+	output, rejects      string
+	cpuprofile, compress string
+	workers              int
+	strict, quiet        bool
 }
 
 func newAnonymizeFlags(stderr io.Writer) *anonymizeFlags {
@@ -54,44 +55,16 @@ func newAnonymizeFlags(stderr io.Writer) *anonymizeFlags {
 		"Reads access-log (or Apache/nginx error-log) lines from the files named, or stdin, and writes them anonymized\non stdout, in input order, on every core. gzip and zstd input is decompressed (detected by its first bytes);\nlogrotate's access.log.2.gz access.log.1 access.log are read oldest first.\nSIGINT or SIGTERM ends the input: every line read is still written, then the summary (exit 0).",
 		"logveil anonymize --output combined --rejects rejects.txt access.log.2.gz access.log.1 access.log > anonymized.log")}
 	fs := f.fs
-	fs.StringVar(&f.config, "config", "", "YAML config file (flags override it)")
-	fs.StringVar(&f.inputFormat, "input-format", "", "auto|combined|common|vhost_combined|json|apache-error|nginx-error, or an Apache LogFormat / nginx log_format string (default auto)")
+	f.b = config.Bind(fs, "anonymize.input_format", "anonymize.country_db", "anonymize.asn_db", "anonymize.ipv4_prefix",
+		"anonymize.ipv6_prefix", "anonymize.policy_version", "anonymize.time_precision")
 	fs.StringVar(&f.output, "output", "jsonl", "jsonl (one JSON event per line) or combined (each line rewritten in its own format)")
-	fs.StringVar(&f.geoip, "geoip", "", "country or city mmdb (GeoIP2/GeoLite2, DB-IP or ip-location-db)")
-	fs.StringVar(&f.asn, "asn", "", "ASN mmdb (GeoLite2-ASN schema)")
-	fs.IntVar(&f.ipv4, "ipv4-prefix", 0, "IPv4 prefix length kept (default 24)")
-	fs.IntVar(&f.ipv6, "ipv6-prefix", 0, "IPv6 prefix length kept (default 32)")
 	fs.StringVar(&f.rejects, "rejects", "", "write rejected lines, redacted, to this file")
 	fs.BoolVar(&f.strict, "strict", false, "exit with status 3 if any line was rejected")
-	fs.StringVar(&f.policyVersion, "policy-version", "", "privacy-policy version written into events")
-	fs.StringVar(&f.timePrecision, "time-precision", "", "second, minute or hour (default second)")
 	fs.IntVar(&f.workers, "workers", 0, "parallel workers (default: number of CPUs)")
 	fs.StringVar(&f.compress, "compress", "none", "compress the output: none, gzip or zstd")
 	fs.BoolVar(&f.quiet, "quiet", false, "no summary on stderr")
 	fs.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile to this file (for benchmarking)")
 	return f
-}
-
-// apply overrides cfg with the flags given on the command line.
-func (f *anonymizeFlags) apply(cfg *transforms.Config) {
-	f.fs.Visit(func(fl *flag.Flag) {
-		switch fl.Name {
-		case "input-format":
-			cfg.InputFormat = f.inputFormat
-		case "geoip":
-			cfg.CountryDB = f.geoip
-		case "asn":
-			cfg.ASNDB = f.asn
-		case "ipv4-prefix":
-			cfg.IPv4Prefix = f.ipv4
-		case "ipv6-prefix":
-			cfg.IPv6Prefix = f.ipv6
-		case "policy-version":
-			cfg.PolicyVersion = f.policyVersion
-		case "time-precision":
-			cfg.TimePrecision = f.timePrecision
-		}
-	})
 }
 
 func cmdAnonymize(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -125,15 +98,13 @@ func cmdAnonymize(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 	if !ok {
 		return exitConfig
 	}
-	cfg, err := processor.LoadConfig(f.config)
-	if err != nil {
-		fmt.Fprintf(stderr, "logveil anonymize: %v\n", err)
+	cfg, ok := loadSettings("anonymize", f.b, stderr)
+	if !ok {
 		return exitConfig
 	}
-	f.apply(&cfg.Anonymize)
 	a, err := transforms.NewAnonymizer(cfg.Anonymize)
 	if err != nil {
-		fmt.Fprintf(stderr, "logveil anonymize: invalid config: %v\n", err)
+		fmt.Fprintf(stderr, "logveil anonymize: %v\n", err)
 		return exitConfig
 	}
 	defer a.Close()

@@ -59,20 +59,44 @@ func TestArgumentsAreNeverIgnored(t *testing.T) {
 	f(`unexpected argument "x"`, "demo", "x")
 	f(`unexpected argument "x"`, "loggen", "x")
 	f(`--dimension: "pages" is not one of total, page,`, "stats", "--dimension", "pages")
-	f(`--k 0: k must be at least 1`, "aggregate", "--k", "0")
+	f(`stats.k: 0: k must be at least 1 (1 turns k-anonymity off) (set by --k)`, "aggregate", "--k", "0")
 	f(`flag --brokers after an argument`, "audit", "out.jsonl", "--brokers", "b:1")
 	f(`both --config`, "check-config", "--config", "a.yaml", cfg)
 
 	dir := t.TempDir()
 	zero := filepath.Join(dir, "zero.yaml")
 	os.WriteFile(zero, []byte("stats:\n  k: 0\n"), 0o644)
-	f(`stats.k is 0: k must be at least 1`, "check-config", zero)
-	f(`stats.k is 0: k must be at least 1`, "aggregate", "--config", zero)
-	prefix := filepath.Join(dir, "prefix.yaml")
-	os.WriteFile(prefix, []byte("anonymize:\n  ipv4_prefix: 0\n"), 0o644)
-	f(`anonymize.ipv4_prefix is 0, which is not supported`, "check-config", prefix)
+	f(`stats.k: 0: k must be at least 1 (1 turns k-anonymity off) (set by `+zero+`)`, "check-config", zero)
+	f(`stats.k: 0: k must be at least 1`, "aggregate", "--config", zero)
 	t.Setenv("LOGVEIL_STATS_K_SEARCH", "0")
-	f(`LOGVEIL_STATS_K_SEARCH: stats.k_search is 0`, "check-config")
+	f(`stats.k_search: 0: k must be at least 1 (1 turns k-anonymity off) (set by LOGVEIL_STATS_K_SEARCH)`, "check-config")
+}
+
+// TestPrefixZeroEverywhere: a prefix of 0 (keep nothing of the address,
+// anonip's --ipv4mask 32) is honoured the same way from a file, the
+// environment and a flag.
+func TestPrefixZeroEverywhere(t *testing.T) {
+	line := `81.2.69.160 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 1 "-" "-"` + "\n"
+	anon := func(env string, args ...string) string {
+		t.Helper()
+		if env != "" {
+			k, v, _ := strings.Cut(env, "=")
+			t.Setenv(k, v)
+		}
+		var stdout, stderr bytes.Buffer
+		if code := cmdAnonymize(append(args, "--quiet"), strings.NewReader(line), &stdout, &stderr); code != exitOK {
+			t.Fatalf("anonymize %v: exit %d: %s", args, code, stderr.String())
+		}
+		return stdout.String()
+	}
+	prefix := filepath.Join(t.TempDir(), "prefix.yaml")
+	os.WriteFile(prefix, []byte("anonymize:\n  ipv4_prefix: 0\n"), 0o644)
+	for name, out := range map[string]string{"file": anon("", "--config", prefix), "flag": anon("", "--ipv4-prefix", "0"),
+		"environment": anon("LOGVEIL_ANONYMIZE_IPV4_PREFIX=0")} {
+		if !strings.Contains(out, `"client_network":"0.0.0.0/0"`) {
+			t.Errorf("%s: %s", name, out)
+		}
+	}
 }
 
 func TestKOneWarns(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/logveil/logveil/processor"
+	"github.com/logveil/logveil/processor/config"
 	"github.com/logveil/logveil/transforms"
 )
 
@@ -84,33 +85,33 @@ func (r *auditReport) print(w io.Writer) {
 // cmdAudit scans files, stdin or a sample of a topic with the classifier
 // logveil scrubs with, and exits 1 when it finds anything.
 func cmdAudit(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	f := newRunFlags(newFlagSet("audit", stderr, "logveil audit [flags] [FILE...]",
+	fs := newFlagSet("audit", stderr, "logveil audit [flags] [FILE...]",
 		`Scans logveil's output (or any text: FILE..., else stdin; or, with --topic, a sample of a topic)
 for identifiers with the detectors that scrub it: emails, addresses in every notation, MACs,
 coordinates, dates of birth, phone, card, IBAN and IMEI numbers, postcodes and house numbers,
 tokens. Prints counts by category and redacted examples; exits 1 when anything is found, 0 when
 nothing is, 2 on a usage error.`,
-		"logveil anonymize < access.log | logveil audit    (or: logveil audit --brokers B --topic logveil.events)"), flagsKafka)
-	topic := f.fs.String("topic", "", "audit a sample of this topic (with --brokers or --config) instead of files")
-	sample := f.fs.Int("sample", 100000, "with --topic: the newest records to read, spread over the partitions (0: all)")
-	examples := f.fs.Int("examples", 3, "redacted examples shown per category")
-	if code, ok := parseArgs(f.fs, args, -1); !ok {
+		"logveil anonymize < access.log | logveil audit    (or: logveil audit --brokers B --topic logveil.events)")
+	b := config.Bind(fs, "kafka.brokers")
+	topic := fs.String("topic", "", "audit a sample of this topic (with --brokers or --config) instead of files")
+	sample := fs.Int("sample", 100000, "with --topic: the newest records to read, spread over the partitions (0: all)")
+	examples := fs.Int("examples", 3, "redacted examples shown per category")
+	if code, ok := parseArgs(fs, args, -1); !ok {
 		return code
 	}
 	rep := &auditReport{byClass: map[transforms.Class]int64{}, examples: map[transforms.Class][]string{}, maxExamples: *examples}
 	if *topic != "" {
-		if f.fs.NArg() > 0 {
+		if fs.NArg() > 0 {
 			fmt.Fprintf(stderr, "logveil audit: give files or --topic, not both\n")
 			return exitConfig
 		}
-		cfg, err := f.load()
-		if err != nil {
-			fmt.Fprintf(stderr, "logveil audit: invalid config: %v\n", err)
+		cfg, ok := loadSettings("audit", b, stderr)
+		if !ok {
 			return exitConfig
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
-		err = processor.SampleTopic(ctx, cfg, *topic, *sample, func(key, value []byte) {
+		err := processor.SampleTopic(ctx, cfg.Kafka, *topic, *sample, func(key, value []byte) {
 			rep.records++
 			n := rep.records
 			rep.line(func() string { return fmt.Sprintf("%s record %d key", *topic, n) }, key)
@@ -125,7 +126,7 @@ nothing is, 2 on a usage error.`,
 			return exitIO
 		}
 	} else {
-		inputs := f.fs.Args()
+		inputs := fs.Args()
 		if len(inputs) == 0 {
 			inputs = []string{"-"}
 		}

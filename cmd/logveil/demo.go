@@ -9,7 +9,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/logveil/logveil/processor"
+	"github.com/logveil/logveil/processor/config"
 	"github.com/logveil/logveil/processor/demo"
 )
 
@@ -22,19 +22,15 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&opt.Duration, "duration", 0, "stop after this long (0: until interrupted)")
 	fs.IntVar(&opt.Rate, "rate", 5000, "generated lines per second")
 	fs.IntVar(&opt.Port, "port", 0, "fixed port for the embedded broker, e.g. 9092, so kcat can read the topics")
-	geoip := fs.String("geoip", "", "country mmdb for the anonymizer")
-	config := fs.String("config", "", "YAML config (its anonymize section is used)")
 	verbose := fs.Bool("v", false, "show the processor's info logs")
+	binder := config.Bind(fs, "anonymize.country_db")
 	if code, ok := parseArgs(fs, args, 0); !ok {
 		return code
 	}
-	cfg, err := processor.LoadConfig(*config)
+	cfg, err := binder.Load()
 	if err != nil {
 		fmt.Fprintf(stderr, "logveil demo: %v\n", err)
 		return exitConfig
-	}
-	if *geoip != "" {
-		cfg.Anonymize.CountryDB = *geoip
 	}
 	opt.Config = cfg
 	level := slog.LevelWarn

@@ -71,10 +71,3 @@ func logFiles(fs *flag.FlagSet) ([]string, bool) {
 	}
 	return fs.Args(), true
 }
-
-// setFlag reports whether the flag was given on the command line.
-func setFlag(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
-}

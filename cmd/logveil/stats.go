@@ -17,35 +17,35 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/logveil/logveil/processor"
+	"github.com/logveil/logveil/processor/config"
 	"github.com/logveil/logveil/processor/statspage"
 	"github.com/logveil/logveil/transforms/stats"
 )
 
 // cmdStats prints the latest value of each row of <prefix>.stats.
 func cmdStats(args []string, stdout, stderr io.Writer) int {
-	f := newRunFlags(newFlagSet("stats", stderr, "logveil stats [flags]",
+	fs := newFlagSet("stats", stderr, "logveil stats [flags]",
 		"Prints the latest value of each row of <prefix>.stats (as a table, or --json), or serves them as the\nstatistics page (--serve).",
-		"logveil stats --brokers 127.0.0.1:9092 --window 1h --dimension page"), flagsKafka|flagsPrefix)
-	window := f.fs.Duration("window", 0, "only windows of this size, e.g. 1h (default all)")
-	dim := f.fs.String("dimension", "", "only this dimension: "+strings.Join(stats.DimensionNames(), ", "))
-	since := f.fs.String("since", "", "only windows starting at or after this time (RFC 3339) or this long ago (e.g. 24h); with --serve, also what the server keeps in memory")
-	asJSON := f.fs.Bool("json", false, "print JSON lines in the <prefix>.stats schema instead of a table")
-	asCSV := f.fs.Bool("csv", false, "print CSV (a header, then one line per row) instead of a table")
-	site := f.fs.String("site", "", "one site's table (a host; see stats.max_sites), or * for every table (default: the all-sites table)")
-	rng := f.fs.String("range", "", "combine the daily rows: 7d, 30d or month (visitors are sums of daily unique visitors)")
-	serve := f.fs.String("serve", "", "serve the statistics page and /api/stats on this address (e.g. 127.0.0.1:8080) instead of printing")
-	refresh := f.fs.Duration("refresh", 10*time.Second, "with --serve: read the topic at most this often")
-	if code, ok := parseArgs(f.fs, args, 0); !ok {
+		"logveil stats --brokers 127.0.0.1:9092 --window 1h --dimension page")
+	b := config.Bind(fs, kafkaKeys...)
+	window := fs.Duration("window", 0, "only windows of this size, e.g. 1h (default all)")
+	dim := fs.String("dimension", "", "only this dimension: "+strings.Join(stats.DimensionNames(), ", "))
+	since := fs.String("since", "", "only windows starting at or after this time (RFC 3339) or this long ago (e.g. 24h); with --serve, also what the server keeps in memory")
+	asJSON := fs.Bool("json", false, "print JSON lines in the <prefix>.stats schema instead of a table")
+	asCSV := fs.Bool("csv", false, "print CSV (a header, then one line per row) instead of a table")
+	site := fs.String("site", "", "one site's table (a host; see stats.max_sites), or * for every table (default: the all-sites table)")
+	rng := fs.String("range", "", "combine the daily rows: 7d, 30d or month (visitors are sums of daily unique visitors)")
+	serve := fs.String("serve", "", "serve the statistics page and /api/stats on this address (e.g. 127.0.0.1:8080) instead of printing")
+	refresh := fs.Duration("refresh", 10*time.Second, "with --serve: read the topic at most this often")
+	if code, ok := parseArgs(fs, args, 0); !ok {
 		return code
 	}
 	if *dim != "" && !slices.Contains(stats.DimensionNames(), *dim) {
 		fmt.Fprintf(stderr, "logveil stats: --dimension: %q is not one of %s\n", *dim, strings.Join(stats.DimensionNames(), ", "))
 		return exitConfig
 	}
-	cfg, err := f.load()
-	if err != nil {
-		fmt.Fprintf(stderr, "logveil stats: invalid config: %v\n", err)
+	cfg, ok := loadSettings("stats", b, stderr)
+	if !ok {
 		return exitConfig
 	}
 	if *serve != "" {
@@ -64,6 +64,7 @@ func cmdStats(args []string, stdout, stderr io.Writer) int {
 		filter.Window = 24 * time.Hour // a range combines the daily rows
 	}
 	if *since != "" {
+		var err error
 		if filter.Since, err = statspage.ParseSince(*since, time.Now()); err != nil {
 			fmt.Fprintf(stderr, "logveil stats: --%v\n", err)
 			return exitConfig
@@ -71,7 +72,7 @@ func cmdStats(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	rows, err := statspage.Read(ctx, cfg, filter)
+	rows, err := statspage.Read(ctx, cfg.Kafka, filter)
 	if err != nil {
 		fmt.Fprintf(stderr, "logveil stats: %v\n", err)
 		return exitIO
@@ -152,9 +153,9 @@ func detail(r *stats.Row) string {
 }
 
 // serveStats serves the statistics page until SIGINT or SIGTERM.
-func serveStats(cfg processor.Config, addr string, refresh time.Duration, since string, stderr io.Writer) int {
+func serveStats(cfg config.Settings, addr string, refresh time.Duration, since string, stderr io.Writer) int {
 	log := newLogger(cfg.LogFormat, stderr) // as logveil run logs: text or JSON
-	h, err := statspage.NewServer(cfg, refresh, since, log)
+	h, err := statspage.NewServer(cfg.Kafka, refresh, since, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "logveil stats: %v\n", err)
 		return exitConfig

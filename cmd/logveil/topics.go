@@ -7,6 +7,8 @@ import (
 	"io"
 	"time"
 
+	"github.com/logveil/logveil/processor"
+	"github.com/logveil/logveil/processor/config"
 	"github.com/segmentio/kafka-go"
 )
 
@@ -14,9 +16,9 @@ import (
 // topics itself; it never creates input topics, so a typo cannot).
 func cmdCreateTopic(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("create-topic", stderr, "logveil create-topic [flags] TOPIC...",
-		"Creates raw input topics with a short retention (they hold personal data). logveil creates its own\noutput topics; it never creates input topics, so a typo in kafka.input_topics cannot.",
+		"Creates raw input topics with a short retention (they hold personal data), over the configured TLS and SASL\n(--config, LOGVEIL_KAFKA_*). logveil creates its own output topics; it never creates input topics, so a typo\nin kafka.input_topics cannot.",
 		"logveil create-topic --brokers 127.0.0.1:9092 --partitions 6 access-logs")
-	brokers := fs.String("brokers", "localhost:9092", "comma-separated bootstrap brokers")
+	b := config.Bind(fs, "kafka.brokers")
 	partitions := fs.Int("partitions", 6, "partitions (the most instances that can share the work)")
 	rf := fs.Int("replication-factor", 1, "replication factor")
 	retention := fs.Duration("retention", 24*time.Hour, "retention: raw lines are personal data, keep them briefly")
@@ -27,20 +29,20 @@ func cmdCreateTopic(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: logveil create-topic [--brokers B] [--partitions N] [--retention 24h] TOPIC...")
 		return exitConfig
 	}
-	c := &kafka.Client{Addr: kafka.TCP(splitList(*brokers)...), Timeout: 20 * time.Second}
-	var req kafka.CreateTopicsRequest
-	for _, t := range fs.Args() {
-		req.Topics = append(req.Topics, kafka.TopicConfig{Topic: t, NumPartitions: *partitions, ReplicationFactor: *rf,
-			ConfigEntries: []kafka.ConfigEntry{{ConfigName: "retention.ms", ConfigValue: fmt.Sprint(retention.Milliseconds())}}})
+	cfg, ok := loadSettings("create-topic", b, stderr)
+	if !ok {
+		return exitConfig
 	}
-	resp, err := c.CreateTopics(context.Background(), &req)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	results, err := processor.CreateInputTopics(ctx, cfg.Kafka, fs.Args(), *partitions, *rf, *retention)
 	if err != nil {
 		fmt.Fprintf(stderr, "logveil create-topic: %v\n", err)
 		return exitIO
 	}
 	code := exitOK
 	for _, t := range fs.Args() {
-		switch err := resp.Errors[t]; {
+		switch err := results[t]; {
 		case err == nil:
 			fmt.Fprintf(stdout, "created %s (%d partitions, retention %s)\n", t, *partitions, retention)
 		case errors.Is(err, kafka.TopicAlreadyExists):

@@ -74,7 +74,13 @@ func TestAddressesAreAllocated(t *testing.T) {
 	if path == "" {
 		t.Skip("LOGVEIL_TEST_COUNTRY_DB is not set (logveil fetch-geoip writes one)")
 	}
-	a, err := transforms.NewAnonymizer(transforms.Config{CountryDB: path})
+	c := transforms.Default()
+	c.CountryDB = path
+	p, err := c.Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := transforms.NewAnonymizer(p)
 	if err != nil {
 		t.Fatal(err)
 	}

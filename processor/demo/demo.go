@@ -18,17 +18,18 @@ import (
 
 	"github.com/logveil/logveil/internal/loggen"
 	"github.com/logveil/logveil/processor"
+	"github.com/logveil/logveil/processor/config"
 	"github.com/logveil/logveil/transforms/stats"
 )
 
 // Options configure Run.
 type Options struct {
-	Lines    int              // stop after this many generated lines are processed; 0: run until ctx ends
-	Duration time.Duration    // stop after this long; 0: no limit
-	Rate     int              // generated lines per second; default 5000
-	Port     int              // fixed broker port so kcat can read the topics; 0: any free port
-	Config   processor.Config // anonymize settings etc.; Kafka brokers and topics are set by the demo
-	Refresh  time.Duration    // summary interval; default 2s
+	Lines    int           // stop after this many generated lines are processed; 0: run until ctx ends
+	Duration time.Duration // stop after this long; 0: no limit
+	Rate     int           // generated lines per second; default 5000
+	Port     int           // fixed broker port so kcat can read the topics; 0: any free port
+	Config   config.Config // its anonymize and stats sections; the Kafka and HTTP ones are the demo's
+	Refresh  time.Duration // summary interval; default 2s
 }
 
 // Run starts an in-process Kafka broker (kfake), replays generated
@@ -58,12 +59,8 @@ func Run(ctx context.Context, opt Options, out io.Writer, log *slog.Logger) erro
 	cfg.Kafka.InputTopics = []string{"access-logs"}
 	cfg.Kafka.TopicPrefix = "logveil"
 	cfg.Kafka.Partitions = 3
-	if cfg.Kafka.StatsEmitInterval == 0 {
-		cfg.Kafka.StatsEmitInterval = time.Second
-	}
-	if cfg.HTTP.Listen == "" {
-		cfg.HTTP.Listen = "127.0.0.1:0"
-	}
+	cfg.Kafka.StatsEmitInterval = time.Second
+	cfg.HTTP.Listen = "127.0.0.1:0"
 	countries := "from " + cfg.Anonymize.CountryDB
 	if cfg.Anonymize.CountryDB == "" {
 		dir, err := os.MkdirTemp("", "logveil-demo")
@@ -76,7 +73,11 @@ func Run(ctx context.Context, opt Options, out io.Writer, log *slog.Logger) erro
 		}
 		countries = "a made-up table for the generated addresses (--geoip FILE for a real database)"
 	}
-	runner, err := processor.NewRunner(cfg, log)
+	settings, err := cfg.Resolve()
+	if err != nil {
+		return err
+	}
+	runner, err := processor.NewRunner(settings, log)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/logveil/logveil/internal/syncbuf"
+	"github.com/logveil/logveil/processor/config"
 	"github.com/logveil/logveil/transforms/stats"
 )
 
@@ -22,7 +23,7 @@ func TestDemo(t *testing.T) {
 	defer cancel()
 	var logs syncbuf.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	err := Run(ctx, Options{Lines: 4000, Rate: 4000, Refresh: 500 * time.Millisecond}, &out, log)
+	err := Run(ctx, Options{Lines: 4000, Rate: 4000, Refresh: 500 * time.Millisecond, Config: config.Default()}, &out, log)
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, out.String())
 	}

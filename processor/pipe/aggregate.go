@@ -8,6 +8,7 @@ import (
 	"io"
 	"sync"
 
+	"github.com/logveil/logveil/processor/engine"
 	"github.com/logveil/logveil/transforms"
 	"github.com/logveil/logveil/transforms/stats"
 )
@@ -38,8 +39,8 @@ func (m *memorySalts) Salt(day int64) ([]byte, bool) {
 // computes the statistics of every window in input order (all windows
 // closed at the end of input) and writes the rows as JSON lines, in the
 // <prefix>.stats schema, to w.
-func Aggregate(acfg transforms.Config, scfg stats.Config, r io.Reader, w io.Writer, opt Options) (Summary, int, error) {
-	st, rows, err := AggregateRows(acfg, scfg, r, opt)
+func Aggregate(p transforms.Policy, sp stats.Params, r io.Reader, w io.Writer, opt Options) (Summary, int, error) {
+	st, rows, err := AggregateRows(p, sp, r, opt)
 	if err != nil {
 		return st, 0, err
 	}
@@ -56,54 +57,33 @@ func Aggregate(acfg transforms.Config, scfg stats.Config, r io.Reader, w io.Writ
 	return st, len(rows), nil
 }
 
-// AggregateRows is Aggregate returning the rows (for a report).
-func AggregateRows(acfg transforms.Config, scfg stats.Config, r io.Reader, opt Options) (Summary, []stats.Row, error) {
-	opt = opt.withDefaults()
-	anon, err := transforms.NewAnonymizer(acfg)
+// AggregateRows is Aggregate returning the rows (for a report). The lines
+// go through the engine as logveil run's do; error-log lines are read, not
+// counted (they are no page views).
+func AggregateRows(p transforms.Policy, sp stats.Params, r io.Reader, opt Options) (Summary, []stats.Row, error) {
+	anon, err := transforms.NewAnonymizer(p)
 	if err != nil {
 		return Summary{}, nil, fmt.Errorf("anonymize.%w", err)
 	}
 	defer anon.Close()
-	agg, err := stats.NewAggregator(scfg)
-	if err != nil {
-		return Summary{}, nil, err
-	}
-	salts := &memorySalts{salts: map[int64][]byte{}}
-	loc, _ := scfg.Location() // NewAggregator checked it
-	setup := func(wk *transforms.Worker) {
-		wk.SetSaltSource(salts)
-		wk.SetTimeZone(loc)
-	}
-	process := func(wk *transforms.Worker, c *chunk) {
-		processChunk(wk, c, opt.MaxLineBytes, false, func(wk *transforms.Worker, c *chunk, _ bool) {
-			var rec transforms.Record
-			rec, c.arena = wk.Rec.CloneInto(c.arena)
-			c.recs = append(c.recs, rec)
-		})
-	}
+	agg := stats.NewAggregator(sp)
+	e := engine.New(anon, engine.Options{Events: engine.NoEvents, Rejects: engine.Shapes, Newlines: true, Hits: true,
+		Salts: &memorySalts{salts: map[int64][]byte{}}})
 	consume := func(c *chunk, _ bool) error {
-		for i := range c.recs {
-			agg.Add(&c.recs[i])
+		for i := range c.batch.Hits {
+			h := &c.batch.Hits[i]
+			agg.AddHit(h, h.Offset)
 		}
-		if opt.Rejects != nil && len(c.rej) > 0 {
-			if _, err := opt.Rejects.Write(c.rej); err != nil {
+		if opt.Rejects != nil && len(c.batch.Rej) > 0 {
+			if _, err := opt.Rejects.Write(c.batch.Rej); err != nil {
 				return fmt.Errorf("cannot write rejects: %w", err)
 			}
 		}
 		return nil
 	}
-	st, err := runChunks(anon, r, opt, setup, process, consume)
+	st, err := runChunks(e, r, opt, consume)
 	if err != nil {
 		return st, nil, err
 	}
-	acfg, _ = acfg.Validate() // transforms.New checked it: the prefixes in force
-	m := stats.NewMerger(scfg, stats.Masks{IPv4: acfg.IPv4Prefix, IPv6: acfg.IPv6Prefix})
-	if scfg.Differential() && scfg.NoiseKeyFile != "" {
-		key, err := scfg.LoadNoiseKey()
-		if err != nil {
-			return st, nil, err
-		}
-		m.SetNoiseKey(key)
-	}
-	return st, agg.CloseWith(m), nil
+	return st, agg.CloseWith(stats.NewMerger(sp)), nil
 }

@@ -7,8 +7,6 @@ import (
 	"testing"
 
 	"github.com/logveil/logveil/internal/loggen"
-	"github.com/logveil/logveil/transforms"
-	"github.com/logveil/logveil/transforms/stats"
 )
 
 // TestAggregateParallelIsOrdered: aggregating on four workers gives the
@@ -20,7 +18,7 @@ func TestAggregateParallelIsOrdered(t *testing.T) {
 	loggen.New(loggen.Options{Seed: 21, Rate: 5, Malformed: 0.01, Visitors: 800}).WriteN(&in, 40000)
 	run := func(workers int) []string {
 		var out bytes.Buffer
-		st, n, err := Aggregate(transforms.Config{}, stats.Config{}, bytes.NewReader(in.Bytes()), &out, Options{Workers: workers})
+		st, n, err := Aggregate(defaults.Anonymize, defaults.Stats, bytes.NewReader(in.Bytes()), &out, Options{Workers: workers})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -47,7 +47,7 @@ func zstded(t *testing.T, s string) []byte {
 // output, the summary and the error.
 func anonymizeFiles(t *testing.T, dir string, names ...string) (string, Summary, error) {
 	t.Helper()
-	a, err := transforms.NewAnonymizer(transforms.Config{})
+	a, err := transforms.NewAnonymizer(defaults.Anonymize)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func TestCompressedInputs(t *testing.T) {
 	if err != nil || st.Out != 53 {
 		t.Errorf("a file and stdin: %d lines out, %v", st.Out, err)
 	}
-	a, _ := transforms.NewAnonymizer(transforms.Config{})
+	a, _ := transforms.NewAnonymizer(defaults.Anonymize)
 	var out bytes.Buffer
 	in, _ := OpenInputs(nil, bytes.NewReader(gzipped(t, live)))
 	if st, err := Run(a, in, &out, Options{}); err != nil || st.Out != 50 {

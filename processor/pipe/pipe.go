@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/logveil/logveil/processor/engine"
 	"github.com/logveil/logveil/transforms"
 )
 
@@ -25,9 +26,6 @@ type Options struct {
 	Output  Output
 	Rejects io.Writer // redacted rejected lines; nil discards them
 	Workers int       // parallel workers; 0 means GOMAXPROCS
-	// MaxLineBytes rejects longer lines (counted, set aside redacted and
-	// truncated). 0 means 1 MiB.
-	MaxLineBytes int
 	// Stop, when closed, ends the input early (a signal): what was read
 	// until then, a cut last line included, is processed and written, and
 	// the run returns with Summary.Stopped set.
@@ -38,19 +36,18 @@ func (opt Options) withDefaults() Options {
 	if opt.Workers <= 0 {
 		opt.Workers = runtime.GOMAXPROCS(0)
 	}
-	if opt.MaxLineBytes <= 0 {
-		opt.MaxLineBytes = 1 << 20
-	}
 	return opt
 }
 
 // Summary counts what a run did. Rejected is by reason (the transforms.Err
 // values' texts, safe as labels).
 type Summary struct {
-	In, Out  int64
-	Rejected map[string]int64
-	Elapsed  time.Duration
-	Stopped  bool // the input was ended by Options.Stop
+	In, Out int64 // lines read, and written (events and error-log records)
+	// ErrorLines are the error-log lines among Out (not page views).
+	ErrorLines int64
+	Rejected   map[string]int64
+	Elapsed    time.Duration
+	Stopped    bool // the input was ended by Options.Stop
 }
 
 // RejectedTotal sums Rejected.
@@ -67,47 +64,29 @@ const chunkSize = 256 << 10
 type chunk struct {
 	seq   int
 	data  []byte // whole lines
-	out   []byte
-	rej   []byte
-	recs  []transforms.Record // anonymized records, for aggregation
-	arena []byte              // their byte fields
-	in    int64
-	nOut  int64
-	rejBy map[error]int64
+	pos   int64  // the position (line number) of its first line
+	batch engine.Batch
 }
 
-// Run reads lines from r, anonymizes them on several workers and writes
-// results to w in input order. It returns when r is exhausted or an I/O error
-// occurs.
-func Run(a *transforms.Anonymizer, r io.Reader, w io.Writer, opt Options) (Summary, error) {
+// Run reads lines from r, anonymizes them on several workers (the engine's
+// loop, as logveil run's) and writes results to w in input order. It
+// returns when r is exhausted or an I/O error occurs.
+func Run(anon *transforms.Anonymizer, r io.Reader, w io.Writer, opt Options) (Summary, error) {
 	opt = opt.withDefaults()
-	if opt.Output == "" {
-		opt.Output = OutputJSONL
-	}
-	if opt.Output != OutputJSONL && opt.Output != OutputCombined {
+	eopt := engine.Options{Events: engine.JSON, Rejects: engine.Shapes, Newlines: true}
+	switch opt.Output {
+	case OutputJSONL, "":
+	case OutputCombined:
+		eopt.Events = engine.Lines
+	default:
 		return Summary{}, fmt.Errorf("output: %q is not jsonl or combined", opt.Output)
 	}
-	process := func(wk *transforms.Worker, c *chunk) {
-		processChunk(wk, c, opt.MaxLineBytes, true, func(wk *transforms.Worker, c *chunk, errorLog bool) {
-			switch {
-			case errorLog && opt.Output == OutputCombined:
-				c.out = wk.AppendErrorLine(c.out)
-			case errorLog:
-				c.out = wk.AppendErrorJSON(c.out)
-			case opt.Output == OutputCombined:
-				c.out = wk.AppendLine(c.out, &wk.Rec)
-			default:
-				c.out = wk.AppendJSON(c.out, &wk.Rec, nil)
-			}
-			c.out = append(c.out, '\n')
-		})
-	}
 	consume := func(c *chunk, idle bool) error {
-		if _, err := w.Write(c.out); err != nil {
+		if _, err := w.Write(c.batch.Out); err != nil {
 			return fmt.Errorf("cannot write output: %w", err)
 		}
-		if opt.Rejects != nil && len(c.rej) > 0 {
-			if _, err := opt.Rejects.Write(c.rej); err != nil {
+		if opt.Rejects != nil && len(c.batch.Rej) > 0 {
+			if _, err := opt.Rejects.Write(c.batch.Rej); err != nil {
 				return fmt.Errorf("cannot write rejects: %w", err)
 			}
 		}
@@ -118,15 +97,14 @@ func Run(a *transforms.Anonymizer, r io.Reader, w io.Writer, opt Options) (Summa
 		}
 		return nil
 	}
-	return runChunks(a, r, opt, nil, process, consume)
+	return runChunks(engine.New(anon, eopt), r, opt, consume)
 }
 
 // runChunks is the ordered parallel loop under Run and Aggregate:
 // one reader cuts r into chunks of whole lines, opt.Workers goroutines run
-// process on them (each with its own Worker, set up by setup), and consume
-// sees the chunks in input order (idle: no other chunk is waiting).
-func runChunks(a *transforms.Anonymizer, r io.Reader, opt Options, setup func(*transforms.Worker),
-	process func(*transforms.Worker, *chunk), consume func(c *chunk, idle bool) error) (Summary, error) {
+// the engine on them, and consume sees the chunks in input order (idle: no
+// other chunk is waiting).
+func runChunks(e *engine.Engine, r io.Reader, opt Options, consume func(c *chunk, idle bool) error) (Summary, error) {
 	start := time.Now()
 	opt = opt.withDefaults()
 	// Enough chunks in flight to keep every worker busy while the consumer
@@ -134,7 +112,7 @@ func runChunks(a *transforms.Anonymizer, r io.Reader, opt Options, setup func(*t
 	inflight := opt.Workers * 4
 	free := make(chan *chunk, inflight)
 	for range inflight {
-		free <- &chunk{rejBy: make(map[error]int64)}
+		free <- &chunk{}
 	}
 	todo := make(chan *chunk, inflight)
 	done := make(chan *chunk, inflight)
@@ -144,12 +122,10 @@ func runChunks(a *transforms.Anonymizer, r io.Reader, opt Options, setup func(*t
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			wk := a.NewWorker()
-			if setup != nil {
-				setup(wk)
-			}
+			w := e.NewWorker()
 			for c := range todo {
-				process(wk, c)
+				c.batch.Reset()
+				w.Lines(&c.batch, c.data, c.pos)
 				done <- c
 			}
 		}()
@@ -162,7 +138,7 @@ func runChunks(a *transforms.Anonymizer, r io.Reader, opt Options, setup func(*t
 		defer close(todo)
 		var err error
 		blocks, recycle := pump(r)
-		stopped, err = readChunks(blocks, recycle, opt.Stop, free, todo, opt.MaxLineBytes)
+		stopped, err = readChunks(blocks, recycle, opt.Stop, free, todo, e.MaxLineBytes())
 		readErr <- err
 	}()
 
@@ -182,12 +158,13 @@ func runChunks(a *transforms.Anonymizer, r io.Reader, opt Options, setup func(*t
 			if consumeErr == nil {
 				consumeErr = consume(c, len(done) == 0 && len(pending) == 0)
 			}
-			st.In += c.in
-			st.Out += c.nOut
-			for reason, n := range c.rejBy {
+			b := &c.batch
+			st.In += b.Lines
+			st.Out += b.Events + b.Errors
+			st.ErrorLines += b.Errors
+			for reason, n := range b.Reasons {
 				st.Rejected[reason.Error()] += n
 			}
-			clear(c.rejBy)
 			if consumeErr != nil {
 				// Keep draining so the reader and workers finish; nothing more is consumed.
 				drainFree(free, c)
@@ -256,6 +233,7 @@ func pump(r io.Reader) (<-chan block, chan<- []byte) {
 func readChunks(blocks <-chan block, recycle chan<- []byte, stop <-chan struct{}, free, todo chan *chunk, maxLine int) (stopped bool, err error) {
 	var carry []byte
 	seq := 0
+	var pos int64 // the next chunk's first line number
 	eof := false
 	for !eof {
 		c := <-free
@@ -287,7 +265,7 @@ func readChunks(blocks <-chan block, recycle chan<- []byte, stop <-chan struct{}
 					// Keep every line read before the error (a truncated
 					// archive's last, incomplete line is handed over as it is,
 					// like the last line at a signal), then report it.
-					c.data, c.seq = buf, seq
+					c.data, c.seq, c.pos = buf, seq, pos
 					todo <- c
 					return stopped, fmt.Errorf("cannot read input: %w", b.err)
 				}
@@ -317,55 +295,15 @@ func readChunks(blocks <-chan block, recycle chan<- []byte, stop <-chan struct{}
 			}
 			target = len(buf) + chunkSize
 		}
-		c.data, c.seq = buf, seq
+		c.data, c.seq, c.pos = buf, seq, pos
 		seq++
+		pos += int64(bytes.Count(buf, []byte{'\n'}))
+		if len(buf) > 0 && buf[len(buf)-1] != '\n' {
+			pos++
+		}
 		todo <- c
 	}
 	return stopped, nil
-}
-
-// processChunk runs every line of c through wk: accepted lines go to
-// accept, rejected ones are counted and written redacted to c.rej. Error-log
-// lines (transforms.ErrErrorLog) are accepted with errorLog set when
-// errorLogs, else rejected with that reason.
-func processChunk(wk *transforms.Worker, c *chunk, maxLine int, errorLogs bool, accept func(wk *transforms.Worker, c *chunk, errorLog bool)) {
-	c.out, c.rej, c.arena, c.recs = c.out[:0], c.rej[:0], c.arena[:0], c.recs[:0]
-	c.in, c.nOut = 0, 0
-	data := c.data
-	for len(data) > 0 {
-		line := data
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
-		} else {
-			data = nil
-		}
-		if n := len(line); n > 0 && line[n-1] == '\r' {
-			line = line[:n-1]
-		}
-		c.in++
-		var err error
-		if len(line) > maxLine {
-			err = transforms.ErrTooLong
-			line = line[:maxLine]
-		} else {
-			err = wk.Process(line)
-		}
-		if err == transforms.ErrErrorLog && errorLogs {
-			accept(wk, c, true)
-			c.nOut++
-			continue
-		}
-		if err != nil {
-			c.rejBy[err]++
-			if len(line) > 0 {
-				c.rej = wk.AppendRedactedLine(c.rej, line)
-				c.rej = append(c.rej, '\n')
-			}
-			continue
-		}
-		accept(wk, c, false)
-		c.nOut++
-	}
 }
 
 // flush flushes buffered writers (bufio.Writer and the like).

@@ -7,13 +7,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/logveil/logveil/processor/config"
 	"github.com/logveil/logveil/transforms"
 )
 
 // TestPipeIsLive: as a CustomLog pipe, a line comes out while the input
 // stays open, not when a chunk fills or the input ends.
+// defaults are the default settings.
+var defaults = config.Default().MustResolve()
+
 func TestPipeIsLive(t *testing.T) {
-	a, err := transforms.NewAnonymizer(transforms.Config{})
+	a, err := transforms.NewAnonymizer(defaults.Anonymize)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,9 +10,9 @@ import (
 
 	"github.com/logveil/logveil/internal/loggen"
 	"github.com/logveil/logveil/internal/schematest"
+	"github.com/logveil/logveil/processor/config"
 	"github.com/logveil/logveil/processor/pipe"
 	"github.com/logveil/logveil/schema"
-	"github.com/logveil/logveil/transforms"
 	"github.com/logveil/logveil/transforms/stats"
 )
 
@@ -22,7 +22,8 @@ func tenDays(t *testing.T) []stats.Row {
 	t.Helper()
 	var in bytes.Buffer
 	loggen.New(loggen.Options{Seed: 9, Rate: 0.2, Visitors: 400, Pages: 40}).WriteN(&in, 10*86400/5)
-	_, rows, err := pipe.AggregateRows(transforms.Config{}, stats.Config{}, &in, pipe.Options{})
+	s := config.Default().MustResolve()
+	_, rows, err := pipe.AggregateRows(s.Anonymize, s.Stats, &in, pipe.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/logveil/logveil/processor"
+	"github.com/logveil/logveil/processor/config"
 	"github.com/logveil/logveil/transforms/stats"
 )
 
@@ -112,7 +112,7 @@ type Server struct {
 // NewServer returns a server over cfg's stats topic that keeps windows
 // starting at or after since (a duration back from now or an RFC 3339 time;
 // empty: all).
-func NewServer(cfg processor.Config, refresh time.Duration, since string, log *slog.Logger) (*Server, error) {
+func NewServer(cfg config.KafkaSettings, refresh time.Duration, since string, log *slog.Logger) (*Server, error) {
 	if since != "" {
 		if _, err := ParseSince(since, time.Now()); err != nil {
 			return nil, err
@@ -125,10 +125,7 @@ func NewServer(cfg processor.Config, refresh time.Duration, since string, log *s
 		}
 		return f
 	}
-	r, err := newReader(cfg, keep)
-	if err != nil {
-		return nil, err
-	}
+	r := newReader(cfg, keep)
 	if refresh <= 0 {
 		refresh = 10 * time.Second
 	}

@@ -24,9 +24,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/logveil/logveil/internal/loggen"
-	"github.com/logveil/logveil/processor"
+	"github.com/logveil/logveil/processor/config"
 	"github.com/logveil/logveil/processor/pipe"
-	"github.com/logveil/logveil/transforms"
 	"github.com/logveil/logveil/transforms/stats"
 )
 
@@ -39,7 +38,7 @@ func reportRows(t *testing.T) []stats.Row {
 	t.Helper()
 	var in bytes.Buffer
 	loggen.New(loggen.Options{Seed: 5, Start: time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC).Unix(), Rate: 5}).WriteN(&in, 30000)
-	rows := aggregateRows(t, &in, stats.Config{})
+	rows := aggregateRows(t, &in, nil)
 	if len(rows) < 100 {
 		t.Fatalf("%d rows", len(rows))
 	}
@@ -80,27 +79,25 @@ func TestWriteReportEscapes(t *testing.T) {
 }
 
 // statsCluster is an in-process broker holding a stats topic with rows.
-func statsCluster(t *testing.T, rows []stats.Row) processor.Config {
+func statsCluster(t *testing.T, rows []stats.Row) config.KafkaSettings {
 	t.Helper()
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "logveil.stats"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(cluster.Close)
-	cfg, err := processor.LoadConfig("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Kafka.Brokers = cluster.ListenAddrs()
+	c := config.Default()
+	c.Kafka.Brokers = cluster.ListenAddrs()
+	cfg := c.MustResolve().Kafka
 	writeStatsRows(t, cfg, rows, nil)
 	return cfg
 }
 
 // writeStatsRows writes rows, and tombstones for the keys of deleted, as the
 // merge stage does.
-func writeStatsRows(t *testing.T, cfg processor.Config, rows, deleted []stats.Row) {
+func writeStatsRows(t *testing.T, cfg config.KafkaSettings, rows, deleted []stats.Row) {
 	t.Helper()
-	w := &kafka.Writer{Addr: kafka.TCP(cfg.Kafka.Brokers...), Topic: "logveil.stats", Balancer: &kafka.Hash{}, BatchTimeout: time.Millisecond,
+	w := &kafka.Writer{Addr: kafka.TCP(cfg.Brokers...), Topic: "logveil.stats", Balancer: &kafka.Hash{}, BatchTimeout: time.Millisecond,
 		RequiredAcks: kafka.RequireAll} // kafka-go waits for no ack by default
 	defer w.Close()
 	var msgs []kafka.Message
@@ -116,7 +113,7 @@ func writeStatsRows(t *testing.T, cfg processor.Config, rows, deleted []stats.Ro
 	}
 }
 
-func newServer(t *testing.T, cfg processor.Config) *Server {
+func newServer(t *testing.T, cfg config.KafkaSettings) *Server {
 	t.Helper()
 	s, err := NewServer(cfg, time.Minute, "", slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
@@ -316,10 +313,19 @@ func reportFile(t *testing.T, rows []stats.Row, description string) string {
 	return path
 }
 
-// aggregateRows is what logveil aggregate computes of in.
-func aggregateRows(t *testing.T, in io.Reader, cfg stats.Config) []stats.Row {
+// aggregateRows is what logveil aggregate computes of in, with the
+// statistics' settings set changes (nil: the defaults).
+func aggregateRows(t *testing.T, in io.Reader, set func(c *stats.Config)) []stats.Row {
 	t.Helper()
-	_, rows, err := pipe.AggregateRows(transforms.Config{}, cfg, in, pipe.Options{})
+	c := config.Default()
+	if set != nil {
+		set(&c.Stats)
+	}
+	s, err := c.Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rows, err := pipe.AggregateRows(s.Anonymize, s.Stats, in, pipe.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -346,7 +352,7 @@ func TestReportInBrowser(t *testing.T) {
 	t.Run("few windows", func(t *testing.T) {
 		var in bytes.Buffer
 		loggen.New(loggen.Options{Seed: 9, Start: time.Date(2026, 11, 1, 22, 10, 0, 0, time.UTC).Unix(), Rate: 3}).WriteN(&in, 15000)
-		rows := aggregateRows(t, &in, stats.Config{})
+		rows := aggregateRows(t, &in, nil)
 		hours := map[string]bool{}
 		for _, r := range rows {
 			if r.WindowSize == "1h0m0s" {
@@ -364,8 +370,9 @@ func TestReportInBrowser(t *testing.T) {
 	t.Run("differential", func(t *testing.T) {
 		var in bytes.Buffer
 		loggen.New(loggen.Options{Seed: 7, Rate: 5}).WriteN(&in, 50000)
-		rows := aggregateRows(t, &in, stats.Config{Privacy: stats.PrivacyDifferential, Epsilon: 4,
-			Windows: []time.Duration{24 * time.Hour}})
+		rows := aggregateRows(t, &in, func(c *stats.Config) {
+			c.Privacy, c.Epsilon, c.Windows = stats.PrivacyDifferential, 4, []time.Duration{24 * time.Hour}
+		})
 		p := reportFile(t, rows, "dp")
 		dom := chromiumDOM(t, "file://"+p)
 		for _, want := range []string{"Differential privacy: every count has discrete Gaussian noise", "ε = 4, δ = 1e-7",
@@ -387,7 +394,7 @@ func TestReportInBrowser(t *testing.T) {
 				vhost.Write(l)
 			}
 		}
-		rows := aggregateRows(t, &vhost, stats.Config{TimeZone: "Europe/Berlin"})
+		rows := aggregateRows(t, &vhost, func(c *stats.Config) { c.TimeZone = "Europe/Berlin" })
 		p := reportFile(t, rows, "sites")
 		dom := chromiumDOM(t, "file://"+p+"#site=blog.example.com&range=7d")
 		for _, want := range []string{`<option value="blog.example.com">blog.example.com</option>`, `<option value="">all sites</option>`,

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/logveil/logveil/processor"
+	"github.com/logveil/logveil/processor/config"
 	"github.com/logveil/logveil/transforms/stats"
 	"github.com/segmentio/kafka-go"
 )
@@ -29,11 +30,8 @@ const AllSites = "*"
 // Read reads <prefix>.stats from the start to its current end, as any
 // analytics consumer would, and returns the latest value of each row that
 // matches f (tombstones delete rows), ordered by window, dimension, value.
-func Read(ctx context.Context, cfg processor.Config, f Filter) ([]stats.Row, error) {
-	r, err := newReader(cfg, func() Filter { return f })
-	if err != nil {
-		return nil, err
-	}
+func Read(ctx context.Context, cfg config.KafkaSettings, f Filter) ([]stats.Row, error) {
+	r := newReader(cfg, func() Filter { return f })
 	defer r.close()
 	if err := r.update(ctx); err != nil {
 		return nil, err
@@ -52,13 +50,9 @@ type reader struct {
 	rows  map[string]stats.Row
 }
 
-func newReader(cfg processor.Config, keep func() Filter) (*reader, error) {
-	k, cfg, err := processor.NewTopicReader(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return &reader{k: k, topic: cfg.Kafka.StatsTopic(), keep: keep, next: map[int]int64{},
-		rows: map[string]stats.Row{}}, nil
+func newReader(cfg config.KafkaSettings, keep func() Filter) *reader {
+	return &reader{k: processor.NewTopicReader(cfg), topic: cfg.StatsTopic(), keep: keep, next: map[int]int64{},
+		rows: map[string]stats.Row{}}
 }
 
 func (s *reader) close() { s.k.Close() }

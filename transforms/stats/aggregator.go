@@ -2,7 +2,6 @@ package stats
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/logveil/logveil/transforms"
 )
@@ -100,7 +99,7 @@ func newWindow(start, size, offset int64) *window {
 // estimates; MaxValues bounds the cells per dimension and window. Not safe
 // for concurrent use.
 type Aggregator struct {
-	cfg      Config
+	cfg      Params
 	sizes    []int64
 	gap      int64
 	lateness int64
@@ -115,17 +114,9 @@ type Aggregator struct {
 }
 
 // NewAggregator returns an Aggregator.
-func NewAggregator(cfg Config) (*Aggregator, error) {
-	cfg, err := cfg.Validate()
-	if err != nil {
-		return nil, err
-	}
-	sizes := cfg.windowSizes()
-	a := &Aggregator{cfg: cfg, sizes: sizes, gap: int64(cfg.SessionGap / time.Second), lateness: int64(cfg.Lateness / time.Second),
-		windows: map[WindowKey]*window{}, strings: map[string]string{}}
-	loc, _ := cfg.Location() // Validate checked it
-	a.zone = newZone(loc)
-	return a, nil
+func NewAggregator(p Params) *Aggregator {
+	return &Aggregator{cfg: p, sizes: p.sizes, gap: p.gap, lateness: p.lateness,
+		windows: map[WindowKey]*window{}, strings: map[string]string{}, zone: newZone(p.loc)}
 }
 
 // Clock is the event time windows close against (Unix seconds): a window

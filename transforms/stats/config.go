@@ -1,7 +1,6 @@
 package stats
 
 import (
-	"cmp"
 	"fmt"
 	"math"
 	"time"
@@ -28,7 +27,7 @@ type Config struct {
 	MaxVisitors int `yaml:"max_visitors"`
 	// MaxSites bounds the sites (hosts) with tables of their own in each
 	// window and input partition; hosts past it are counted in the
-	// all-sites table only. Default 20; 0 is the default, -1 none.
+	// all-sites table only. Default 20; 0 or -1: none.
 	MaxSites int `yaml:"max_sites"`
 	// SessionGap ends a visit after this much inactivity. Default 30m; a
 	// visit also ends at its window's end (so at the UTC day boundary).
@@ -62,94 +61,133 @@ type Config struct {
 	NoiseKeyFile string `yaml:"noise_key_file"`
 }
 
-// WithDefaults returns c with every unset field at its default.
-func (c Config) WithDefaults() Config {
-	if len(c.Windows) == 0 {
-		c.Windows = []time.Duration{time.Hour, 24 * time.Hour}
+// Default is every key's default, written here once.
+func Default() Config {
+	return Config{
+		Windows:          []time.Duration{time.Hour, 24 * time.Hour},
+		K:                5,
+		KSearch:          10,
+		MaxValues:        1000,
+		MaxVisitors:      100000,
+		MaxSites:         20,
+		SessionGap:       30 * time.Minute,
+		Lateness:         10 * time.Minute,
+		Privacy:          PrivacyKAnonymity,
+		Epsilon:          1,
+		Delta:            1e-7,
+		ValuesPerVisitor: 10,
+		ViewsPerValue:    5,
+		VisitsPerVisitor: 3,
+		VisitSeconds:     3600,
 	}
-	c.K = cmp.Or(c.K, 5)
-	c.KSearch = cmp.Or(c.KSearch, 10)
-	c.MaxValues = cmp.Or(c.MaxValues, 1000)
-	c.MaxVisitors = cmp.Or(c.MaxVisitors, 100000)
-	c.MaxSites = cmp.Or(c.MaxSites, 20)
-	c.Privacy = cmp.Or(c.Privacy, PrivacyKAnonymity)
-	c.Epsilon = cmp.Or(c.Epsilon, 1)
-	c.Delta = cmp.Or(c.Delta, 1e-7)
-	c.ValuesPerVisitor = cmp.Or(c.ValuesPerVisitor, 10)
-	c.ViewsPerValue = cmp.Or(c.ViewsPerValue, 5)
-	c.VisitsPerVisitor = cmp.Or(c.VisitsPerVisitor, 3)
-	c.VisitSeconds = cmp.Or(c.VisitSeconds, 3600)
-	c.SessionGap = cmp.Or(c.SessionGap, 30*time.Minute)
-	c.Lateness = cmp.Or(c.Lateness, 10*time.Minute)
-	return c
 }
 
-// Validate applies the defaults and checks every field; errors name the
-// field and the value.
-func (c Config) Validate() (Config, error) {
-	c = c.WithDefaults()
-	if len(c.Windows) > maxWindows {
-		return c, fmt.Errorf("stats.windows: %d sizes, at most %d", len(c.Windows), maxWindows)
+// Params is a resolved Config: every value checked, and parsed once, for
+// an Aggregator and a Merger, which cannot fail on configuration.
+type Params struct {
+	Config
+	// Masks are the prefixes the events were truncated to (the anonymize
+	// section's), stated in each window's privacy record; zero leaves
+	// them out.
+	Masks Masks
+	// NoiseKey (differential privacy) is noise_key_file's secret; nil: a
+	// Merger draws a random one, whose noise no other merger reproduces.
+	NoiseKey NoiseKey
+
+	sizes         []int64 // window sizes in seconds
+	gap, lateness int64   // seconds
+	loc           *time.Location
+	budget        Budget
+}
+
+// Resolve checks every field, naming the field and the value, and loads
+// the noise key (differential privacy, when noise_key_file is set).
+func (c Config) Resolve() (Params, error) {
+	p := Params{Config: c}
+	if len(c.Windows) == 0 || len(c.Windows) > maxWindows {
+		return p, fmt.Errorf("stats.windows: %d sizes, 1 to %d", len(c.Windows), maxWindows)
 	}
 	for _, w := range c.Windows {
 		if w < time.Minute || w%time.Minute != 0 || (24*time.Hour)%w != 0 && w%(24*time.Hour) != 0 {
-			return c, fmt.Errorf("stats.windows: %s is not a whole number of minutes dividing a day (or whole days)", w)
+			return p, fmt.Errorf("stats.windows: %s is not a whole number of minutes dividing a day (or whole days)", w)
 		}
+		p.sizes = append(p.sizes, int64(w/time.Second))
 	}
-	if c.K < 1 || c.KSearch < 1 || c.MaxValues < 1 || c.SessionGap < time.Minute || c.Lateness < 0 {
-		return c, fmt.Errorf("stats: k, k_search and max_values must be at least 1, session_gap at least 1m, lateness not negative")
+	switch {
+	case c.K < 1:
+		return p, fmt.Errorf("stats.k: %d: k must be at least 1 (1 turns k-anonymity off)", c.K)
+	case c.KSearch < 1:
+		return p, fmt.Errorf("stats.k_search: %d: k must be at least 1 (1 turns k-anonymity off)", c.KSearch)
+	case c.MaxValues < 1:
+		return p, fmt.Errorf("stats.max_values: %d: at least 1 value per dimension", c.MaxValues)
+	case c.SessionGap < time.Minute:
+		return p, fmt.Errorf("stats.session_gap: %s is under 1m", c.SessionGap)
+	case c.Lateness < 0:
+		return p, fmt.Errorf("stats.lateness: %s is negative", c.Lateness)
 	}
-	if _, err := c.Location(); err != nil {
-		return c, err
+	p.gap, p.lateness = int64(c.SessionGap/time.Second), int64(c.Lateness/time.Second)
+	var err error
+	if p.loc, err = location(c.TimeZone); err != nil {
+		return p, err
 	}
 	switch c.Privacy {
 	case PrivacyKAnonymity:
 	case PrivacyDifferential:
 		if c.Epsilon <= 0 || c.Epsilon > 20 || math.IsNaN(c.Epsilon) {
-			return c, fmt.Errorf("stats.epsilon: %s is not in (0, 20]", formatFloat(c.Epsilon))
+			return p, fmt.Errorf("stats.epsilon: %s is not in (0, 20]", formatFloat(c.Epsilon))
 		}
 		if c.Delta <= 0 || c.Delta > 1e-3 || math.IsNaN(c.Delta) {
-			return c, fmt.Errorf("stats.delta: %s is not in (0, 0.001]", formatFloat(c.Delta))
+			return p, fmt.Errorf("stats.delta: %s is not in (0, 0.001]", formatFloat(c.Delta))
 		}
 		if c.ValuesPerVisitor < 1 || c.ValuesPerVisitor > 1000 || c.ViewsPerValue < 1 || c.ViewsPerValue > 1000 {
-			return c, fmt.Errorf("stats.values_per_visitor and stats.views_per_value must be 1..1000")
+			return p, fmt.Errorf("stats.values_per_visitor and stats.views_per_value must be 1..1000")
 		}
 		if c.VisitsPerVisitor < 1 || c.VisitsPerVisitor > 100 || c.VisitSeconds < 60 || c.VisitSeconds > 86400 {
-			return c, fmt.Errorf("stats.visits_per_visitor must be 1..100 and stats.visit_seconds 60..86400")
+			return p, fmt.Errorf("stats.visits_per_visitor must be 1..100 and stats.visit_seconds 60..86400")
 		}
-		c.MaxSites = -1 // per-site tables are not published under differential privacy
+		p.MaxSites = -1 // per-site tables are not published under differential privacy
+		p.budget = c.budget()
+		if c.NoiseKeyFile != "" {
+			if p.NoiseKey, err = c.loadNoiseKey(); err != nil {
+				return p, err
+			}
+		}
 	default:
-		return c, fmt.Errorf("stats.privacy: %q is not k-anonymity or differential", c.Privacy)
+		return p, fmt.Errorf("stats.privacy: %q is not k-anonymity or differential", c.Privacy)
 	}
-	if c.MaxSites < -1 || c.MaxSites > 1000 {
-		return c, fmt.Errorf("stats.max_sites: %d is not -1 (no per-site tables) or 1..1000", c.MaxSites)
+	if p.MaxSites < -1 || p.MaxSites > 1000 {
+		return p, fmt.Errorf("stats.max_sites: %d is not -1 (no per-site tables) or 0..1000", p.MaxSites)
 	}
 	if c.MaxVisitors < max(1000, c.K, c.KSearch) {
-		return c, fmt.Errorf("stats.max_visitors: %d is less than 1000 (or than k)", c.MaxVisitors)
+		return p, fmt.Errorf("stats.max_visitors: %d is less than 1000 (or than k)", c.MaxVisitors)
 	}
-	return c, nil
+	return p, nil
 }
+
+// MustResolve is Resolve for a Config known to be valid (tests, tools): it
+// panics otherwise.
+func (c Config) MustResolve() Params {
+	p, err := c.Resolve()
+	if err != nil {
+		panic("BUG: " + err.Error())
+	}
+	return p
+}
+
+// Location is the statistics' time zone (UTC when none is set).
+func (p Params) Location() *time.Location { return p.loc }
 
 // maxWindows bounds stats.windows (a hit's late windows are a bit each).
 const maxWindows = 8
 
-// windowSizes are the window sizes in seconds.
-func (c Config) windowSizes() []int64 {
-	sizes := make([]int64, len(c.Windows))
-	for i, w := range c.Windows {
-		sizes[i] = int64(w / time.Second)
-	}
-	return sizes
-}
-
-// Location is the time zone's location; UTC when none is set.
-func (c Config) Location() (*time.Location, error) {
-	if c.TimeZone == "" || c.TimeZone == "UTC" {
+// location is the time zone's location; UTC when none is set.
+func location(tz string) (*time.Location, error) {
+	if tz == "" || tz == "UTC" {
 		return time.UTC, nil
 	}
-	loc, err := time.LoadLocation(c.TimeZone)
+	loc, err := time.LoadLocation(tz)
 	if err != nil {
-		return nil, fmt.Errorf("stats.time_zone: %q is not an IANA time zone name (e.g. Europe/Berlin)", c.TimeZone)
+		return nil, fmt.Errorf("stats.time_zone: %q is not an IANA time zone name (e.g. Europe/Berlin)", tz)
 	}
 	return loc, nil
 }

@@ -78,9 +78,11 @@ type Budget struct {
 	Threshold     float64 // noisy visitors a value needs to be published
 }
 
-// Budget computes the noise scales for c (differential).
-func (c Config) Budget() Budget {
-	c = c.WithDefaults()
+// Budget is what the parameters spend (differential privacy).
+func (p Params) Budget() Budget { return p.budget }
+
+// budget computes the noise scales for c (differential).
+func (c Config) budget() Budget {
 	l, cc := float64(c.ValuesPerVisitor), float64(c.ViewsPerValue)
 	lnd := math.Log(2 / c.Delta)
 	rho := math.Pow(math.Sqrt(lnd+c.Epsilon)-math.Sqrt(lnd), 2)
@@ -125,8 +127,8 @@ func normalQuantile(p float64) float64 {
 // deployment shares it, no analytics consumer may read it.
 type NoiseKey []byte
 
-// LoadNoiseKey reads noise_key_file: 32 bytes or more, raw or as hex.
-func (c Config) LoadNoiseKey() (NoiseKey, error) {
+// loadNoiseKey reads noise_key_file: 32 bytes or more, raw or as hex.
+func (c Config) loadNoiseKey() (NoiseKey, error) {
 	b, err := os.ReadFile(c.NoiseKeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("stats.noise_key_file: %w", err)

@@ -13,7 +13,7 @@ import (
 func dpRows(t *testing.T, lines [][]byte, cfg Config, key NoiseKey) []Row {
 	t.Helper()
 	w := saltedWorker(t)
-	agg, err := NewAggregator(cfg)
+	agg, err := testAggregator(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,8 +22,8 @@ func dpRows(t *testing.T, lines [][]byte, cfg Config, key NoiseKey) []Row {
 			agg.Add(&w.Rec)
 		}
 	}
-	m := NewMerger(cfg, Masks{})
-	m.SetNoiseKey(key)
+	m := testMerger(cfg, Masks{})
+	m.noiseKey = key
 	return agg.CloseWith(m)
 }
 
@@ -48,7 +48,7 @@ func TestDifferentialPrivacy(t *testing.T) {
 	for _, r := range exact {
 		truth[r.WindowStart+r.Dimension+r.Value] = r
 	}
-	bud := cfg.Budget()
+	bud := withDefaults(cfg).budget()
 	differ, compared := 0, 0
 	for i, r := range a {
 		if r.Value == "/my-own-rare-page" {
@@ -99,8 +99,8 @@ func TestDifferentialPrivacy(t *testing.T) {
 // from it: rho_m = sensitivity^2 / (2 sigma^2) summed over the mechanisms
 // is rho.
 func TestBudget(t *testing.T) {
-	cfg := Config{Privacy: PrivacyDifferential, Epsilon: 1, Delta: 1e-7}.WithDefaults()
-	b := cfg.Budget()
+	cfg := withDefaults(Config{Privacy: PrivacyDifferential, Epsilon: 1, Delta: 1e-7})
+	b := withDefaults(cfg).budget()
 	if eps := b.Rho + 2*math.Sqrt(b.Rho*math.Log(2/cfg.Delta)); math.Abs(eps-1) > 1e-9 {
 		t.Errorf("rho %.6f converts back to epsilon %.9f", b.Rho, eps)
 	}
@@ -118,7 +118,7 @@ func TestBudget(t *testing.T) {
 		t.Errorf("normal quantile of 0.975: %f", z)
 	}
 	for _, bad := range []Config{{Privacy: "dp"}, {Privacy: PrivacyDifferential, Epsilon: -1}, {Privacy: PrivacyDifferential, Delta: 0.5}} {
-		if _, err := bad.Validate(); err == nil {
+		if _, err := withDefaults(bad).Resolve(); err == nil {
 			t.Errorf("%+v accepted", bad)
 		}
 	}
@@ -132,7 +132,7 @@ func TestContributionBounds(t *testing.T) {
 	cfg := Config{Privacy: PrivacyDifferential, Windows: []time.Duration{time.Hour}, ValuesPerVisitor: 3, ViewsPerValue: 2}
 	hits := []int{0, 0, 0, 1, 2, 3, 1, 4, 4}
 	run := func(order []int) (map[string]int64, int64) {
-		agg, _ := NewAggregator(cfg)
+		agg, _ := testAggregator(cfg)
 		w := saltedWorker(t)
 		for i, page := range order {
 			line := fmt.Sprintf(`81.2.69.5 - - [01/Nov/2026:02:%02d:00 +0000] "GET /p%d HTTP/1.1" 200 1 "-" "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"`, i, page)

@@ -66,6 +66,21 @@ func (h *Hit) FromRecord(r *transforms.Record) {
 	}
 }
 
+// Detach copies the byte fields that alias a record or a worker's buffers
+// (the others view immutable strings) to arena, so that h outlives them,
+// and returns the grown arena.
+func (h *Hit) Detach(arena []byte) []byte {
+	for _, f := range [...]*[]byte{&h.Source, &h.Page, &h.Referrer, &h.Search, &h.Host, &h.UTMSource, &h.UTMMedium, &h.UTMCampaign} {
+		if len(*f) == 0 {
+			continue
+		}
+		start := len(arena)
+		arena = append(arena, *f...)
+		*f = arena[start:len(arena):len(arena)]
+	}
+	return arena
+}
+
 // traffic is h's class, for hits written before it was carried (h2).
 func (h *Hit) traffic() []byte {
 	switch {

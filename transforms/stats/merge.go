@@ -20,7 +20,7 @@ type mergeWindow struct {
 // topic is partitioned by pseudonym), so visitor counts add up; k-anonymity
 // and max_values apply to the combined cells.
 type Merger struct {
-	cfg     Config
+	cfg     Params
 	masks   Masks
 	windows map[WindowKey]*mergeWindow
 	// Differential privacy: the noise key and scales.
@@ -32,19 +32,19 @@ type Merger struct {
 // stated in each window's privacy record; zero leaves them out.
 type Masks struct{ IPv4, IPv6 int }
 
-// NewMerger returns a Merger; cfg must be valid (Config.Validate).
-func NewMerger(cfg Config, masks Masks) *Merger {
-	m := &Merger{cfg: cfg.WithDefaults(), masks: masks, windows: map[WindowKey]*mergeWindow{}}
-	if m.cfg.Differential() {
-		m.budget, m.noiseKey = m.cfg.Budget(), NewNoiseKey()
+// NewMerger returns a Merger. Under differential privacy without
+// Params.NoiseKey it draws a random key, whose noise no other merger or
+// restart reproduces.
+func NewMerger(p Params) *Merger {
+	m := &Merger{cfg: p, masks: p.Masks, windows: map[WindowKey]*mergeWindow{}}
+	if p.Differential() {
+		m.budget, m.noiseKey = p.budget, p.NoiseKey
+		if m.noiseKey == nil {
+			m.noiseKey = NewNoiseKey()
+		}
 	}
 	return m
 }
-
-// SetNoiseKey sets the key the noise is derived from (differential
-// privacy); without it a merger draws a random one, whose noise no other
-// merger or restart reproduces.
-func (m *Merger) SetNoiseKey(k NoiseKey) { m.noiseKey = k }
 
 // Add stores p, replacing an older partial of the same key. It returns the
 // window p belongs to.

@@ -17,8 +17,8 @@ func TestStatsRowsMatchSchema(t *testing.T) {
 	// A window with a single visitor: its total is suppressed.
 	lines = append(lines, []byte(`81.2.69.77 - - [09/Nov/2026:02:10:00 +0000] "GET / HTTP/1.1" 200 1 "-" "Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0"`))
 	final, _ := aggregateLines(t, lines, Config{MaxValues: 40})
-	masked := NewMerger(Config{TimeZone: "Asia/Kolkata"}, Masks{IPv4: 24, IPv6: 32})
-	m0, _ := NewAggregator(Config{TimeZone: "Asia/Kolkata"})
+	masked := testMerger(Config{TimeZone: "Asia/Kolkata"}, Masks{IPv4: 24, IPv6: 32})
+	m0, _ := testAggregator(Config{TimeZone: "Asia/Kolkata"})
 	w0 := saltedWorker(t)
 	for _, l := range lines[:100] {
 		if w0.Process(l) == nil {
@@ -34,14 +34,14 @@ func TestStatsRowsMatchSchema(t *testing.T) {
 	// Differential privacy's rows and privacy record.
 	dp, _ := aggregateLines(t, genLines(20000, 9), Config{Privacy: PrivacyDifferential, Epsilon: 8})
 	final = append(final, dp...)
-	agg, _ := NewAggregator(Config{})
+	agg, _ := testAggregator(Config{})
 	w := saltedWorker(t)
 	for _, l := range lines[:5000] {
 		if w.Process(l) == nil {
 			agg.Add(&w.Rec)
 		}
 	}
-	m := NewMerger(Config{}, Masks{})
+	m := testMerger(Config{}, Masks{})
 	for _, p := range agg.Flush(nil, 0, false) {
 		m.Add(&p)
 	}

@@ -26,7 +26,7 @@ type hit struct {
 func aggregateLines(t *testing.T, lines [][]byte, cfg Config) ([]Row, []hit) {
 	t.Helper()
 	w := saltedWorker(t)
-	agg, err := NewAggregator(cfg)
+	agg, err := testAggregator(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func aggregateLines(t *testing.T, lines [][]byte, cfg Config) ([]Row, []hit) {
 		agg.Add(r)
 		hits = append(hits, hit{r.Time, string(r.Path), string(r.SearchTerms), string(r.Pseudonym), r.Bot})
 	}
-	return agg.CloseWith(NewMerger(cfg, Masks{})), hits
+	return agg.CloseWith(testMerger(cfg, Masks{})), hits
 }
 
 func genLines(n int, seed uint64) [][]byte {
@@ -239,7 +239,7 @@ func TestKAnonymity(t *testing.T) {
 // TestAggregatorBoundedMemory: a flood of unique paths stays within
 // max_values cells per dimension.
 func TestAggregatorBoundedMemory(t *testing.T) {
-	agg, _ := NewAggregator(Config{MaxValues: 100})
+	agg, _ := testAggregator(Config{MaxValues: 100})
 	w := saltedWorker(t)
 	for i := range 20000 {
 		line := fmt.Sprintf(`81.2.%d.%d - - [01/Nov/2026:02:10:00 +0000] "GET /flood/p%dx HTTP/1.1" 200 1 "-" "-"`, i/250%250, i%250+1, i)
@@ -256,7 +256,7 @@ func TestAggregatorBoundedMemory(t *testing.T) {
 			t.Errorf("%d page cells, want the cap of 100", n)
 		}
 	}
-	rows := agg.CloseWith(NewMerger(Config{}, Masks{}))
+	rows := agg.CloseWith(testMerger(Config{}, Masks{}))
 	privacy, pages := 0, 0
 	for _, r := range rows {
 		switch r.Dimension {
@@ -279,7 +279,7 @@ func TestAggregatorBoundedMemory(t *testing.T) {
 // row says how many visitors' visits were left out.
 func TestAggregatorVisitorCap(t *testing.T) {
 	const visitors, capped = 5000, 1000
-	agg, err := NewAggregator(Config{MaxVisitors: capped, Windows: []time.Duration{time.Hour}})
+	agg, err := testAggregator(Config{MaxVisitors: capped, Windows: []time.Duration{time.Hour}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,7 +302,7 @@ func TestAggregatorVisitorCap(t *testing.T) {
 	near := func(got, want int64) bool { return got > want*97/100 && got < want*103/100 } // the sketch's error
 	var total, priv *Row
 	pageVisitors := int64(0)
-	rows := agg.CloseWith(NewMerger(Config{}, Masks{}))
+	rows := agg.CloseWith(testMerger(Config{}, Masks{}))
 	for i, r := range rows {
 		switch r.Dimension {
 		case "total":
@@ -328,7 +328,7 @@ func TestAggregatorVisitorCap(t *testing.T) {
 	if !near(pageVisitors, visitors) { // three pages, each visitor on one
 		t.Errorf("page rows count %d visitors, want about %d", pageVisitors, visitors)
 	}
-	if _, err := (Config{MaxVisitors: 10}).Validate(); err == nil {
+	if _, err := withDefaults(Config{MaxVisitors: 10}).Resolve(); err == nil {
 		t.Error("max_visitors 10 accepted")
 	}
 }
@@ -354,7 +354,7 @@ func BenchmarkAggregate(b *testing.B) {
 	span := (hits[len(hits)-1].Time - hits[0].Time + 86400) / 86400 * 86400
 	b.ReportAllocs()
 	b.ResetTimer()
-	agg, _ := NewAggregator(Config{})
+	agg, _ := testAggregator(Config{})
 	var parts []Partial
 	for i := 0; b.Loop(); i++ {
 		h := hits[i%len(hits)]
@@ -456,8 +456,8 @@ func TestAggregatorReplayFromHeldOffset(t *testing.T) {
 	const flushEvery = 700
 	const allLate = 1<<2 - 1
 	run := func(crashes map[int]bool) (*Merger, int64) {
-		m := NewMerger(cfg, Masks{})
-		agg, _ := NewAggregator(cfg)
+		m := testMerger(cfg, Masks{})
+		agg, _ := testAggregator(cfg)
 		type checkpoint struct {
 			held, maxT, pos int64
 			late            map[WindowKey]int64
@@ -468,7 +468,7 @@ func TestAggregatorReplayFromHeldOffset(t *testing.T) {
 		for i := int64(0); i < int64(len(hits)); i++ {
 			if crashes[int(i)] {
 				delete(crashes, int(i))
-				agg, _ = NewAggregator(cfg)
+				agg, _ = testAggregator(cfg)
 				if cp.pos > 0 {
 					agg.Advance(cp.maxT)
 				}
@@ -567,15 +567,18 @@ func TestDistinctExactSet(t *testing.T) {
 // and weekday are local, and a local day's hits share one pseudonym day.
 func TestTimeZone(t *testing.T) {
 	cfg := Config{TimeZone: "Europe/Berlin", K: 1, KSearch: 1}
-	agg, err := NewAggregator(cfg)
+	agg, err := testAggregator(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, _ := transforms.NewAnonymizer(transforms.Config{})
+	p, err := transforms.Default().Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.DayZone = withDefaults(cfg).MustResolve().Location()
+	a, _ := transforms.NewAnonymizer(p)
 	w := a.NewWorker()
 	w.SetSaltSource(everyDay{})
-	loc, _ := cfg.Location()
-	w.SetTimeZone(loc)
 	var days []string
 	for _, ts := range []string{
 		"28/Mar/2026:23:30:00 +0000", // 00:30 on Sunday 29 March (CET), the day clocks go forward
@@ -595,7 +598,7 @@ func TestTimeZone(t *testing.T) {
 		t.Errorf("pseudonyms of one local day differ, or of two days agree: %q", days)
 	}
 	got := map[string]int64{}
-	for _, r := range agg.CloseWith(NewMerger(cfg, Masks{})) {
+	for _, r := range agg.CloseWith(testMerger(cfg, Masks{})) {
 		if r.WindowSize == "24h0m0s" && (r.Dimension == "total" || r.Dimension == "hour" || r.Dimension == "weekday") {
 			got[r.WindowStart+" "+r.Dimension+" "+r.Value] = r.Views
 		}
@@ -612,7 +615,7 @@ func TestTimeZone(t *testing.T) {
 			t.Errorf("%s: %d views, want %d (got %v)", k, got[k], want, got)
 		}
 	}
-	if _, err := (Config{TimeZone: "Mars/Olympus"}).Validate(); err == nil || !strings.Contains(err.Error(), "time_zone") {
+	if _, err := withDefaults(Config{TimeZone: "Mars/Olympus"}).Resolve(); err == nil || !strings.Contains(err.Error(), "time_zone") {
 		t.Errorf("an unknown zone: %v", err)
 	}
 }
@@ -622,7 +625,7 @@ func TestTimeZone(t *testing.T) {
 // the day has not).
 func lateRows(t *testing.T) []Row {
 	t.Helper()
-	agg, err := NewAggregator(Config{})
+	agg, err := testAggregator(Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -645,7 +648,7 @@ func lateRows(t *testing.T) []Row {
 	if late := hit(-3600, 3); late != 3 || agg.Late != 1 {
 		t.Fatalf("a hit of the day before: mask %b, Late %d; want 11, 1", late, agg.Late)
 	}
-	return agg.CloseWith(NewMerger(Config{}, Masks{}))
+	return agg.CloseWith(testMerger(Config{}, Masks{}))
 }
 
 func TestLateEvents(t *testing.T) {

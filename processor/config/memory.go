@@ -1,4 +1,4 @@
-package processor
+package config
 
 import (
 	"fmt"
@@ -86,11 +86,11 @@ func cgroupLimitIn(procCgroup []byte, fsRoot string) int64 {
 	return limit
 }
 
-// MemoryLimit is the soft limit memory_limit asks for, in bytes: the
+// memoryLimit is the soft limit memory_limit asks for, in bytes: the
 // setting, or 90 % of the container's limit when it is unset, or none (0);
 // "off" turns it off. The GOMEMLIMIT environment variable, when set, wins
 // over both (the Go runtime reads it itself).
-func (c Config) MemoryLimit() (int64, string, error) {
+func (c Config) memoryLimit() (int64, string, error) {
 	if v := os.Getenv("GOMEMLIMIT"); v != "" {
 		return 0, "GOMEMLIMIT=" + v, nil
 	}
@@ -113,12 +113,11 @@ func (c Config) MemoryLimit() (int64, string, error) {
 	return n, "memory_limit", nil
 }
 
-// ApplyMemoryLimit sets the Go runtime's soft memory limit from the config
-// and returns what it set (0: none) and why.
-func ApplyMemoryLimit(c Config) (int64, string, error) {
-	n, why, err := c.MemoryLimit()
-	if err == nil && n > 0 {
-		debug.SetMemoryLimit(n)
+// ApplyMemoryLimit sets the Go runtime's soft memory limit (when there is
+// one to set) and returns it (0: none) and why.
+func (s Settings) ApplyMemoryLimit() (int64, string) {
+	if s.MemoryLimit > 0 {
+		debug.SetMemoryLimit(s.MemoryLimit)
 	}
-	return n, why, err
+	return s.MemoryLimit, s.MemoryFrom
 }

@@ -1,12 +1,10 @@
-package processor
+package config
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 func TestParseBytes(t *testing.T) {
@@ -26,68 +24,32 @@ func TestParseBytes(t *testing.T) {
 func TestMemoryLimit(t *testing.T) {
 	t.Setenv("GOMEMLIMIT", "")
 	for in, want := range map[string]int64{"256MiB": 256 << 20, "off": 0, "1GiB": 1 << 30} {
-		got, why, err := Config{Memory: in}.MemoryLimit()
+		got, why, err := Config{Memory: in}.memoryLimit()
 		if err != nil || got != want || why == "" {
 			t.Errorf("memory_limit %q: %d (%q), %v; want %d", in, got, why, err, want)
 		}
 	}
 	for _, in := range []string{"16MiB", "lots"} {
-		if _, _, err := (Config{Memory: in}).MemoryLimit(); err == nil || !strings.Contains(err.Error(), "memory_limit") {
+		if _, _, err := (Config{Memory: in}).memoryLimit(); err == nil || !strings.Contains(err.Error(), "memory_limit") {
 			t.Errorf("memory_limit %q: %v, want an error naming the key", in, err)
 		}
 	}
-	if _, err := (Config{Memory: "1MiB"}).Validate(); err == nil {
-		t.Error("Validate accepted memory_limit 1MiB")
+	c := Default()
+	c.Memory = "1MiB"
+	if _, err := c.Resolve(); err == nil {
+		t.Error("Resolve accepted memory_limit 1MiB")
 	}
 	// Unset: the container's limit decides, or there is none.
-	got, _, _ := Config{}.MemoryLimit()
+	got, _, _ := Config{}.memoryLimit()
 	if cg := cgroupMemoryLimit(); got != cg/10*9 {
 		t.Errorf("default limit %d, container's %d", got, cg)
 	}
 	t.Setenv("GOMEMLIMIT", "300MiB")
-	if got, why, _ := (Config{Memory: "256MiB"}).MemoryLimit(); got != 0 || !strings.Contains(why, "GOMEMLIMIT") {
+	if got, why, _ := (Config{Memory: "256MiB"}).memoryLimit(); got != 0 || !strings.Contains(why, "GOMEMLIMIT") {
 		t.Errorf("with GOMEMLIMIT set: %d %q; the environment should win", got, why)
 	}
 }
 
-func TestByteBudget(t *testing.T) {
-	b := newByteBudget(100)
-	ctx := context.Background()
-	if !b.acquire(ctx, 60) || !b.acquire(ctx, 40) {
-		t.Fatal("could not take what is free")
-	}
-	got := make(chan bool)
-	go func() { got <- b.acquire(ctx, 50) }()
-	select {
-	case <-got:
-		t.Fatal("took 50 bytes of an exhausted budget")
-	case <-time.After(50 * time.Millisecond):
-	}
-	b.release(30) // not yet enough
-	select {
-	case <-got:
-		t.Fatal("took 50 bytes with 30 free")
-	case <-time.After(50 * time.Millisecond):
-	}
-	b.release(30)
-	if !<-got {
-		t.Fatal("acquire failed once bytes were free")
-	}
-	// 10 free: a waiter gives up when its context ends.
-	cctx, cancel := context.WithCancel(ctx)
-	go func() { got <- b.acquire(cctx, 50) }()
-	cancel()
-	if <-got {
-		t.Error("acquire succeeded after its context ended")
-	}
-	var none *byteBudget
-	if !none.acquire(ctx, 1<<40) {
-		t.Error("a nil budget should bound nothing")
-	}
-}
-
-// TestCgroupLimit: the smallest limit from the process's cgroup up, in
-// cgroup v2 (a systemd service under a slice) and v1 trees.
 func TestCgroupLimit(t *testing.T) {
 	root := t.TempDir()
 	put := func(rel, v string) {
@@ -123,30 +85,38 @@ func TestCgroupLimit(t *testing.T) {
 }
 
 // TestNoiseKeyRequired: a merge stage under differential privacy needs the
-// shared noise key, readable and long enough; other stages do not.
+// shared noise key, readable and long enough; other stages, and batch mode
+// (no stream checks), do not.
 func TestNoiseKeyRequired(t *testing.T) {
-	cfg, err := LoadConfig("")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := Default()
 	cfg.Stats.Privacy = "differential"
-	if _, err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "noise_key_file") {
+	stream := func() error {
+		s, err := cfg.Resolve()
+		if err == nil {
+			err = s.CheckStream()
+		}
+		return err
+	}
+	if _, err := cfg.Resolve(); err != nil {
+		t.Errorf("batch mode needs no key: %v", err)
+	}
+	if err := stream(); err == nil || !strings.Contains(err.Error(), "noise_key_file") {
 		t.Errorf("no noise key: %v", err)
 	}
 	short := filepath.Join(t.TempDir(), "short.key")
 	os.WriteFile(short, []byte("0123456789"), 0o600)
 	cfg.Stats.NoiseKeyFile = short
-	if _, err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "32 or more") {
+	if err := stream(); err == nil || !strings.Contains(err.Error(), "32 or more") {
 		t.Errorf("a 10-byte key: %v", err)
 	}
 	good := filepath.Join(t.TempDir(), "noise.key")
 	os.WriteFile(good, []byte(strings.Repeat("ab", 32)+"\n"), 0o600) // hex
 	cfg.Stats.NoiseKeyFile = good
-	if _, err := cfg.Validate(); err != nil {
+	if err := stream(); err != nil {
 		t.Errorf("a hex key: %v", err)
 	}
 	cfg.Stats.NoiseKeyFile, cfg.Stages = "", []string{StageAnonymize}
-	if _, err := cfg.Validate(); err != nil {
+	if err := stream(); err != nil {
 		t.Errorf("anonymize only, no key: %v", err)
 	}
 }
