@@ -29,6 +29,9 @@ import (
 // TestDockerfileBuild runs the Dockerfile's build command as written and
 // checks the result: static, version stamped.
 func TestDockerfileBuild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary as the Dockerfile does (about 10 s); run without -short")
+	}
 	df, err := os.ReadFile("../Dockerfile")
 	if err != nil {
 		t.Fatal(err)
@@ -308,6 +311,9 @@ func TestSystemdUnit(t *testing.T) {
 // rejected one in the rejects file as its shape. (What a reload's SIGTERM
 // does is tested in cmd/logveil: TestSignalKeepsEveryLine.)
 func TestApachePipedLogger(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the binary behind rotatelogs (about 6 s); run without -short")
+	}
 	rotatelogs, err := exec.LookPath("rotatelogs")
 	if err != nil {
 		if os.Getenv("LOGVEIL_TEST_DEPLOY_TOOLS") != "" {

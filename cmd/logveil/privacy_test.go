@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"index/suffixarray"
 	"os"
 	"path/filepath"
 	"strings"
@@ -56,13 +57,15 @@ func TestDefaultOutputsKeepNoIdentifier(t *testing.T) {
 		outputs[name] = string(b)
 	}
 	for name, out := range outputs {
-		low := strings.ToLower(out)
+		// One suffix array per output: each planted value is then a
+		// lookup, not a scan of the whole output.
+		low := suffixarray.New([]byte(strings.ToLower(out)))
 		for _, p := range plants {
 			// Five-digit postcodes can equal a response size by chance.
 			if p.Category == piicorpus.Postcode && len(p.Value) == 5 {
 				continue
 			}
-			if strings.Contains(low, strings.ToLower(p.Value)) {
+			if len(low.Lookup([]byte(strings.ToLower(p.Value)), 1)) > 0 {
 				t.Errorf("%s: %s %q planted in %s survived", name, p.Category, p.Value, p.Field)
 			}
 		}

@@ -335,6 +335,9 @@ func aggregateRows(t *testing.T, in io.Reader, set func(c *stats.Config)) []stat
 // TestReportInBrowser opens a static report (file://) and the served page
 // in a real browser.
 func TestReportInBrowser(t *testing.T) {
+	if testing.Short() && os.Getenv("LOGVEIL_TEST_BROWSER") == "" {
+		t.Skip("drives Chromium (about 45 s); run without -short, or set LOGVEIL_TEST_BROWSER=1")
+	}
 	rows := reportRows(t)
 	path := reportFile(t, rows, "test")
 	t.Run("static", func(t *testing.T) {
