@@ -149,19 +149,12 @@ func main() {
 		}
 		fmt.Printf("%s: %d views, %d visitors; total views off by %.2f %%, visitors by %.2f %%; top 20 pages: %d published, views off by %.1f %% on average\n",
 			d[:10], total.Views, total.Visitors, 100*rel(nt.Views, total.Views), 100*rel(nt.Visitors, total.Visitors), published, 100*mean)
-		if total.Visits != nil && nt.Visits != nil {
+		if total.Totals != nil && total.VisitMeans != nil && nt.Totals != nil && nt.VisitMeans != nil {
 			fmt.Printf("%s: %d visits, off by %.2f %%; bounce rate %.3f, published %.3f; mean time on site %.0f s, published %.0f s\n",
-				d[:10], *total.Visits, 100*rel(*nt.Visits, *total.Visits), deref(total.BounceRate), deref(nt.BounceRate),
-				deref(total.VisitDurationMean), deref(nt.VisitDurationMean))
+				d[:10], total.Visits, 100*rel(nt.Visits, total.Visits), total.BounceRate, nt.BounceRate,
+				total.VisitDurationMean, nt.VisitDurationMean)
 		}
 	}
-}
-
-func deref(p *float64) float64 {
-	if p == nil {
-		return math.NaN()
-	}
-	return *p
 }
 
 func fail(err error) {

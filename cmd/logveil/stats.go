@@ -129,20 +129,32 @@ func detail(r *stats.Row) string {
 		return strconv.FormatFloat(*p, 'f', prec, 64)
 	}
 	switch {
-	case r.Visits != nil:
-		return fmt.Sprintf("bots=%d visits=%d duration_mean=%ss p50=%ss p90=%ss pages/visit=%s bounce=%s", *r.Bots, *r.Visits,
-			f(r.VisitDurationMean, 0), f(r.VisitDurationP50, 0), f(r.VisitDurationP90, 0), f(r.PagesPerVisit, 2), f(r.BounceRate, 3))
-	case r.Mechanism != "":
-		return fmt.Sprintf("%s epsilon=%g delta=%g rho=%.5f sigma_visitors=%.1f sigma_views=%.1f threshold=%.1f values_per_visitor=%d views_per_value=%d bounded_events=%d",
-			r.Mechanism, *r.Epsilon, *r.Delta, *r.Rho, *r.SigmaVisitors, *r.SigmaViews, *r.Threshold, *r.ValuesPerVisitor, *r.ViewsPerValue, *r.BoundedEvents)
-	case r.K != nil:
-		s := fmt.Sprintf("k=%d k_search=%d suppressed_cells=%d suppressed_events=%d capped_events=%d", *r.K, *r.KSearch,
-			*r.SuppressedCells, *r.SuppressedEvents, *r.CappedEvents)
-		if r.CappedVisitors != nil && *r.CappedVisitors > 0 {
-			s += fmt.Sprintf(" capped_visitors=%d", *r.CappedVisitors)
+	case r.Totals != nil && r.VisitFigures != nil:
+		s := ""
+		if h := r.HitCounts; h != nil {
+			s = fmt.Sprintf("bots=%d ", h.Bots)
 		}
-		if r.CappedSites != nil && *r.CappedSites > 0 {
-			s += fmt.Sprintf(" capped_sites=%d", *r.CappedSites)
+		s += fmt.Sprintf("visits=%d", r.Visits)
+		if m := r.VisitMeans; m != nil {
+			s += fmt.Sprintf(" duration_mean=%ss p50=%ss p90=%ss pages/visit=%s bounce=%s", f(&m.VisitDurationMean, 0),
+				f(m.VisitDurationP50, 0), f(m.VisitDurationP90, 0), f(&m.PagesPerVisit, 2), f(&m.BounceRate, 3))
+		}
+		return s
+	case r.Privacy != nil && r.Noise != nil:
+		n := r.Noise
+		return fmt.Sprintf("%s epsilon=%g delta=%g rho=%.5f sigma_visitors=%.1f sigma_views=%.1f threshold=%.1f values_per_visitor=%d views_per_value=%d bounded_events=%d",
+			n.Mechanism, n.Epsilon, n.Delta, n.Rho, n.SigmaVisitors, n.SigmaViews, n.Threshold, n.ValuesPerVisitor, n.ViewsPerValue, n.BoundedEvents)
+	case r.Privacy != nil && r.Folded != nil:
+		s := fmt.Sprintf("k=%d k_search=%d suppressed_cells=%d suppressed_events=%d capped_events=%d", r.K, r.KSearch,
+			r.SuppressedCells, r.SuppressedEvents, r.CappedEvents)
+		if r.CappedVisitors > 0 {
+			s += fmt.Sprintf(" capped_visitors=%d", r.CappedVisitors)
+		}
+		if r.CappedSites > 0 {
+			s += fmt.Sprintf(" capped_sites=%d", r.CappedSites)
+		}
+		if r.LateEvents > 0 {
+			s += fmt.Sprintf(" late_events=%d", r.LateEvents)
 		}
 		if r.TimeZone != "" {
 			s += " time_zone=" + r.TimeZone

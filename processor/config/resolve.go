@@ -59,7 +59,7 @@ func (c Config) Resolve() (Settings, error) {
 		return s, err
 	}
 	s.Anonymize.DayZone = s.Stats.Location()
-	s.Stats.Masks = stats.Masks{IPv4: c.Anonymize.IPv4Prefix, IPv6: c.Anonymize.IPv6Prefix}
+	s.Stats.Masks = stats.Masks{IPv4: c.Anonymize.IPv4Prefix, IPv6: c.Anonymize.IPv6Prefix, Stated: true}
 	if s.MemoryLimit, s.MemoryFrom, err = c.memoryLimit(); err != nil {
 		return s, err
 	}

@@ -24,23 +24,33 @@ func WriteCSV(w io.Writer, rows []stats.Row) error {
 	if err := cw.Write(csvColumns); err != nil {
 		return err
 	}
-	i := func(p *int64) string {
+	i := func(n int64) string { return strconv.FormatInt(n, 10) }
+	f := func(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
+	fp := func(p *float64) string {
 		if p == nil {
 			return ""
 		}
-		return strconv.FormatInt(*p, 10)
-	}
-	f := func(p *float64) string {
-		if p == nil {
-			return ""
-		}
-		return strconv.FormatFloat(*p, 'f', -1, 64)
+		return f(*p)
 	}
 	for _, r := range rows {
-		rec := []string{r.WindowStart, r.WindowSize, r.Range, safeCell(r.Site), r.Dimension, safeCell(r.Value),
-			strconv.FormatInt(r.Views, 10), strconv.FormatInt(r.Visitors, 10), i(r.Bots), i(r.Bytes), i(r.Visits),
-			f(r.VisitDurationMean), f(r.VisitDurationP50), f(r.VisitDurationP90), f(r.PagesPerVisit), f(r.BounceRate),
-			strconv.FormatBool(r.Final)}
+		// Bots and bytes, visits, then the visits' means and quantiles:
+		// empty where the row has none.
+		var figures [8]string
+		if t := r.Totals; t != nil {
+			if h := t.HitCounts; h != nil {
+				figures[0], figures[1] = i(h.Bots), i(h.Bytes)
+			}
+			if v := t.VisitFigures; v != nil {
+				figures[2] = i(v.Visits)
+				if m := v.VisitMeans; m != nil {
+					figures[3], figures[4], figures[5], figures[6], figures[7] = f(m.VisitDurationMean), fp(m.VisitDurationP50),
+						fp(m.VisitDurationP90), f(m.PagesPerVisit), f(m.BounceRate)
+				}
+			}
+		}
+		rec := append([]string{r.WindowStart, r.WindowSize, r.Range, safeCell(r.Site), r.Dimension, safeCell(r.Value),
+			i(r.Views), i(r.Visitors)}, figures[:]...)
+		rec = append(rec, strconv.FormatBool(r.Final))
 		if err := cw.Write(rec); err != nil {
 			return err
 		}
@@ -117,12 +127,12 @@ func Range(rows []stats.Row, spec string) ([]stats.Row, error) {
 	}
 	type key struct{ site, dim, value string }
 	type acc struct {
-		row                          stats.Row
-		visits, bots, bytes          int64
-		durSum, pagesSum, bounceSum  float64
-		suppCells, suppEv, capped    int64
-		hasTotals, final, suppressed bool
-		days                         int
+		row                         stats.Row
+		visits, bots, bytes         int64
+		durSum, pagesSum, bounceSum float64
+		suppCells, suppEv, capped   int64
+		hasHits, final, suppressed  bool
+		days                        int
 	}
 	accs := map[key]*acc{}
 	var order []key
@@ -134,8 +144,13 @@ func Range(rows []stats.Row, spec string) ([]stats.Row, error) {
 		a := accs[k]
 		if a == nil {
 			a = &acc{row: stats.Row{WindowStart: days[0], WindowSize: (time.Duration(len(days)) * 24 * time.Hour).String(),
-				Range: spec, Site: r.Site, Dimension: r.Dimension, Value: r.Value, K: r.K, KSearch: r.KSearch,
-				IPv4Prefix: r.IPv4Prefix, IPv6Prefix: r.IPv6Prefix, TimeZone: r.TimeZone}, final: true}
+				Range: spec, Site: r.Site, Dimension: r.Dimension, Value: r.Value}, final: true}
+			if p := r.Privacy; p != nil {
+				a.row.Privacy = &stats.Privacy{K: p.K, KSearch: p.KSearch, IPv4Prefix: p.IPv4Prefix, IPv6Prefix: p.IPv6Prefix, TimeZone: p.TimeZone}
+				if p.Folded != nil {
+					a.row.Folded = &stats.Folded{}
+				}
+			}
 			accs[k] = a
 			order = append(order, k)
 		}
@@ -146,55 +161,53 @@ func Range(rows []stats.Row, spec string) ([]stats.Row, error) {
 		if r.Suppressed {
 			a.suppressed = true
 		}
-		if r.Bots != nil {
-			a.hasTotals = true
-			a.bots += *r.Bots
-			a.bytes += deref(r.Bytes)
+		if t := r.Totals; t != nil {
+			if h := t.HitCounts; h != nil {
+				a.hasHits = true
+				a.bots += h.Bots
+				a.bytes += h.Bytes
+			}
+			if v := t.VisitFigures; v != nil && v.VisitMeans != nil {
+				n := float64(v.Visits)
+				a.visits += v.Visits
+				a.durSum += v.VisitDurationMean * n
+				a.pagesSum += v.PagesPerVisit * n
+				a.bounceSum += v.BounceRate * n
+			}
 		}
-		if r.Visits != nil {
-			v := *r.Visits
-			a.visits += v
-			a.durSum += derefF(r.VisitDurationMean) * float64(v)
-			a.pagesSum += derefF(r.PagesPerVisit) * float64(v)
-			a.bounceSum += derefF(r.BounceRate) * float64(v)
+		if p := r.Privacy; p != nil {
+			a.suppCells += p.SuppressedCells
+			if f := p.Folded; f != nil {
+				a.suppEv += f.SuppressedEvents
+				a.capped += f.CappedEvents
+			}
 		}
-		a.suppCells += deref(r.SuppressedCells)
-		a.suppEv += deref(r.SuppressedEvents)
-		a.capped += deref(r.CappedEvents)
 	}
 	out := make([]stats.Row, 0, len(order))
 	for _, k := range order {
 		a := accs[k]
 		r := a.row
 		r.Final = a.final
-		if a.hasTotals {
-			r.Bots, r.Bytes = &a.bots, &a.bytes
+		if a.hasHits || a.visits > 0 {
+			r.Totals = &stats.Totals{}
+		}
+		if a.hasHits {
+			r.HitCounts = &stats.HitCounts{Bots: a.bots, Bytes: a.bytes}
 		}
 		if a.visits > 0 {
 			v := float64(a.visits)
-			mean, ppv, bounce := a.durSum/v, a.pagesSum/v, a.bounceSum/v
-			r.Visits, r.VisitDurationMean, r.PagesPerVisit, r.BounceRate = &a.visits, &mean, &ppv, &bounce
+			r.VisitFigures = &stats.VisitFigures{Visits: a.visits, VisitMeans: &stats.VisitMeans{
+				VisitDurationMean: a.durSum / v, PagesPerVisit: a.pagesSum / v, BounceRate: a.bounceSum / v}}
 		}
-		if k.dim == "privacy" {
-			r.SuppressedCells, r.SuppressedEvents, r.CappedEvents = &a.suppCells, &a.suppEv, &a.capped
+		if r.Privacy != nil {
+			r.SuppressedCells = a.suppCells
+			if r.Folded != nil {
+				r.SuppressedEvents, r.CappedEvents = a.suppEv, a.capped
+			}
 		}
 		r.Suppressed = a.suppressed && r.Views == 0
 		out = append(out, r)
 	}
 	SortRows(out)
 	return out, nil
-}
-
-func deref(p *int64) int64 {
-	if p == nil {
-		return 0
-	}
-	return *p
-}
-
-func derefF(p *float64) float64 {
-	if p == nil {
-		return 0
-	}
-	return *p
 }

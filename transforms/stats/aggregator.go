@@ -323,9 +323,6 @@ func (a *Aggregator) window(start, size, offset int64) *window {
 	return w
 }
 
-// bytesOf views a string as bytes for a map lookup; the result must not be
-// written to.
-
 // intern returns a string for b, shared across hits of the same page.
 func (a *Aggregator) intern(b []byte) string {
 	if s, ok := a.strings[string(b)]; ok {

@@ -324,15 +324,17 @@ func (m *Merger) dpTableRows(dst []Row, key WindowKey, final bool, site string, 
 		visits := max(tot.Visits+m.noiseKey.noise(key, site, "total", "", "visits", b.SigmaVisits), 0)
 		bounces := min(max(tot.Bounces+m.noiseKey.noise(key, site, "total", "", "bounces", b.SigmaVisits), 0), visits)
 		duration := max(tot.DurationSum+m.noiseKey.noise(key, site, "total", "", "duration", b.SigmaDuration), 0)
-		total.Visits = ptr(visits)
+		total.Totals = &Totals{VisitFigures: &VisitFigures{Visits: visits}}
 		if visits > 0 {
-			total.VisitDurationMean = ptr(float64(duration) / float64(visits))
-			total.PagesPerVisit = ptr(max(float64(noisyViews)/float64(visits), 1)) // a visit has a page
-			total.BounceRate = ptr(float64(bounces) / float64(visits))
+			total.VisitMeans = &VisitMeans{
+				VisitDurationMean: float64(duration) / float64(visits),
+				PagesPerVisit:     max(float64(noisyViews)/float64(visits), 1), // a visit has a page
+				BounceRate:        float64(bounces) / float64(visits),
+			}
 		}
 	}
 	dst = append(dst, total)
-	var suppressedCells, bounded int64
+	var suppressedCells int64
 	for dim := range numDims {
 		if !dpDim(dim) {
 			continue
@@ -364,22 +366,12 @@ func (m *Merger) dpTableRows(dst []Row, key WindowKey, final bool, site string, 
 			dst = append(dst, row(name, Other, noisyViews-published, 0))
 		}
 	}
-	bounded = tot.CappedEvents
-	eps, delta := m.cfg.Epsilon, m.cfg.Delta
 	priv := row("privacy", "", 0, 0)
-	priv.Mechanism = "discrete-gaussian"
-	priv.Epsilon, priv.Delta, priv.Rho = &eps, &delta, ptr(b.Rho)
-	priv.SigmaVisitors, priv.SigmaViews, priv.Threshold = ptr(b.SigmaVisitors), ptr(b.SigmaViews), ptr(b.Threshold)
-	priv.SigmaTotalVisitors, priv.SigmaTotalViews = ptr(b.SigmaTotalV), ptr(b.SigmaTotalW)
-	priv.SigmaVisits, priv.SigmaDuration = ptr(b.SigmaVisits), ptr(b.SigmaDuration)
-	priv.VisitsPerVisitor, priv.VisitSeconds = ptr(m.cfg.VisitsPerVisitor), ptr(m.cfg.VisitSeconds)
-	priv.ValuesPerVisitor, priv.ViewsPerValue, priv.Mechanisms = ptr(m.cfg.ValuesPerVisitor), ptr(m.cfg.ViewsPerValue), ptr(b.Mechanisms)
-	priv.SuppressedCells, priv.BoundedEvents = ptr(suppressedCells), ptr(bounded)
-	if m.masks.IPv4 > 0 {
-		priv.IPv4Prefix, priv.IPv6Prefix = ptr(m.masks.IPv4), ptr(m.masks.IPv6)
-	}
-	priv.SaltEpoch = ptr(floorDiv(key.Start, 86400))
-	priv.TimeZone = m.cfg.TimeZone
+	priv.Privacy = m.privacy(key, suppressedCells)
+	priv.Noise = &Noise{Mechanism: "discrete-gaussian", Epsilon: m.cfg.Epsilon, Delta: m.cfg.Delta, Rho: b.Rho, Mechanisms: b.Mechanisms,
+		SigmaVisitors: b.SigmaVisitors, SigmaViews: b.SigmaViews, SigmaTotalVisitors: b.SigmaTotalV, SigmaTotalViews: b.SigmaTotalW,
+		SigmaVisits: b.SigmaVisits, SigmaDuration: b.SigmaDuration, VisitsPerVisitor: m.cfg.VisitsPerVisitor, VisitSeconds: m.cfg.VisitSeconds,
+		Threshold: b.Threshold, ValuesPerVisitor: m.cfg.ValuesPerVisitor, ViewsPerValue: m.cfg.ViewsPerValue, BoundedEvents: tot.CappedEvents}
 	return append(dst, priv)
 }
 

@@ -66,9 +66,9 @@ func TestDifferentialPrivacy(t *testing.T) {
 			sigma = bud.SigmaTotalV
 			// Visits: at most V per visitor, so the noisy count is within
 			// a few sigma of the truth's bounded part.
-			if r.Visits == nil || *r.Visits <= 0 || float64(*r.Visits) > float64(*tr.Visits)+6*bud.SigmaVisits ||
-				r.BounceRate == nil || *r.BounceRate < 0 || *r.BounceRate > 1 || r.VisitDurationMean == nil {
-				t.Errorf("total's visit figures %v %v %v; truth %d visits", r.Visits, r.BounceRate, r.VisitDurationMean, *tr.Visits)
+			if r.Totals == nil || r.VisitMeans == nil || r.Visits <= 0 || float64(r.Visits) > float64(tr.Visits)+6*bud.SigmaVisits ||
+				r.BounceRate < 0 || r.BounceRate > 1 || r.HitCounts != nil || r.VisitDurationP50 != nil {
+				t.Errorf("total's visit figures %+v; truth %d visits", r.Totals, tr.Visits)
 			}
 		}
 		// The bounds only lower a count; the noise moves it by a few sigma.
@@ -89,8 +89,8 @@ func TestDifferentialPrivacy(t *testing.T) {
 			priv = &a[i]
 		}
 	}
-	if priv == nil || priv.Mechanism != "discrete-gaussian" || *priv.Epsilon != 4 || *priv.Delta != 1e-7 || *priv.Mechanisms != bud.Mechanisms ||
-		*priv.ValuesPerVisitor != 10 || *priv.ViewsPerValue != 5 || priv.K != nil {
+	if priv == nil || priv.Noise == nil || priv.Mechanism != "discrete-gaussian" || priv.Epsilon != 4 || priv.Delta != 1e-7 || priv.Mechanisms != bud.Mechanisms ||
+		priv.ValuesPerVisitor != 10 || priv.ViewsPerValue != 5 || priv.K != 0 || priv.Folded != nil {
 		t.Errorf("privacy row %+v", priv)
 	}
 }

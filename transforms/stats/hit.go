@@ -276,6 +276,8 @@ func visitorID(p []byte) (uint64, bool) {
 	return v, true
 }
 
+// bytesOf views a string as bytes for a map lookup; the result must not be
+// written to.
 func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 var badRequestPage = []byte("(bad request)")

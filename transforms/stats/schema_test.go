@@ -17,7 +17,7 @@ func TestStatsRowsMatchSchema(t *testing.T) {
 	// A window with a single visitor: its total is suppressed.
 	lines = append(lines, []byte(`81.2.69.77 - - [09/Nov/2026:02:10:00 +0000] "GET / HTTP/1.1" 200 1 "-" "Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0"`))
 	final, _ := aggregateLines(t, lines, Config{MaxValues: 40})
-	masked := testMerger(Config{TimeZone: "Asia/Kolkata"}, Masks{IPv4: 24, IPv6: 32})
+	masked := testMerger(Config{TimeZone: "Asia/Kolkata"}, Masks{IPv4: 24, IPv6: 32, Stated: true})
 	m0, _ := testAggregator(Config{TimeZone: "Asia/Kolkata"})
 	w0 := saltedWorker(t)
 	for _, l := range lines[:100] {

@@ -111,8 +111,8 @@ func TestSitesCapped(t *testing.T) {
 		if r.Site != "" {
 			tables[r.Site] = true
 		}
-		if r.Dimension == "privacy" && r.Site == "" && r.CappedSites != nil {
-			capped = *r.CappedSites
+		if r.Dimension == "privacy" && r.Site == "" {
+			capped = r.CappedSites
 		}
 	}
 	if len(tables) != 2 || capped != 1 {

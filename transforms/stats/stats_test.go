@@ -178,10 +178,10 @@ func TestAggregateMatchesIndependentComputation(t *testing.T) {
 	for _, r := range rows {
 		switch r.Dimension {
 		case "total":
-			s := fmt.Sprintf("%d/%d bots %d visits %d", r.Views, r.Visitors, *r.Bots, *r.Visits)
-			if r.VisitDurationMean != nil {
-				s += fmt.Sprintf(" mean %.3f p50 %.0f p90 %.0f ppv %.3f bounce %.3f", *r.VisitDurationMean, *r.VisitDurationP50,
-					*r.VisitDurationP90, *r.PagesPerVisit, *r.BounceRate)
+			s := fmt.Sprintf("%d/%d bots %d visits %d", r.Views, r.Visitors, r.Bots, r.Visits)
+			if r.VisitMeans != nil {
+				s += fmt.Sprintf(" mean %.3f p50 %.0f p90 %.0f ppv %.3f bounce %.3f", r.VisitDurationMean, *r.VisitDurationP50,
+					*r.VisitDurationP90, r.PagesPerVisit, r.BounceRate)
 			}
 			got[r.WindowStart+" total"] = s
 		case "page", "search":
@@ -262,7 +262,7 @@ func TestAggregatorBoundedMemory(t *testing.T) {
 		switch r.Dimension {
 		case "privacy":
 			privacy++
-			if r.CappedEvents == nil || *r.CappedEvents < 19000 {
+			if r.CappedEvents < 19000 {
 				t.Errorf("capped events %v, want at least 19000 of 20000", r.CappedEvents)
 			}
 		case "page":
@@ -319,10 +319,10 @@ func TestAggregatorVisitorCap(t *testing.T) {
 	if total.Views != 2*visitors || !near(total.Visitors, visitors) {
 		t.Errorf("total: %d views, %d visitors; want %d and about %d", total.Views, total.Visitors, 2*visitors, visitors)
 	}
-	if *total.Visits != capped || *total.PagesPerVisit != 2 {
-		t.Errorf("%d visits of %v pages; want the %d followed visitors' visits of 2", *total.Visits, *total.PagesPerVisit, capped)
+	if total.Visits != capped || total.PagesPerVisit != 2 {
+		t.Errorf("%d visits of %v pages; want the %d followed visitors' visits of 2", total.Visits, total.PagesPerVisit, capped)
 	}
-	if priv.CappedVisitors == nil || !near(*priv.CappedVisitors, visitors-capped) {
+	if !near(priv.CappedVisitors, visitors-capped) {
 		t.Errorf("privacy row: capped_visitors %v, want about %d", priv.CappedVisitors, visitors-capped)
 	}
 	if !near(pageVisitors, visitors) { // three pages, each visitor on one
@@ -658,9 +658,7 @@ func TestLateEvents(t *testing.T) {
 	for _, r := range rows {
 		switch r.Dimension {
 		case "privacy":
-			if r.LateEvents != nil {
-				late[r.WindowSize] += *r.LateEvents
-			}
+			late[r.WindowSize] += r.LateEvents
 		case "total":
 			views[r.WindowStart+" "+r.WindowSize] = r.Views
 		}

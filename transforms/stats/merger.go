@@ -29,8 +29,11 @@ type Merger struct {
 }
 
 // Masks are the IPv4 and IPv6 prefix lengths the events were truncated to,
-// stated in each window's privacy record; zero leaves them out.
-type Masks struct{ IPv4, IPv6 int }
+// stated in each window's privacy record when Stated.
+type Masks struct {
+	IPv4, IPv6 int
+	Stated     bool
+}
 
 // NewMerger returns a Merger. Under differential privacy without
 // Params.NoiseKey it draws a random key, whose noise no other merger or
