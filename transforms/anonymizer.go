@@ -76,7 +76,9 @@ type Worker struct {
 	// EmitPseudonym writes Record.Pseudonym as "visitor" in AppendJSON.
 	EmitPseudonym bool
 
-	a            *Anonymizer
+	a   *Anonymizer
+	raw Raw // the line as parsed, read by Anonymize only
+	// Rec is the anonymized event of the last line Process accepted.
 	Rec          Record
 	countryCache *geoCache[countryInfo]
 	asnCache     *geoCache[asnInfo]
@@ -125,25 +127,29 @@ func (w *Worker) Process(line []byte) error {
 	case w.a.p.format == nil && isNginxError(line):
 		return w.processError(line, "nginx")
 	case w.a.p.format == nil:
-		err = parseAuto(line, &w.Rec)
+		err = parseAuto(line, &w.raw)
 	default:
-		err = Parse(w.a.p.format, line, &w.Rec)
+		err = Parse(w.a.p.format, line, &w.raw)
 	}
 	if err != nil {
 		return err
 	}
-	w.Anonymize(&w.Rec)
+	w.Anonymize(&w.raw, &w.Rec)
 	return nil
 }
 
-// Anonymize enriches r from its full address, truncates the address and
-// forgets it, and scrubs every other field. Afterwards r holds nothing the
-// policy does not keep: raw path, query, user, ident, X-Forwarded-For and
-// user agent are cleared.
-func (w *Worker) Anonymize(r *Record) {
-	w.resolveClient(r)
+// Anonymize writes into r what the policy keeps of raw: the country and
+// network provider of the full address, the address truncated, and every
+// other field scrubbed. The address is never stored; r has no field for
+// what the policy drops (user, ident, X-Forwarded-For, the raw request,
+// referrer and user agent).
+func (w *Worker) Anonymize(raw *Raw, r *Record) {
+	r.reset()
+	r.Format, r.Method, r.Proto = raw.Format, raw.Method, raw.Proto
+	r.RequestTimeUS, r.Status, r.Bytes = raw.RequestTimeUS, raw.Status, raw.Bytes
+	r.Time, r.TZOffset, r.BadRequest = raw.Time, raw.TZOffset, raw.BadRequest
 	hosting := false
-	if a := r.addr; a.IsValid() {
+	if a := w.resolveClient(raw, r); a.IsValid() {
 		private := isPrivate(a)
 		switch {
 		case private:
@@ -163,14 +169,13 @@ func (w *Worker) Anonymize(r *Record) {
 		if w.pseudo != nil {
 			start := len(r.scratch)
 			var ok bool
-			if r.scratch, ok = w.pseudo.appendPseudonym(r.scratch, r, w.day(r.Time)); ok {
+			if r.scratch, ok = w.pseudo.appendPseudonym(r.scratch, a, raw, w.day(r.Time)); ok {
 				r.Pseudonym = r.scratch[start:len(r.scratch):len(r.scratch)]
 			}
 		}
 	} else {
 		r.Country = CountryUnknown
 	}
-	r.addr = netip.Addr{}
 
 	if p := w.a.p.precision; p > 1 {
 		local := r.Time + int64(r.TZOffset)
@@ -179,9 +184,9 @@ func (w *Worker) Anonymize(r *Record) {
 
 	if !r.BadRequest {
 		start := len(r.scratch)
-		r.scratch, r.tmp = appendScrubbedPath(r.scratch, r.RawPath, w.a.p.routes, w.a.p.SafeSegments, r.tmp)
+		r.scratch, r.tmp = appendScrubbedPath(r.scratch, raw.RawPath, w.a.p.routes, w.a.p.SafeSegments, r.tmp)
 		r.Path = r.scratch[start:len(r.scratch):len(r.scratch)]
-		w.scrubQuery(r)
+		w.scrubQuery(raw, r)
 	} else {
 		r.Method, r.Proto = nil, nil
 	}
@@ -193,18 +198,15 @@ func (w *Worker) Anonymize(r *Record) {
 	if len(r.Proto) > 16 || !isProto(r.Proto) {
 		r.Proto = nil
 	}
-	w.cleanHost(r)
-	w.scrubReferrer(r)
+	w.cleanHost(raw, r)
+	w.scrubReferrer(raw, r)
 
-	ua := w.userAgent(r.UserAgent)
+	ua := w.userAgent(raw.UserAgent)
 	r.Browser, r.BrowserMajor, r.OS, r.Device, r.Bot, r.uaJSON = ua.browser, ua.major, ua.os, ua.device, ua.bot, ua.json
 	r.Traffic, r.Crawler = ua.traffic, ua.crawler
 	if r.Traffic == TrafficHuman && hosting {
 		r.Traffic = TrafficDatacenter
 	}
-
-	r.Client, r.Ident, r.User, r.XFF = nil, nil, nil, nil
-	r.RawPath, r.RawQuery, r.Referer, r.UserAgent = nil, nil, nil, nil
 }
 
 func isProto(p []byte) bool {

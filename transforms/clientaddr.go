@@ -78,19 +78,20 @@ func parseIPv4Padded(b []byte) (netip.Addr, bool) {
 	return netip.AddrFrom4(ip), true
 }
 
-// resolveClient sets r.addr from the client field, or from X-Forwarded-For
-// when the connection comes from a trusted proxy: walking right to left, the
-// first address that is not a trusted proxy is the client.
-func (w *Worker) resolveClient(r *Record) {
-	a, ok := parseClientAddr(r.Client)
+// resolveClient returns the client's full address: the client field's, or
+// when the connection comes from a trusted proxy X-Forwarded-For's, walking
+// right to left to the first address that is not a trusted proxy. A client
+// field that is a host name gives r its registrable domain instead.
+func (w *Worker) resolveClient(raw *Raw, r *Record) netip.Addr {
+	a, ok := parseClientAddr(raw.Client)
 	if !ok {
-		if len(r.Client) > 0 {
-			r.ClientDomain = w.registrableDomain(r, r.Client)
+		if len(raw.Client) > 0 {
+			r.ClientDomain = w.registrableDomain(r, raw.Client)
 		}
-		return
+		return netip.Addr{}
 	}
-	if len(r.XFF) > 0 && w.a.trusted(a) {
-		xff := r.XFF
+	if len(raw.XFF) > 0 && w.a.trusted(a) {
+		xff := raw.XFF
 		for len(xff) > 0 {
 			i := bytes.LastIndexByte(xff, ',')
 			hop := xff[i+1:]
@@ -109,7 +110,7 @@ func (w *Worker) resolveClient(r *Record) {
 			}
 		}
 	}
-	r.addr = a
+	return a
 }
 
 // parseIPv4Fast parses a plain dotted-quad, the common case, in one pass.

@@ -77,8 +77,8 @@ func isNginxError(line []byte) bool {
 // processError parses and anonymizes an error-log line of the given server
 // into w.Err and w.Rec. It returns ErrErrorLog, or a parse error.
 func (w *Worker) processError(line []byte, server string) error {
-	r := &w.Rec
-	r.reset()
+	raw := &w.raw
+	raw.reset()
 	e := &w.Err
 	*e = ErrorLine{Server: server}
 	w.errBuf = w.errBuf[:0]
@@ -93,8 +93,9 @@ func (w *Worker) processError(line []byte, server string) error {
 		return ErrLiteral
 	}
 	// The access-log scrubbing of what the two share.
-	r.Time = 0
-	w.Anonymize(r)
+	raw.Time = 0
+	r := &w.Rec
+	w.Anonymize(raw, r)
 	r.Pseudonym = nil // no visitor: an error line is not a page view
 	start := len(w.errBuf)
 	w.errBuf = w.appendErrorText(w.errBuf, msg)
@@ -105,7 +106,7 @@ func (w *Worker) processError(line []byte, server string) error {
 // parseApacheError splits an Apache line into e and r and returns the
 // message (with its code taken off).
 func (w *Worker) parseApacheError(line []byte) ([]byte, bool) {
-	e, r := &w.Err, &w.Rec
+	e, r := &w.Err, &w.raw
 	rest := line
 	bracket := func() ([]byte, bool) {
 		if len(rest) == 0 || rest[0] != '[' {
@@ -159,7 +160,7 @@ func (w *Worker) parseApacheError(line []byte) ([]byte, bool) {
 // apacheMessage takes the code and the trailing ", referer: …" off an
 // Apache message.
 func (w *Worker) apacheMessage(msg []byte) []byte {
-	e, r := &w.Err, &w.Rec
+	e, r := &w.Err, &w.raw
 	if len(msg) > 8 && msg[0] == 'A' && msg[1] == 'H' && allDigits(msg[2:7]) && msg[7] == ':' {
 		e.Code, msg = msg[:7], bytes.TrimLeft(msg[8:], " ")
 	}
@@ -188,7 +189,7 @@ var nginxKeys = [][]byte{[]byte(", client: "), []byte(", server: "), []byte(", r
 // parseNginxError splits an nginx line into e and r and returns the
 // message.
 func (w *Worker) parseNginxError(line []byte) ([]byte, bool) {
-	e, r := &w.Err, &w.Rec
+	e, r := &w.Err, &w.raw
 	e.Time = line[:19]
 	rest := line[20:]
 	j := bytes.IndexByte(rest, ']')

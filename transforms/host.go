@@ -133,13 +133,9 @@ type hostInfo struct{ host string }
 // allows, with its port: the whole name when the site lists it in
 // internal_hosts or when every label is route-like under an ICANN suffix; a
 // placeholder for an address or a private name.
-func (w *Worker) cleanHost(r *Record) {
-	h := r.Host
-	if len(h) == 0 {
-		return
-	}
-	r.Host = nil
-	if len(h) > 253 {
+func (w *Worker) cleanHost(raw *Raw, r *Record) {
+	h := raw.Host
+	if len(h) == 0 || len(h) > 253 {
 		return
 	}
 	info, ok := w.hostCache.get(h)

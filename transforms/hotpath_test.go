@@ -85,7 +85,7 @@ func BenchmarkProcessLine(b *testing.B) {
 }
 
 func BenchmarkParseCombined(b *testing.B) {
-	var r Record
+	var r Raw
 	b.SetBytes(int64(len(sampleLines[0])))
 	b.ReportAllocs()
 	for b.Loop() {

@@ -8,7 +8,7 @@ import (
 // parseJSON reads one flat JSON object as written by nginx `escape=json`
 // (keys are nginx variable names, see nginxKind). Unknown keys and nested
 // values are skipped. No reflection, no allocation.
-func parseJSON(line []byte, r *Record) error {
+func parseJSON(line []byte, r *Raw) error {
 	i := skipWS(line, 0)
 	if i >= len(line) || line[i] != '{' {
 		return ErrJSON
@@ -86,7 +86,7 @@ func skipWS(b []byte, i int) int {
 // jsonString reads the string starting at line[i] == '"'. It returns the
 // decoded value (aliasing line when it has no escapes) and the index after
 // the closing quote.
-func (r *Record) jsonString(line []byte, i int) ([]byte, int, bool) {
+func (r *Raw) jsonString(line []byte, i int) ([]byte, int, bool) {
 	if i >= len(line) || line[i] != '"' {
 		return nil, 0, false
 	}
@@ -108,7 +108,7 @@ func (r *Record) jsonString(line []byte, i int) ([]byte, int, bool) {
 	return nil, 0, false
 }
 
-func (r *Record) jsonUnescape(v []byte) ([]byte, bool) {
+func (r *Raw) jsonUnescape(v []byte) ([]byte, bool) {
 	start := len(r.unesc)
 	for i := 0; i < len(v); i++ {
 		c := v[i]

@@ -20,7 +20,7 @@ var (
 
 // Parse splits line into r according to f. On error r is partly filled and
 // must not be used. Slices in r alias line or r's scratch buffers.
-func Parse(f *Format, line []byte, r *Record) error {
+func Parse(f *Format, line []byte, r *Raw) error {
 	r.reset()
 	r.Format = f
 	if len(line) == 0 {
@@ -39,7 +39,7 @@ func Parse(f *Format, line []byte, r *Record) error {
 }
 
 // parseAuto tries JSON for '{', else Combined, VhostCombined and Common in turn.
-func parseAuto(line []byte, r *Record) error {
+func parseAuto(line []byte, r *Raw) error {
 	if len(line) > 0 && line[0] == '{' {
 		return Parse(JSONFormat, line, r)
 	}
@@ -57,7 +57,7 @@ func parseAuto(line []byte, r *Record) error {
 	return err
 }
 
-func parseText(f *Format, line []byte, r *Record) error {
+func parseText(f *Format, line []byte, r *Raw) error {
 	pos := 0
 	segs := f.segs
 	for i := range segs {
@@ -137,7 +137,7 @@ func scanQuoted(line []byte, pos int) int {
 }
 
 // unescapeLog undoes Apache (\" \\ \xHH) and nginx (\xHH) escaping into r.unesc.
-func (r *Record) unescapeLog(v []byte) []byte {
+func (r *Raw) unescapeLog(v []byte) []byte {
 	start := len(r.unesc)
 	for i := 0; i < len(v); i++ {
 		c := v[i]
@@ -168,7 +168,7 @@ func (r *Record) unescapeLog(v []byte) []byte {
 }
 
 // set stores one field value. "-" means absent.
-func (r *Record) set(kind field, v []byte) error {
+func (r *Raw) set(kind field, v []byte) error {
 	if len(v) == 1 && v[0] == '-' {
 		v = nil
 	}
@@ -262,7 +262,7 @@ func (r *Record) set(kind field, v []byte) error {
 	return nil
 }
 
-func (r *Record) setTimeLocal(v []byte) error {
+func (r *Raw) setTimeLocal(v []byte) error {
 	t, off, ok := r.clfCache.parse(v)
 	if !ok {
 		return ErrTime
@@ -273,7 +273,7 @@ func (r *Record) setTimeLocal(v []byte) error {
 
 // setRequest splits "METHOD target PROTO". Anything else marks BadRequest and
 // keeps nothing of the text.
-func (r *Record) setRequest(v []byte) {
+func (r *Raw) setRequest(v []byte) {
 	sp := bytes.IndexByte(v, ' ')
 	if sp <= 0 || !isMethod(v[:sp]) {
 		r.BadRequest = true
@@ -295,7 +295,7 @@ func (r *Record) setRequest(v []byte) {
 
 // setTarget splits a request target into path and query. An absolute-form
 // target (proxy requests) loses its scheme and authority.
-func (r *Record) setTarget(t []byte) {
+func (r *Raw) setTarget(t []byte) {
 	if len(t) > 0 && t[0] != '/' {
 		if i := bytes.Index(t, []byte("://")); i > 0 {
 			t = t[i+3:]

@@ -15,7 +15,7 @@ func TestParseFormats(t *testing.T) {
 	}
 	f := func(format, line string, w want) {
 		t.Helper()
-		var r Record
+		var r Raw
 		var err error
 		if format == "auto" {
 			err = parseAuto([]byte(line), &r)
@@ -85,7 +85,7 @@ func TestParseFormats(t *testing.T) {
 func TestParseRejects(t *testing.T) {
 	f := func(format, line string, want error) {
 		t.Helper()
-		var r Record
+		var r Raw
 		var err error
 		if format == "auto" {
 			err = parseAuto([]byte(line), &r)
@@ -159,7 +159,7 @@ func TestNginxURIArgs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var r Record
+	var r Raw
 	if err := Parse(fm, []byte(`1.2.3.4 [10/Oct/2000:13:55:36 -0700] "GET /a?b=c" 200`), &r); err != nil {
 		t.Fatal(err)
 	}

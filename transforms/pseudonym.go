@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"hash"
+	"net/netip"
 )
 
 // SaltSource gives the visitor-pseudonym salt of a UTC day (Unix time / 86400).
@@ -39,8 +40,9 @@ func (w *Worker) SetSaltSource(s SaltSource) {
 // day is the pseudonym day of an event time: its UTC or local day.
 func (w *Worker) day(t int64) int64 { return floorDiv(t+w.dayZone.At(t), 86400) }
 
-// pseudonym appends hex(HMAC(salt(day), addr ‖ 0 ‖ user agent ‖ 0 ‖ site))[:32].
-func (p *pseudonymizer) appendPseudonym(dst []byte, r *Record, day int64) ([]byte, bool) {
+// appendPseudonym appends hex(HMAC(salt(day), addr ‖ 0 ‖ user agent ‖ 0 ‖
+// site))[:32] of the full address and the raw user agent and Host.
+func (p *pseudonymizer) appendPseudonym(dst []byte, addr netip.Addr, raw *Raw, day int64) ([]byte, bool) {
 	if !p.have || day != p.day {
 		salt, ok := p.src.Salt(day)
 		p.day, p.ok, p.have = day, ok, true
@@ -52,12 +54,12 @@ func (p *pseudonymizer) appendPseudonym(dst []byte, r *Record, day int64) ([]byt
 		return dst, false
 	}
 	p.mac.Reset()
-	p.a16 = r.addr.As16()
+	p.a16 = addr.As16()
 	p.mac.Write(p.a16[:])
 	p.mac.Write(zeroByte)
-	p.mac.Write(r.UserAgent)
+	p.mac.Write(raw.UserAgent)
 	p.mac.Write(zeroByte)
-	p.mac.Write(r.Host)
+	p.mac.Write(raw.Host)
 	p.sum = p.mac.Sum(p.sum[:0])
 	return hex.AppendEncode(dst, p.sum[:PseudonymLen/2]), true
 }

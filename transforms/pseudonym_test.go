@@ -63,14 +63,14 @@ func TestPseudonym(t *testing.T) {
 func BenchmarkPseudonym(b *testing.B) {
 	w := newTestAnonymizer(b, Config{}).NewWorker()
 	w.SetSaltSource(fixedSalts{20393: []byte("0123456789abcdef0123456789abcdef")})
-	w.Rec.addr = netip.MustParseAddr("81.2.69.160")
-	w.Rec.UserAgent = []byte("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36")
-	w.Rec.Host = []byte("shop.example")
+	addr := netip.MustParseAddr("81.2.69.160")
+	raw := Raw{UserAgent: []byte("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36"),
+		Host: []byte("shop.example")}
 	var dst []byte
 	b.ReportAllocs()
 	for b.Loop() {
 		var ok bool
-		if dst, ok = w.pseudo.appendPseudonym(dst[:0], &w.Rec, 20393); !ok {
+		if dst, ok = w.pseudo.appendPseudonym(dst[:0], addr, &raw, 20393); !ok {
 			b.Fatal("no pseudonym")
 		}
 	}

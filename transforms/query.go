@@ -34,10 +34,10 @@ func nextParam(q []byte) (name, val, rest []byte) {
 // else becomes its typed placeholder) and turns site-search parameters into
 // normalised, scrubbed search terms. Everything else is dropped. One pass:
 // search terms gather in the worker's buffer and are copied after.
-func (w *Worker) scrubQuery(r *Record) {
+func (w *Worker) scrubQuery(raw *Raw, r *Record) {
 	start := len(r.scratch)
 	w.search = w.search[:0]
-	for q := r.RawQuery; len(q) > 0; {
+	for q := raw.RawQuery; len(q) > 0; {
 		var name, val []byte
 		name, val, q = nextParam(q)
 		if nameIn(name, w.a.p.SearchParams) {

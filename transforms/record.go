@@ -2,23 +2,22 @@ package transforms
 
 import "net/netip"
 
-// Record is one access-log line split into fields, then enriched and scrubbed
-// in place. Byte slices alias the input line or the record's own scratch
-// buffers: they stay valid until the record is reset by the next Parse.
-type Record struct {
-	// Format is the compiled format that parsed the line; Encode uses it to
-	// rewrite the line in its own format.
+// Raw is one access-log line split into fields, as parsed: personal data
+// (the client address or name, the user, the raw request target and
+// referrer, the user agent). Only the anonymizer reads it; no encoder takes
+// it. Byte slices alias the input line or the Raw's own buffer: they stay
+// valid until the next Parse into it. Empty means absent or "-".
+type Raw struct {
+	// Format is the compiled format that parsed the line.
 	Format *Format
 
-	// Raw fields, as parsed. Empty means absent or "-". Ident, User and XFF are
-	// cleared by Anonymize, never encoded.
 	Client    []byte
 	Ident     []byte
 	User      []byte
 	XFF       []byte
 	Method    []byte
-	RawPath   []byte // request path before scrubbing; cleared by Anonymize
-	RawQuery  []byte // query string without "?" before scrubbing; cleared by Anonymize
+	RawPath   []byte // the request path, before scrubbing
+	RawQuery  []byte // the query string without "?", before scrubbing
 	Proto     []byte
 	Referer   []byte
 	UserAgent []byte
@@ -29,15 +28,43 @@ type Record struct {
 	// Bytes is the response size; -1 when logged as "-".
 	Bytes int64
 	// Time is the event time in Unix seconds (UTC); TZOffset is the offset in
-	// seconds east of UTC the line was written in, used to rewrite it.
+	// seconds east of UTC the line was written in.
 	Time     int64
 	TZOffset int32
 	// BadRequest is set when the request line was not "METHOD target [proto]"
 	// (TLS probes, binary junk): the event keeps status and time, not the text.
 	BadRequest bool
 
-	// Enriched and anonymized fields.
-	addr         netip.Addr // full client address, zero after Anonymize
+	clfCache clfCache // survives reset
+	unesc    []byte   // unescaped field values
+}
+
+// reset clears the raw record for the next line, keeping buffer capacity.
+func (r *Raw) reset() {
+	unesc, cc := r.unesc[:0], r.clfCache
+	*r = Raw{unesc: unesc, clfCache: cc, RequestTimeUS: -1, Bytes: -1}
+}
+
+// Record is one anonymized event: what the policy keeps of a Raw, enriched
+// from the full address before it was forgotten. It is what the encoders
+// write and the statistics count. Byte slices alias the raw line or the
+// record's own buffer: they stay valid until the worker's next Process.
+type Record struct {
+	// Format is the format the line was read in; AppendLine rewrites the
+	// line in it.
+	Format *Format
+	// As read, where the policy keeps them: the method (an unknown one is
+	// OTHER), the protocol, the site (a plain host name).
+	Method, Proto, Host []byte
+	RequestTimeUS       int64
+	Status              int
+	Bytes               int64
+	// Time is truncated to time_precision; TZOffset is the line's offset
+	// east of UTC, to rewrite it.
+	Time       int64
+	TZOffset   int32
+	BadRequest bool
+
 	Network      netip.Prefix
 	ClientDomain []byte // registrable domain when the client field was a host name
 	Country      string
@@ -64,16 +91,14 @@ type Record struct {
 	// empty without a salt source, a client address or a salt for the day.
 	Pseudonym []byte
 
-	clfCache clfCache // survives reset
-	unesc    []byte   // unescaped field values
-	scratch  []byte   // scrubbed field values
-	tmp      []byte   // short-lived decode buffer
+	scratch []byte // scrubbed field values
+	tmp     []byte // short-lived decode buffer
 }
 
 // reset clears the record for the next line, keeping buffer capacity.
 func (r *Record) reset() {
-	unesc, scratch, tmp, cc := r.unesc[:0], r.scratch[:0], r.tmp[:0], r.clfCache
-	*r = Record{unesc: unesc, scratch: scratch, tmp: tmp, clfCache: cc, RequestTimeUS: -1, Bytes: -1}
+	scratch, tmp := r.scratch[:0], r.tmp[:0]
+	*r = Record{scratch: scratch, tmp: tmp, RequestTimeUS: -1, Bytes: -1}
 }
 
 // CloneInto returns a copy of the anonymized record r whose byte fields live

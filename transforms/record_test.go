@@ -7,17 +7,31 @@ import (
 	"unsafe"
 )
 
-// TestCloneIntoCopiesEveryField: every field of Record is either copied by
-// CloneInto or named here as one it leaves out on purpose (raw input that
-// Anonymize clears, and the worker's buffers). A field added to Record
-// without deciding fails this test.
-func TestCloneIntoCopiesEveryField(t *testing.T) {
-	notCopied := map[string]bool{
-		"Client": true, "Ident": true, "User": true, "XFF": true, "RawPath": true, "RawQuery": true,
-		"Referer": true, "UserAgent": true, // raw input, cleared by Anonymize
-		"addr":     true,                                              // the full address, forgotten by Anonymize
-		"clfCache": true, "unesc": true, "scratch": true, "tmp": true, // the worker's buffers
+// TestRecordHoldsNoRawField: the anonymized record has no field for what
+// the policy drops, so no encoder can write one by mistake; Raw has them.
+func TestRecordHoldsNoRawField(t *testing.T) {
+	raw := []string{"Client", "Ident", "User", "XFF", "RawPath", "RawQuery", "Referer", "UserAgent"}
+	rec, rawType := reflect.TypeFor[Record](), reflect.TypeFor[Raw]()
+	for _, name := range raw {
+		if _, ok := rec.FieldByName(name); ok {
+			t.Errorf("Record has the raw field %s", name)
+		}
+		if _, ok := rawType.FieldByName(name); !ok {
+			t.Errorf("Raw lacks %s", name)
+		}
 	}
+	for i := range rec.NumField() {
+		if f := rec.Field(i); f.Type == reflect.TypeFor[netip.Addr]() {
+			t.Errorf("Record has a full address field %s", f.Name)
+		}
+	}
+}
+
+// TestCloneIntoCopiesEveryField: every field of Record is either copied by
+// CloneInto or named here as one it leaves out on purpose (the worker's
+// buffers). A field added to Record without deciding fails this test.
+func TestCloneIntoCopiesEveryField(t *testing.T) {
+	notCopied := map[string]bool{"scratch": true, "tmp": true}
 	var r Record
 	v := reflect.ValueOf(&r).Elem()
 	typ := v.Type()

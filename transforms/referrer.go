@@ -63,8 +63,8 @@ type refInfo struct {
 // registrable domain, a private suffix, or a placeholder for an address or
 // a private name), drops credentials, path and query, and classifies it. The
 // reduction of a scheme://authority is cached per worker: referrers repeat.
-func (w *Worker) scrubReferrer(r *Record) {
-	ref := r.Referer
+func (w *Worker) scrubReferrer(raw *Raw, r *Record) {
+	ref := raw.Referer
 	if len(ref) == 0 {
 		r.ReferrerType = RefDirect
 		return
