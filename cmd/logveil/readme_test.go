@@ -142,3 +142,46 @@ func TestREADMEStatsAndEventExamples(t *testing.T) {
 		}
 	}
 }
+
+// TestREADMEWhereThingsAre: the README's "Where things are" table names
+// every Go source file of the folders whose files it lists, and names no
+// file that is not there.
+func TestREADMEWhereThingsAre(t *testing.T) {
+	s := readme(t)
+	i := strings.Index(s, "### Where things are")
+	j := strings.Index(s[i:], "\n## ")
+	table := s[i : i+j]
+	rowRe := regexp.MustCompile("(?m)^\\| `([a-z/]+)/`[^|]*\\| (.*)$")
+	fileRe := regexp.MustCompile("`([a-z_]+\\.(?:go|html|json))`")
+	rows := rowRe.FindAllStringSubmatch(table, -1)
+	if len(rows) < 10 {
+		t.Fatalf("only %d rows in the table", len(rows))
+	}
+	for _, r := range rows {
+		dir := filepath.Join("..", "..", r[1])
+		named := map[string]bool{}
+		for _, m := range fileRe.FindAllStringSubmatch(r[2], -1) {
+			named[m[1]] = true
+		}
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Errorf("the table names %s/: %v", r[1], err)
+			continue
+		}
+		have := map[string]bool{}
+		for _, e := range entries {
+			have[e.Name()] = true
+			if len(named) > 0 && strings.HasSuffix(e.Name(), ".go") && !strings.HasSuffix(e.Name(), "_test.go") && e.Name() != "doc.go" && !named[e.Name()] {
+				t.Errorf("%s/%s is not in README's Where things are", r[1], e.Name())
+			}
+		}
+		for f := range named {
+			if !have[f] && !strings.Contains(f, "/") {
+				// A file of another folder may be named (crawlers.json's generator, say).
+				if _, err := os.Stat(filepath.Join(dir, f)); err != nil && r[1] != "internal" && r[1] != "bench" {
+					t.Errorf("README's Where things are names %s/%s, which does not exist", r[1], f)
+				}
+			}
+		}
+	}
+}
