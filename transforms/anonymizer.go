@@ -70,8 +70,10 @@ func (a *Anonymizer) truncate(ip netip.Addr) netip.Prefix {
 	return p
 }
 
-// Worker processes one record at a time with its own buffers and caches.
-// It is not safe for concurrent use.
+// Worker runs lines through the steps, one at a time, each step with its
+// own buffers and caches: parse (into raw) → enrich from the full address
+// (geo) → scrub (path, queries, hosts, referrers, agents; pseudonym) →
+// encode (encode.go, line.go). It is not safe for concurrent use.
 type Worker struct {
 	// EmitPseudonym writes Record.Pseudonym as "visitor" in AppendJSON.
 	EmitPseudonym bool
@@ -79,21 +81,22 @@ type Worker struct {
 	a   *Anonymizer
 	raw Raw // the line as parsed, read by Anonymize only
 	// Rec is the anonymized event of the last line Process accepted.
-	Rec          Record
-	countryCache *geoCache[countryInfo]
-	asnCache     *geoCache[asnInfo]
-	uaCache      cache[uaInfo]
-	refCache     cache[refInfo]
-	hostCache    cache[hostInfo]
-	redactBuf    []byte
+	Rec Record
+
+	geo       geoLookup
+	queries   queries
+	hosts     hosts
+	referrers referrers
+	agents    agents
+	pseudo    *pseudonymizer
 	// dayZone is the pseudonyms' time zone (Policy.DayZone).
 	dayZone ZoneOffset
+
+	redactBuf []byte
 	// Err is the last error-log line Process read (ErrErrorLog); errBuf
 	// holds its scrubbed text.
 	Err       ErrorLine
 	errBuf    []byte
-	search    []byte
-	pseudo    *pseudonymizer
 	timeCache struct {
 		minute int64
 		ok     bool
@@ -103,14 +106,15 @@ type Worker struct {
 
 // NewWorker returns a Worker for one goroutine.
 func (a *Anonymizer) NewWorker() *Worker {
+	p := &a.p
 	return &Worker{
-		a:            a,
-		dayZone:      newZoneOffset(a.p.DayZone),
-		countryCache: newGeoCache[countryInfo](a.p.IPv4Prefix, a.p.IPv6Prefix),
-		asnCache:     newGeoCache[asnInfo](a.p.IPv4Prefix, a.p.IPv6Prefix),
-		uaCache:      newCache[uaInfo](),
-		refCache:     newCache[refInfo](),
-		hostCache:    newCache[hostInfo](),
+		a:         a,
+		dayZone:   newZoneOffset(p.DayZone),
+		geo:       newGeoLookup(a.country, a.asnDB, p.IPv4Prefix, p.IPv6Prefix),
+		queries:   queries{allow: p.QueryAllow, search: p.SearchParams},
+		hosts:     hosts{internal: p.InternalHosts, cache: newCache[hostInfo]()},
+		referrers: referrers{internal: p.InternalHosts, cache: newCache[refInfo]()},
+		agents:    agents{parser: a.ua, cache: newCache[uaInfo]()},
 	}
 }
 
@@ -150,21 +154,7 @@ func (w *Worker) Anonymize(raw *Raw, r *Record) {
 	r.Time, r.TZOffset, r.BadRequest = raw.Time, raw.TZOffset, raw.BadRequest
 	hosting := false
 	if a := w.resolveClient(raw, r); a.IsValid() {
-		private := isPrivate(a)
-		switch {
-		case private:
-			r.Country = CountryPrivate
-		case w.a.country != nil:
-			ci := w.a.country.country(a, w.countryCache)
-			r.Country, r.Continent = ci.country, ci.continent
-		default:
-			r.Country = CountryUnknown
-		}
-		if w.a.asnDB != nil && !private {
-			ai := w.a.asnDB.asn(a, w.asnCache)
-			r.ASN, r.ASOrg, r.asnJSON = ai.asn, ai.org, ai.json
-			hosting = ai.hosting
-		}
+		hosting = w.geo.enrich(a, r)
 		r.Network = w.a.truncate(a)
 		if w.pseudo != nil {
 			start := len(r.scratch)
@@ -186,7 +176,7 @@ func (w *Worker) Anonymize(raw *Raw, r *Record) {
 		start := len(r.scratch)
 		r.scratch, r.tmp = appendScrubbedPath(r.scratch, raw.RawPath, w.a.p.routes, w.a.p.SafeSegments, r.tmp)
 		r.Path = r.scratch[start:len(r.scratch):len(r.scratch)]
-		w.scrubQuery(raw, r)
+		w.queries.scrub(raw, r)
 	} else {
 		r.Method, r.Proto = nil, nil
 	}
@@ -198,10 +188,10 @@ func (w *Worker) Anonymize(raw *Raw, r *Record) {
 	if len(r.Proto) > 16 || !isProto(r.Proto) {
 		r.Proto = nil
 	}
-	w.cleanHost(raw, r)
-	w.scrubReferrer(raw, r)
+	w.hosts.clean(raw, r)
+	w.referrers.scrub(raw, r)
 
-	ua := w.userAgent(raw.UserAgent)
+	ua := w.agents.info(raw.UserAgent)
 	r.Browser, r.BrowserMajor, r.OS, r.Device, r.Bot, r.uaJSON = ua.browser, ua.major, ua.os, ua.device, ua.bot, ua.json
 	r.Traffic, r.Crawler = ua.traffic, ua.crawler
 	if r.Traffic == TrafficHuman && hosting {

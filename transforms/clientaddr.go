@@ -86,7 +86,7 @@ func (w *Worker) resolveClient(raw *Raw, r *Record) netip.Addr {
 	a, ok := parseClientAddr(raw.Client)
 	if !ok {
 		if len(raw.Client) > 0 {
-			r.ClientDomain = w.registrableDomain(r, raw.Client)
+			r.ClientDomain = registrableDomain(r, raw.Client)
 		}
 		return netip.Addr{}
 	}

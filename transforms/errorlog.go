@@ -261,7 +261,7 @@ func (w *Worker) parseNginxError(line []byte) ([]byte, bool) {
 			r.Client, e.HasClient = unq, true
 		case 1:
 			start := len(w.errBuf)
-			w.errBuf = append(w.errBuf, w.reduceHost(unq)...)
+			w.errBuf = append(w.errBuf, w.hosts.reduce(unq)...)
 			e.ServerName = w.errBuf[start:len(w.errBuf):len(w.errBuf)]
 		case 2, 3:
 			if key == 2 {

@@ -59,7 +59,7 @@ func (w *Worker) appendErrorPlain(dst, s []byte) []byte {
 			for end < len(core) && core[end] != '/' && core[end] != '?' && core[end] != '#' {
 				end++
 			}
-			info := w.reduceReferrer(core[:end], scheme)
+			info := reduceReferrer(core[:end], scheme)
 			if end == scheme+3 {
 				dst = appendRedactedShape(dst, core, w) // "http://" before an address
 			} else if info.site == "" {

@@ -123,6 +123,40 @@ type geoCache[T any] struct {
 	byOffset     map[uintptr]T
 }
 
+// geoLookup is the enrich step: the country and the network provider of
+// the full address, from the databases (shared) through the worker's
+// caches.
+type geoLookup struct {
+	country, asn *GeoDB // nil: none
+	countries    *geoCache[countryInfo]
+	networks     *geoCache[asnInfo]
+}
+
+func newGeoLookup(country, asn *GeoDB, bits4, bits6 int) geoLookup {
+	return geoLookup{country: country, asn: asn, countries: newGeoCache[countryInfo](bits4, bits6), networks: newGeoCache[asnInfo](bits4, bits6)}
+}
+
+// enrich sets r's country, continent and network provider from the full
+// address a; it reports whether a is in a hosting network.
+func (g *geoLookup) enrich(a netip.Addr, r *Record) (hosting bool) {
+	private := isPrivate(a)
+	switch {
+	case private:
+		r.Country = CountryPrivate
+	case g.country != nil:
+		ci := g.country.country(a, g.countries)
+		r.Country, r.Continent = ci.country, ci.continent
+	default:
+		r.Country = CountryUnknown
+	}
+	if g.asn != nil && !private {
+		ai := g.asn.asn(a, g.networks)
+		r.ASN, r.ASOrg, r.asnJSON = ai.asn, ai.org, ai.json
+		hosting = ai.hosting
+	}
+	return hosting
+}
+
 func newGeoCache[T any](bits4, bits6 int) *geoCache[T] {
 	return &geoCache[T]{bits4: bits4, bits6: bits6,
 		v4: make(map[uint32]T), v6: make(map[uint64]T), byOffset: make(map[uintptr]T)}

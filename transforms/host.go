@@ -129,19 +129,26 @@ func appendLowerHost(dst, h []byte) ([]byte, bool) {
 // hostInfo is what a request Host reduces to (cached per worker).
 type hostInfo struct{ host string }
 
+// hosts is the Host step: what a request's Host becomes (cached: Hosts
+// repeat), given the site's own names.
+type hosts struct {
+	internal []string // internal_hosts
+	cache    cache[hostInfo]
+}
+
 // cleanHost keeps of the request's Host (client-controlled) what siteClass
 // allows, with its port: the whole name when the site lists it in
 // internal_hosts or when every label is route-like under an ICANN suffix; a
 // placeholder for an address or a private name.
-func (w *Worker) cleanHost(raw *Raw, r *Record) {
+func (hs *hosts) clean(raw *Raw, r *Record) {
 	h := raw.Host
 	if len(h) == 0 || len(h) > 253 {
 		return
 	}
-	info, ok := w.hostCache.get(h)
+	info, ok := hs.cache.get(h)
 	if !ok {
-		info = hostInfo{host: w.reduceHost(h)}
-		w.hostCache.put(h, info)
+		info = hostInfo{host: hs.reduce(h)}
+		hs.cache.put(h, info)
 	}
 	if info.host != "" {
 		start := len(r.scratch)
@@ -150,7 +157,9 @@ func (w *Worker) cleanHost(raw *Raw, r *Record) {
 	}
 }
 
-func (w *Worker) reduceHost(h []byte) string {
+// reduce is what the Host h becomes: a kept name with its port, a
+// placeholder, or nothing.
+func (hs *hosts) reduce(h []byte) string {
 	name, port := h, []byte(nil)
 	if len(name) > 0 && name[0] == '[' {
 		if j := bytes.IndexByte(name, ']'); j > 0 {
@@ -176,7 +185,7 @@ func (w *Worker) reduceHost(h []byte) string {
 	if !ok {
 		return ""
 	}
-	for _, d := range w.a.p.InternalHosts {
+	for _, d := range hs.internal {
 		if hostMatches(low, d) {
 			return string(h)
 		}
@@ -192,7 +201,7 @@ func (w *Worker) reduceHost(h []byte) string {
 // its ICANN suffix ("c-73-12-34-56.hsd1.ca.comcast.net" → "comcast.net"),
 // never the labels below it, which often spell out the address, and never a
 // private name. nil when there is none or it is not route-like.
-func (w *Worker) registrableDomain(r *Record, host []byte) []byte {
+func registrableDomain(r *Record, host []byte) []byte {
 	if len(host) > 253 || bytes.IndexByte(host, '.') < 0 {
 		return nil
 	}

@@ -29,22 +29,29 @@ func nextParam(q []byte) (name, val, rest []byte) {
 	return name, val, rest
 }
 
-// scrubQuery keeps allow-listed parameters whose values are known to be safe
+// queries is the query-string step: the parameters kept and those that
+// are site searches, and the buffer search terms gather in.
+type queries struct {
+	allow, search []string // query_allow, search_params
+	terms         []byte
+}
+
+// scrub keeps allow-listed parameters whose values are known to be safe
 // (judged like a path segment: lower-case words and short numbers; anything
 // else becomes its typed placeholder) and turns site-search parameters into
 // normalised, scrubbed search terms. Everything else is dropped. One pass:
-// search terms gather in the worker's buffer and are copied after.
-func (w *Worker) scrubQuery(raw *Raw, r *Record) {
+// search terms gather in the step's buffer and are copied after.
+func (qs *queries) scrub(raw *Raw, r *Record) {
 	start := len(r.scratch)
-	w.search = w.search[:0]
+	qs.terms = qs.terms[:0]
 	for q := raw.RawQuery; len(q) > 0; {
 		var name, val []byte
 		name, val, q = nextParam(q)
-		if nameIn(name, w.a.p.SearchParams) {
-			w.search = r.appendSearchTerms(w.search, val)
+		if nameIn(name, qs.search) {
+			qs.terms = r.appendSearchTerms(qs.terms, val)
 			continue
 		}
-		if !nameIn(name, w.a.p.QueryAllow) {
+		if !nameIn(name, qs.allow) {
 			continue
 		}
 		if len(r.scratch) > start {
@@ -76,9 +83,9 @@ func (w *Worker) scrubQuery(raw *Raw, r *Record) {
 		}
 	}
 	r.Query = r.scratch[start:len(r.scratch):len(r.scratch)]
-	if len(w.search) > 0 {
+	if len(qs.terms) > 0 {
 		start = len(r.scratch)
-		r.scratch = append(r.scratch, w.search...)
+		r.scratch = append(r.scratch, qs.terms...)
 		r.SearchTerms = r.scratch[start:len(r.scratch):len(r.scratch)]
 	}
 }

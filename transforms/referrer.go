@@ -59,11 +59,18 @@ type refInfo struct {
 	typ  string // RefExternal, RefSearch or RefUnknown (RefInternal is decided per line)
 }
 
-// scrubReferrer keeps the referrer's scheme and site (host.go: the
+// referrers is the referrer step: what a scheme://authority becomes
+// (cached: referrers repeat), given the site's own names.
+type referrers struct {
+	internal []string // internal_hosts
+	cache    cache[refInfo]
+}
+
+// scrub keeps the referrer's scheme and site (host.go: the
 // registrable domain, a private suffix, or a placeholder for an address or
 // a private name), drops credentials, path and query, and classifies it. The
 // reduction of a scheme://authority is cached per worker: referrers repeat.
-func (w *Worker) scrubReferrer(raw *Raw, r *Record) {
+func (rs *referrers) scrub(raw *Raw, r *Record) {
 	ref := raw.Referer
 	if len(ref) == 0 {
 		r.ReferrerType = RefDirect
@@ -79,17 +86,17 @@ func (w *Worker) scrubReferrer(raw *Raw, r *Record) {
 		end++
 	}
 	key := ref[:end]
-	info, ok := w.refCache.get(key)
+	info, ok := rs.cache.get(key)
 	if !ok {
-		info = w.reduceReferrer(key, i)
-		w.refCache.put(key, info)
+		info = reduceReferrer(key, i)
+		rs.cache.put(key, info)
 	}
 	r.ReferrerType = info.typ
 	if info.site == "" {
 		return
 	}
 	site := info.site
-	if info.host != "" && w.isInternal(info.host, r.Host) {
+	if info.host != "" && rs.isInternal(info.host, r.Host) {
 		// The site's own host (equal to the cleaned Host, or listed in
 		// internal_hosts) is kept whole.
 		r.ReferrerType, site = RefInternal, info.full
@@ -101,7 +108,7 @@ func (w *Worker) scrubReferrer(raw *Raw, r *Record) {
 
 // reduceReferrer reduces "scheme://[user@]host[:port]" (schemeEnd is the
 // index of "://").
-func (w *Worker) reduceReferrer(ref []byte, schemeEnd int) refInfo {
+func reduceReferrer(ref []byte, schemeEnd int) refInfo {
 	scheme := ref[:schemeEnd]
 	for _, c := range scheme {
 		if !isAlnum(c) && c != '+' && c != '-' && c != '.' {
@@ -162,7 +169,7 @@ func (w *Worker) reduceReferrer(ref []byte, schemeEnd int) refInfo {
 	return refInfo{site: reduced, full: full, host: full[hostStart:], typ: typ}
 }
 
-func (w *Worker) isInternal(host string, reqHost []byte) bool {
+func (rs *referrers) isInternal(host string, reqHost []byte) bool {
 	if len(reqHost) > 0 {
 		rh := reqHost
 		if j := bytes.LastIndexByte(rh, ':'); j >= 0 && bytes.IndexByte(rh, ']') < j {
@@ -172,7 +179,7 @@ func (w *Worker) isInternal(host string, reqHost []byte) bool {
 			return true
 		}
 	}
-	for _, d := range w.a.p.InternalHosts {
+	for _, d := range rs.internal {
 		if hostMatches(host, d) {
 			return true
 		}
