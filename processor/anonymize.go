@@ -51,9 +51,9 @@ func (s *anonymizeStage) consume(p partitionRun) {
 			// leave this partition out of their clock while it stays so
 			// (eventclock.go); they hear for how long it has been quiet.
 			if b.visitsPartitions > 0 {
-				b.out, b.arena = b.out[:0], b.arena[:0]
+				b.marks, b.arena = b.marks[:0], b.arena[:0]
 				b.addWatermarks(sourceMark{t: b.watermark, idle: true, idleFor: int64(time.Since(lastRecord) / time.Second)})
-				if !rt.produce(p.hardCtx, b.out) {
+				if !rt.produce(p.hardCtx, b.marks) {
 					return
 				}
 			}
@@ -63,7 +63,10 @@ func (s *anonymizeStage) consume(p partitionRun) {
 		b.build(f.msgs)
 		rt.metrics.stage.WithLabelValues("process").Observe(time.Since(start).Seconds())
 		start = time.Now()
-		ok := rt.produce(p.hardCtx, b.out)
+		// The watermark only once the hits it covers are acknowledged: a
+		// produce retries what failed, so one call would not keep a hit
+		// that failed once before the watermark that succeeded.
+		ok := rt.produce(p.hardCtx, b.out) && rt.produce(p.hardCtx, b.marks)
 		rt.done(f)
 		if !ok {
 			return // hard shutdown: not acknowledged, not committed
@@ -107,8 +110,10 @@ type batchBuilder struct {
 	source           []byte   // "topic/partition"
 	watermark        int64
 
-	arena                     []byte
-	out                       []kafka.Message
+	arena []byte
+	// out are the batch's events, rejects and hits; marks its watermarks,
+	// produced after them.
+	out, marks                []kafka.Message
 	visits, bytesIn, bytesOut int64
 }
 
@@ -132,7 +137,7 @@ func (b *batchBuilder) setVisitsPartitions(n int) {
 }
 
 func (b *batchBuilder) build(msgs []kafka.Message) {
-	b.out, b.arena = b.out[:0], b.arena[:0]
+	b.out, b.marks, b.arena = b.out[:0], b.marks[:0], b.arena[:0]
 	b.visits, b.bytesIn, b.bytesOut = 0, 0, 0
 	eb := &b.batch
 	eb.Reset()
@@ -140,7 +145,7 @@ func (b *batchBuilder) build(msgs []kafka.Message) {
 		b.wk.Line(eb, msgs[i].Value, msgs[i].Offset)
 		b.bytesIn += int64(len(msgs[i].Value))
 	}
-	if want := len(eb.Items) + b.visitsPartitions*2; cap(b.out) < want {
+	if want := len(eb.Items) + b.visitsPartitions; cap(b.out) < want {
 		b.out = make([]kafka.Message, 0, want+want/4)
 	}
 	for i := range eb.Items {
@@ -189,8 +194,8 @@ func (b *batchBuilder) addHits(p int) {
 }
 
 // addWatermarks adds the partition's watermark record for every visits
-// partition; in the same produce call as the hits, after them, so each
-// visits partition gets it after this batch's hits.
+// partition to marks, which are produced once the batch's hits are
+// acknowledged: each visits partition gets it after this batch's hits.
 func (b *batchBuilder) addWatermarks(m sourceMark) {
 	start := len(b.arena)
 	b.arena = appendKey(b.arena, watermarkKeyPrefix, b.source)
@@ -199,7 +204,7 @@ func (b *batchBuilder) addWatermarks(m sourceMark) {
 	b.arena = appendVisitsWatermark(b.arena, m)
 	value := b.arena[start:len(b.arena):len(b.arena)]
 	for i := range b.visitsPartitions {
-		b.out = append(b.out, kafka.Message{Topic: b.visTopic, Key: key, Value: value, Partition: i})
+		b.marks = append(b.marks, kafka.Message{Topic: b.visTopic, Key: key, Value: value, Partition: i})
 	}
 }
 

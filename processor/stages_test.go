@@ -73,7 +73,10 @@ func TestBatchBuilder(t *testing.T) {
 	events, rejects, hitLines := 0, 0, 0
 	watermarks := map[int]bool{}
 	hitsSeen := map[int]bool{}
-	for i, m := range b.out {
+	for i, m := range append(b.out, b.marks...) {
+		if i < len(b.out) && bytes.HasPrefix(m.Key, []byte("wm|")) {
+			t.Fatal("a watermark among the batch's data: it must be produced after the hits are acknowledged")
+		}
 		switch m.Topic {
 		case testKafka.EventsTopic():
 			events++
@@ -117,10 +120,10 @@ func TestBatchBuilder(t *testing.T) {
 	}
 	// The next batch starts afresh and keeps the watermark's maximum.
 	b.build(rawMessages(141, lines[0]))
-	if len(b.out) != 1+1+3 || b.batch.Events != 1 || b.batch.Rejects != 0 || len(b.batch.Reasons) != 0 {
-		t.Fatalf("second batch: %d messages, %d events, %d rejects", len(b.out), b.batch.Events, b.batch.Rejects)
+	if len(b.out) != 1+1 || len(b.marks) != 3 || b.batch.Events != 1 || b.batch.Rejects != 0 || len(b.batch.Reasons) != 0 {
+		t.Fatalf("second batch: %d+%d messages, %d events, %d rejects", len(b.out), len(b.marks), b.batch.Events, b.batch.Rejects)
 	}
-	if v := b.out[len(b.out)-1].Value; string(v) != "w1\t1795862340" {
+	if v := b.marks[len(b.marks)-1].Value; string(v) != "w1\t1795862340" {
 		t.Errorf("watermark went back: %q", v)
 	}
 }
