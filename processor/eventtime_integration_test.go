@@ -34,7 +34,7 @@ func backlogLines(hour int64, n, chunks int) [][]byte {
 // produceTo writes lines to one raw partition with kcat.
 func (s *scenario) produceTo(partition int, lines []byte) {
 	s.t.Helper()
-	cmd := exec.Command("kcat", "-P", "-b", s.brokers, "-t", s.raw, "-p", strconv.Itoa(partition))
+	cmd := exec.Command("kcat", "-P", "-b", s.brokers, "-t", s.raw, "-p", strconv.Itoa(partition), "-X", "enable.idempotence=true")
 	cmd.Stdin = bytes.NewReader(lines)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		s.t.Fatalf("kcat -P: %v\n%s", err, out)

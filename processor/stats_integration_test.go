@@ -92,7 +92,10 @@ var statsEnv = []string{"LOGVEIL_KAFKA_PSEUDONYM_IN_EVENTS=true", "LOGVEIL_ANONY
 	"LOGVEIL_KAFKA_STATS_EMIT_INTERVAL=300ms", "LOGVEIL_STATS_LATENESS=10s"}
 
 // produceKeyed writes lines keyed by their line number, so that every run
-// puts each line at the same partition (kcat hashes the key) and offset.
+// puts each line at the same partition (kcat hashes the key) and offset,
+// in order: without idempotence librdkafka retries a batch a new topic
+// refused once after the batches behind it, and a raw partition's first
+// hour then comes after its later hours (late, as it would be).
 func (s *scenario) produceKeyed(lines []byte) {
 	s.t.Helper()
 	var keyed bytes.Buffer
@@ -101,10 +104,31 @@ func (s *scenario) produceKeyed(lines []byte) {
 			fmt.Fprintf(&keyed, "%d\t%s", i, l)
 		}
 	}
-	cmd := exec.Command("kcat", "-P", "-b", s.brokers, "-t", s.raw, "-K", "\t")
+	cmd := exec.Command("kcat", "-P", "-b", s.brokers, "-t", s.raw, "-K", "\t", "-X", "enable.idempotence=true")
 	cmd.Stdin = &keyed
 	if out, err := cmd.CombinedOutput(); err != nil {
 		s.t.Fatalf("kcat -P: %v\n%s", err, out)
+	}
+}
+
+// inTimeOrder checks that each raw partition holds its lines in time order,
+// as the statistics tests assume.
+func (s *scenario) inTimeOrder() {
+	s.t.Helper()
+	last := map[int]int64{}
+	for _, r := range s.read(s.raw) {
+		i := strings.IndexByte(r.value, '[')
+		if i < 0 || len(r.value) < i+27 {
+			continue
+		}
+		tm, err := time.Parse("02/Jan/2006:15:04:05 -0700", r.value[i+1:i+27])
+		if err != nil {
+			continue
+		}
+		if tm.Unix() < last[r.partition] {
+			s.t.Fatalf("raw partition %d is not in time order at offset %d: the producer reordered it", r.partition, r.offset)
+		}
+		last[r.partition] = tm.Unix()
 	}
 }
 
@@ -471,6 +495,7 @@ func runStats(t *testing.T, lines []byte, instances, kills int, restart bool, rn
 	}
 	env := append(append([]string{"LOGVEIL_KAFKA_PARTITIONS=4"}, statsEnv...), extraEnv...)
 	s.produceKeyed(lines)
+	s.inTimeOrder()
 	procs := make([]*exec.Cmd, instances)
 	for i := range procs {
 		procs[i] = s.start(env...)
