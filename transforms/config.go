@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/logveil/logveil/transforms/census"
 )
 
 // Config is the anonymize section of the configuration: how lines are
@@ -61,6 +63,17 @@ type Config struct {
 	// MaxLineBytes: a longer line is rejected (counted, set aside as its
 	// shape, cut to this length), whichever way it came.
 	MaxLineBytes int `yaml:"max_line_bytes"`
+	// EventsK makes events k-anonymous: an event's quasi-identifiers are
+	// written only at a rung of the generalisation ladder that at least
+	// this many visitors share that day (generalize.go); 1 turns it off.
+	EventsK int `yaml:"events_k"`
+	// CensusBytes bounds the census that counts them.
+	CensusBytes int `yaml:"census_bytes"`
+	// LookaheadLines and Hold: an event waits for company (to open a
+	// class with k-1 other visitors) until this many later lines have
+	// come, or for Hold at most, whichever is first.
+	LookaheadLines int           `yaml:"lookahead_lines"`
+	Hold           time.Duration `yaml:"hold"`
 }
 
 // Default is the documented default policy: every key's default, written
@@ -79,6 +92,10 @@ func Default() Config {
 		InternalHosts:  []string{},
 		PolicyVersion:  "1",
 		MaxLineBytes:   1 << 20,
+		EventsK:        5,
+		CensusBytes:    64 << 20,
+		LookaheadLines: 16384,
+		Hold:           10 * time.Second,
 	}
 }
 
@@ -159,6 +176,18 @@ func (c Config) Resolve() (Policy, error) {
 	}
 	if c.MaxLineBytes < 1<<10 || c.MaxLineBytes > 64<<20 {
 		return p, fmt.Errorf("max_line_bytes: %d is not in 1KiB..64MiB", c.MaxLineBytes)
+	}
+	if c.EventsK < 1 || c.EventsK > census.MaxK {
+		return p, fmt.Errorf("events_k: %d is not in 1..%d (1 turns k-anonymous events off)", c.EventsK, census.MaxK)
+	}
+	if c.CensusBytes < 1<<20 || c.CensusBytes > 64<<30 {
+		return p, fmt.Errorf("census_bytes: %d is not in 1MiB..64GiB", c.CensusBytes)
+	}
+	if c.LookaheadLines < 0 || c.LookaheadLines > 10_000_000 {
+		return p, fmt.Errorf("lookahead_lines: %d is not in 0..10000000", c.LookaheadLines)
+	}
+	if c.Hold < 0 || c.Hold > time.Hour {
+		return p, fmt.Errorf("hold: %v is not in 0s..1h", c.Hold)
 	}
 	return p, nil
 }

@@ -49,8 +49,10 @@ func (w *Worker) AppendJSON(dst []byte, r *Record, id []byte) []byte {
 		dst = append(dst, `,"client_domain":`...)
 		dst = appendJSONString(dst, r.ClientDomain)
 	}
-	dst = append(dst, `,"country":`...)
-	dst = appendJSONString(dst, r.Country)
+	if r.Country != "" {
+		dst = append(dst, `,"country":`...)
+		dst = appendJSONString(dst, r.Country)
+	}
 	if r.Continent != "" {
 		dst = append(dst, `,"continent":`...)
 		dst = appendJSONString(dst, r.Continent)
@@ -97,7 +99,11 @@ func (w *Worker) AppendJSON(dst []byte, r *Record, id []byte) []byte {
 		dst = append(dst, `,"referrer_site":`...)
 		dst = appendJSONString(dst, r.ReferrerSite)
 	}
-	dst = append(dst, r.uaJSON...) // browser, browser_version, os, device: set by Anonymize
+	if r.Rung < RungBrowser {
+		dst = append(dst, r.uaJSON...) // browser, browser_version, os, device: set by Anonymize
+	} else {
+		dst = appendUAJSON(dst, r.Browser, r.BrowserMajor, r.OS, r.Device) // generalised
+	}
 	if w.EmitPseudonym && len(r.Pseudonym) > 0 {
 		dst = append(dst, `,"visitor":"`...)
 		dst = append(dst, r.Pseudonym...)

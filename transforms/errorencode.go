@@ -110,7 +110,9 @@ func (w *Worker) AppendErrorJSON(dst []byte, id []byte) []byte {
 		dst = append(dst, '"')
 	}
 	if e.HasClient {
-		dst = appendJSONField(dst, "country", r.Country)
+		if r.Country != "" {
+			dst = appendJSONField(dst, "country", r.Country)
+		}
 		if r.ASN != 0 {
 			dst = append(dst, r.asnJSON...)
 		}

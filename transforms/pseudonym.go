@@ -3,6 +3,7 @@ package transforms
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"hash"
 	"net/netip"
@@ -30,6 +31,9 @@ type pseudonymizer struct {
 	sum  []byte
 	a16  [16]byte
 	have bool
+	// seed keys the census keys of the day (Worker.Ladder): without the
+	// day's salt they cannot be recomputed from guessed field values.
+	seed uint64
 }
 
 // SetSaltSource enables visitor pseudonyms (Record.Pseudonym) for this worker.
@@ -48,6 +52,9 @@ func (p *pseudonymizer) appendPseudonym(dst []byte, addr netip.Addr, raw *Raw, d
 		p.day, p.ok, p.have = day, ok, true
 		if ok {
 			p.mac = hmac.New(sha256.New, salt)
+			p.mac.Write([]byte("census keys"))
+			p.seed = binary.LittleEndian.Uint64(p.mac.Sum(p.sum[:0]))
+			p.mac.Reset()
 		}
 	}
 	if !p.ok {

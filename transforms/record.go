@@ -90,6 +90,9 @@ type Record struct {
 	// Pseudonym is the day's visitor pseudonym (see Worker.SetSaltSource);
 	// empty without a salt source, a client address or a salt for the day.
 	Pseudonym []byte
+	// Rung is how far Generalize cut the quasi-identifiers (RungNetwork:
+	// not at all).
+	Rung Rung
 
 	scratch []byte // scrubbed field values
 	tmp     []byte // short-lived decode buffer
@@ -110,7 +113,7 @@ func (r *Record) CloneInto(arena []byte) (Record, []byte) {
 		RequestTimeUS: r.RequestTimeUS, BadRequest: r.BadRequest, Network: r.Network,
 		Country: r.Country, Continent: r.Continent, ASN: r.ASN, ASOrg: r.ASOrg, asnJSON: r.asnJSON,
 		ReferrerType: r.ReferrerType, Browser: r.Browser, BrowserMajor: r.BrowserMajor, OS: r.OS,
-		Device: r.Device, Bot: r.Bot, uaJSON: r.uaJSON, Traffic: r.Traffic, Crawler: r.Crawler,
+		Device: r.Device, Bot: r.Bot, uaJSON: r.uaJSON, Traffic: r.Traffic, Crawler: r.Crawler, Rung: r.Rung,
 	}
 	for _, f := range [...]struct {
 		dst *[]byte

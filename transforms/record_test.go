@@ -69,7 +69,7 @@ func setNonZero(t *testing.T, name string, f reflect.Value) {
 	case reflect.Int, reflect.Int32, reflect.Int64:
 		f.SetInt(7)
 		return
-	case reflect.Uint32, reflect.Uint64:
+	case reflect.Uint8, reflect.Uint32, reflect.Uint64:
 		f.SetUint(7)
 		return
 	case reflect.Bool:

@@ -99,16 +99,24 @@ func (u uaInfo) withJSON() uaInfo {
 	return u
 }
 
-// appendUAJSON appends the event's user-agent fields.
+// appendUAJSON appends the event's user-agent fields; an empty one (cut
+// by the generalisation ladder) is left out.
 func appendUAJSON(dst []byte, browser, major, os, device string) []byte {
-	dst = append(dst, `,"browser":`...)
-	dst = appendJSONString(dst, browser)
+	if browser != "" {
+		dst = append(dst, `,"browser":`...)
+		dst = appendJSONString(dst, browser)
+	}
 	if major != "" {
 		dst = append(dst, `,"browser_version":`...)
 		dst = appendJSONString(dst, major)
 	}
-	dst = append(dst, `,"os":`...)
-	dst = appendJSONString(dst, os)
-	dst = append(dst, `,"device":`...)
-	return appendJSONString(dst, device)
+	if os != "" {
+		dst = append(dst, `,"os":`...)
+		dst = appendJSONString(dst, os)
+	}
+	if device != "" {
+		dst = append(dst, `,"device":`...)
+		dst = appendJSONString(dst, device)
+	}
+	return dst
 }
