@@ -18,6 +18,7 @@ import (
 	"strconv"
 
 	"github.com/logveil/logveil/transforms"
+	"github.com/logveil/logveil/transforms/census"
 	"github.com/logveil/logveil/transforms/stats"
 )
 
@@ -54,6 +55,13 @@ type Options struct {
 	Salts transforms.SaltSource
 	// PseudonymInEvents writes the pseudonym as "visitor" into events.
 	PseudonymInEvents bool
+	// Census, when set, makes events k-anonymous: an event's
+	// quasi-identifiers are written at the finest rung of the ladder the
+	// census admits (transforms: generalize.go); it needs Salts.
+	Census *census.Counter
+	// ShareCensus collects in Batch.Census what the census heard, for
+	// other processes' censuses.
+	ShareCensus bool
 }
 
 // Engine is an Anonymizer run with a driver's options. It is shared by the
@@ -62,11 +70,16 @@ type Engine struct {
 	anon    *transforms.Anonymizer
 	opt     Options
 	maxLine int
+	census  *census.Counter // nil: events are not k-anonymous
 }
 
 // New returns an engine over anon.
 func New(anon *transforms.Anonymizer, opt Options) *Engine {
-	return &Engine{anon: anon, opt: opt, maxLine: anon.Policy().MaxLineBytes}
+	e := &Engine{anon: anon, opt: opt, maxLine: anon.Policy().MaxLineBytes, census: opt.Census}
+	if e.census != nil && e.census.K() <= 1 {
+		e.census = nil // k = 1: every tuple has company
+	}
+	return e
 }
 
 // Kind is what a line became.
@@ -90,6 +103,17 @@ type Item struct {
 	// Visitor is the event's pseudonym with a hit (the visits topic's
 	// partitioning key), nil without one.
 	Visitor []byte
+
+	rec  int             // the held record and ladder (k-anonymous events); -1 for none, -2 a held error record
+	rung transforms.Rung // its class (Holder)
+}
+
+// Observation is one visitor newly written in a class not yet open, for a
+// census shared by several processes (the Kafka driver).
+type Observation struct {
+	Day     int32
+	Key     census.Key
+	Visitor census.Visitor
 }
 
 // Batch is what a worker made of some lines, in input order. Its buffers
@@ -104,16 +128,36 @@ type Batch struct {
 	Out, Rej []byte
 	// MaxTime is the largest event time of the batch's access events.
 	MaxTime int64
-	// Counts.
+	// Census are what a shared census must hear of (Options.ShareCensus).
+	Census []Observation
+	// Counts; Rungs counts the events written at each rung.
 	Lines, Events, Errors, Rejects int64
+	Bytes                          int64 // the driver's: the lines' bytes
 	Reasons                        map[error]int64
-	arena                          []byte // ids and the hits' bytes
+	Rungs                          [transforms.NumRungs]int64
+	arena                          []byte // ids, the hits' and held records' bytes
+	recs                           []transforms.Record
+	ladders                        []transforms.Ladder
+}
+
+// Add adds o's counts (not its outputs) to b's.
+func (b *Batch) Add(o *Batch) {
+	b.Lines, b.Events, b.Errors, b.Rejects, b.Bytes = b.Lines+o.Lines, b.Events+o.Events, b.Errors+o.Errors, b.Rejects+o.Rejects, b.Bytes+o.Bytes
+	b.MaxTime = max(b.MaxTime, o.MaxTime)
+	for reason, n := range o.Reasons {
+		b.Reasons[reason] += n
+	}
+	for r, n := range o.Rungs {
+		b.Rungs[r] += n
+	}
 }
 
 // Reset empties b, keeping its buffers.
 func (b *Batch) Reset() {
 	b.Items, b.Hits, b.Out, b.Rej, b.arena = b.Items[:0], b.Hits[:0], b.Out[:0], b.Rej[:0], b.arena[:0]
-	b.MaxTime, b.Lines, b.Events, b.Errors, b.Rejects = 0, 0, 0, 0, 0
+	b.recs, b.ladders, b.Census = b.recs[:0], b.ladders[:0], b.Census[:0]
+	b.MaxTime, b.Lines, b.Events, b.Errors, b.Rejects, b.Bytes = 0, 0, 0, 0, 0, 0
+	b.Rungs = [transforms.NumRungs]int64{}
 	if b.Reasons == nil {
 		b.Reasons = map[error]int64{}
 	}
@@ -158,20 +202,34 @@ func (w *Worker) Lines(b *Batch, data []byte, pos int64) int64 {
 		} else {
 			data = nil
 		}
-		w.Line(b, line, pos)
+		w.Read(b, line, pos)
 		pos++
 	}
 	return pos
 }
 
-// Line runs one line, read at position pos, into b.
+// Line runs one line, read at position pos, into b. With k-anonymous
+// events it waits for no company: the event joins the finest class
+// already open (Holder), or none.
 func (w *Worker) Line(b *Batch, line []byte, pos int64) {
+	n := len(b.Items)
+	w.Read(b, line, pos)
+	if w.e.census != nil {
+		w.writeAlone(b, n)
+	}
+}
+
+// Read runs one line, read at position pos, into b: parsed, anonymized
+// and routed. A reject or an error-log record is encoded at once; an
+// event too when the events are not k-anonymous, else it waits in b for a
+// Holder to choose its class and write it.
+func (w *Worker) Read(b *Batch, line []byte, pos int64) {
 	opt := &w.e.opt
 	for n := len(line); n > 0 && (line[n-1] == '\n' || line[n-1] == '\r'); n = len(line) {
 		line = line[:n-1]
 	}
 	b.Lines++
-	it := Item{Pos: pos, Hit: -1}
+	it := Item{Pos: pos, Hit: -1, rec: -1}
 	if len(w.idPrefix) > 0 {
 		start := len(b.arena)
 		b.arena = strconv.AppendInt(append(b.arena, w.idPrefix...), pos, 10)
@@ -183,22 +241,41 @@ func (w *Worker) Line(b *Batch, line []byte, pos int64) {
 	} else {
 		err = w.wk.Process(line)
 	}
-	start := len(b.Out)
 	switch {
 	case err == transforms.ErrErrorLog:
 		it.Kind = ErrorEvent
 		b.Errors++
+		if w.e.census != nil {
+			// No visitor to count (an error is no page view): its client
+			// network, country and site are not written.
+			transforms.Generalize(&w.wk.Rec, transforms.RungNone)
+		}
+		if w.e.census != nil {
+			// Written in its place among the held events (Write).
+			it.rec = -2
+			start := len(b.arena)
+			switch opt.Events {
+			case JSON:
+				b.arena = w.wk.AppendErrorJSON(b.arena, it.ID)
+			case Lines:
+				b.arena = w.wk.AppendErrorLine(b.arena)
+			}
+			it.Out = b.arena[start:len(b.arena):len(b.arena)]
+			break
+		}
+		start := len(b.Out)
 		switch opt.Events {
 		case JSON:
 			b.Out = w.wk.AppendErrorJSON(b.Out, it.ID)
 		case Lines:
 			b.Out = w.wk.AppendErrorLine(b.Out)
 		}
+		it.Out = b.endOut(start, opt)
 	case err != nil:
 		it.Kind, it.Reason = Rejected, err
 		b.Rejects++
 		b.Reasons[err]++
-		start = len(b.Rej)
+		start := len(b.Rej)
 		switch {
 		case opt.Rejects == Records:
 			b.Rej = appendRejectRecord(b.Rej, w.wk, it.ID, err, line)
@@ -212,19 +289,11 @@ func (w *Worker) Line(b *Batch, line []byte, pos int64) {
 		if opt.Newlines {
 			b.Rej = append(b.Rej, '\n')
 		}
-		b.Items = append(b.Items, it)
-		return
 	default:
 		it.Kind = Event
 		b.Events++
 		rec := &w.wk.Rec
 		b.MaxTime = max(b.MaxTime, rec.Time)
-		switch opt.Events {
-		case JSON:
-			b.Out = w.wk.AppendJSON(b.Out, rec, it.ID)
-		case Lines:
-			b.Out = w.wk.AppendLine(b.Out, rec)
-		}
 		if opt.Hits {
 			it.Hit = len(b.Hits)
 			w.hit.FromRecord(rec)
@@ -237,14 +306,43 @@ func (w *Worker) Line(b *Batch, line []byte, pos int64) {
 				it.Visitor = b.arena[start:len(b.arena):len(b.arena)]
 			}
 		}
-	}
-	if len(b.Out) > start || opt.Events != NoEvents {
-		it.Out = b.Out[start:len(b.Out):len(b.Out)]
-		if opt.Newlines {
-			b.Out = append(b.Out, '\n')
+		if w.e.census == nil {
+			it.Out = w.encode(b, rec, it.ID)
+			break
 		}
+		// Held for the census: the record (its bytes in the batch) and its
+		// ladder.
+		it.rec = len(b.recs)
+		var c transforms.Record
+		c, b.arena = rec.CloneInto(b.arena)
+		b.recs = append(b.recs, c)
+		b.ladders = append(b.ladders, w.wk.Ladder(rec))
 	}
 	b.Items = append(b.Items, it)
+}
+
+// encode writes an event as the options say.
+func (w *Worker) encode(b *Batch, rec *transforms.Record, id []byte) []byte {
+	start := len(b.Out)
+	switch w.e.opt.Events {
+	case JSON:
+		b.Out = w.wk.AppendJSON(b.Out, rec, id)
+	case Lines:
+		b.Out = w.wk.AppendLine(b.Out, rec)
+	}
+	return b.endOut(start, &w.e.opt)
+}
+
+// endOut ends an output begun at start and returns it (nil for none).
+func (b *Batch) endOut(start int, opt *Options) []byte {
+	if opt.Events == NoEvents {
+		return nil
+	}
+	out := b.Out[start:len(b.Out):len(b.Out)]
+	if opt.Newlines {
+		b.Out = append(b.Out, '\n')
+	}
+	return out
 }
 
 // appendRejectRecord writes the rejected topic's record: the reason and

@@ -3,11 +3,22 @@ package engine
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/logveil/logveil/internal/schematest"
+	"github.com/logveil/logveil/schema"
 	"github.com/logveil/logveil/transforms"
+	"github.com/logveil/logveil/transforms/census"
 )
+
+func eventSchema(t *testing.T) *jsonschema.Schema {
+	return schematest.Compile(t, "event.v1.json", schema.EventV1)
+}
 
 type everyDay struct{}
 
@@ -196,5 +207,233 @@ func BenchmarkLine(b *testing.B) {
 			batch.Reset()
 		}
 		w.Line(&batch, line, int64(i))
+	}
+}
+
+// kLine is a line of the visitor at addr at minute m.
+func kLine(addr string, m int) string {
+	return fmt.Sprintf(`%s - - [28/Nov/2026:10:%02d:00 +0000] "GET /shop HTTP/1.1" 200 512 "-" "Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0"`, addr, m)
+}
+
+// kEngine is an engine with k-anonymous events (k 5).
+func kEngine(t *testing.T) *Engine {
+	return testEngine(t, Options{Events: JSON, Rejects: Records, Salts: everyDay{}, Census: census.New(5, 1<<20)}, nil)
+}
+
+// release reads lines as one batch, releases it and returns each event's
+// client_network.
+func release(t *testing.T, w *Worker, h *Holder, lines ...string) []string {
+	t.Helper()
+	b := &Batch{}
+	b.Reset()
+	for i, l := range lines {
+		w.Read(b, []byte(l), int64(i))
+	}
+	h.Add(b)
+	if n := h.Release(1); n != 1 {
+		t.Fatalf("released %d batches", n)
+	}
+	var nets []string
+	for _, it := range b.Items {
+		var m map[string]any
+		if err := json.Unmarshal(it.Out, &m); err != nil {
+			t.Fatalf("%v: %q", err, it.Out)
+		}
+		s, _ := m["client_network"].(string)
+		nets = append(nets, s)
+	}
+	return nets
+}
+
+// TestKAnonymousEvents: an event's network, browser and the rest are
+// written only in a class k visitors are written in that day. Four
+// visitors of one /24 in a window do not show it; five do, and later
+// events of theirs join the open class; a visitor alone never shows it,
+// however many events it has.
+func TestKAnonymousEvents(t *testing.T) {
+	e := kEngine(t)
+	w, h := e.NewWorker(), e.NewHolder()
+	var four []string
+	for n := 1; n <= 4; n++ {
+		four = append(four, kLine(fmt.Sprintf("198.51.100.%d", n), n))
+	}
+	for i, got := range release(t, w, h, four...) {
+		if got != "" {
+			t.Fatalf("visitor %d of 4 in one /24: network %q written", i+1, got)
+		}
+	}
+	five := append(four, kLine("198.51.100.5", 5))
+	for i, got := range release(t, w, h, five...) {
+		if got != "198.51.100.0/24" {
+			t.Fatalf("visitor %d of 5 in one window: network %q, want the /24", i+1, got)
+		}
+	}
+	if got := release(t, w, h, kLine("198.51.100.1", 30)); got[0] != "198.51.100.0/24" {
+		t.Fatalf("a visitor of the open class later in the day: network %q", got[0])
+	}
+	var alone []string
+	for m := range 20 {
+		alone = append(alone, kLine("203.0.113.9", m))
+	}
+	for _, got := range release(t, w, h, alone...) {
+		if got != "" {
+			t.Fatalf("a visitor alone in its /24: network %q written", got)
+		}
+	}
+	// The next day starts afresh.
+	if got := release(t, w, h, strings.Replace(kLine("198.51.100.1", 1), "28/Nov", "29/Nov", 1)); got[0] != "" {
+		t.Fatalf("a new day: network %q written before k visitors", got[0])
+	}
+	// Worker.Line waits for no one: it joins an open class or none.
+	var b Batch
+	b.Reset()
+	w.Line(&b, []byte(kLine("198.51.100.2", 40)), 0)
+	w.Line(&b, []byte(kLine("192.0.2.77", 41)), 1)
+	if !bytes.Contains(b.Items[0].Out, []byte(`"client_network":"198.51.100.0/24"`)) || bytes.Contains(b.Items[1].Out, []byte(`client_network`)) {
+		t.Fatalf("Line: %s\n%s", b.Items[0].Out, b.Items[1].Out)
+	}
+}
+
+// TestKAnonymousClasses checks the guarantee as an analyst would, from the
+// output alone and the raw lines: group the events of a day by the
+// quasi-identifiers they carry, count the distinct visitors (address and
+// user agent) behind each group — at least k for every group but the one
+// that carries none, after every release (what a crash can leave), for
+// random traffic cut into random batches and released at random.
+func TestKAnonymousClasses(t *testing.T) {
+	classed, events := 0, 0
+	for seed := range uint64(20) {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		e := kEngine(t)
+		w, h := e.NewWorker(), e.NewHolder()
+		agents := []string{
+			"Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0",
+			"Mozilla/5.0 (X11; Linux x86_64; rv:131.0) Gecko/20100101 Firefox/131.0",
+			"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+			"Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1",
+		}
+		type visitor struct{ addr, ua, host string }
+		var people []visitor
+		for range 40 + rng.IntN(60) {
+			people = append(people, visitor{
+				addr: fmt.Sprintf("10.%d.%d.%d", rng.IntN(3), rng.IntN(4), 1+rng.IntN(250)),
+				ua:   agents[rng.IntN(len(agents))],
+				host: []string{"a.example", "b.example"}[rng.IntN(2)],
+			})
+		}
+		var batches []*Batch
+		who := map[*Batch][]visitor{}
+		classes := map[string]map[visitor]bool{}
+		for range 10 + rng.IntN(20) {
+			b := &Batch{}
+			b.Reset()
+			for i := range 1 + rng.IntN(30) {
+				p := people[rng.IntN(len(people))]
+				if rng.IntN(3) == 0 { // a few heavy visitors
+					p = people[rng.IntN(3)]
+				}
+				line := fmt.Sprintf(`%s:443 %s - - [28/Nov/2026:10:00:00 +0000] "GET /p HTTP/1.1" 200 1 "-" %q`, p.host, p.addr, p.ua)
+				w.Read(b, []byte(line), int64(i))
+				who[b] = append(who[b], p)
+			}
+			h.Add(b)
+			batches = append(batches, b)
+			if rng.IntN(3) == 0 || h.Len() > 6 {
+				n := h.Release(1 + rng.IntN(h.Len()))
+				for _, rb := range batches[:n] {
+					for i, it := range rb.Items {
+						if it.Kind != Event {
+							t.Fatalf("not an event: %s", it.Out)
+						}
+						c, floor := qiTuple(t, it.Out)
+						events++
+						if !floor {
+							classed++
+						} else {
+							c = ""
+						}
+						if classes[c] == nil {
+							classes[c] = map[visitor]bool{}
+						}
+						classes[c][who[rb][i]] = true
+					}
+				}
+				batches = batches[n:]
+				for c, vs := range classes {
+					if c != "" && len(vs) < 5 {
+						t.Fatalf("seed %d: class %s has %d visitors after a release", seed, c, len(vs))
+					}
+				}
+			}
+		}
+	}
+	// Not everything at the bottom rung: classes were opened and joined.
+	if classed < events/2 {
+		t.Fatalf("%d of %d events in a class", classed, events)
+	}
+	t.Logf("%d of %d events in a class", classed, events)
+}
+
+// qiTuple is the quasi-identifiers an event carries, as one string, and
+// whether it is the floor: nothing but the traffic class, which every rung
+// keeps.
+func qiTuple(t *testing.T, out []byte) (string, bool) {
+	var m map[string]any
+	if err := json.Unmarshal(out, &m); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	var s []string
+	floor := true
+	for _, f := range []string{"client_network", "client_domain", "asn", "as_org", "country", "continent", "browser", "browser_version", "os", "device", "host", "traffic", "crawler"} {
+		if v, ok := m[f]; ok {
+			s = append(s, fmt.Sprint(f, "=", v))
+			floor = floor && (f == "traffic" || f == "crawler")
+		}
+	}
+	return strings.Join(s, " "), floor
+}
+
+// TestLadderFields: each rung writes what it keeps and leaves the rest
+// out, and the event still validates against the schema.
+func TestLadderFields(t *testing.T) {
+	e := testEngine(t, Options{Events: JSON, Salts: everyDay{}}, nil)
+	w := e.NewWorker()
+	line := []byte(strings.Replace(kLine("198.51.100.7", 1), `"GET /shop`, `"GET /shop`, 1))
+	want := map[transforms.Rung][]string{
+		transforms.RungNetwork:     {"client_network", "country", "browser", "browser_version", "os", "device"},
+		transforms.RungWideNetwork: {"client_network", "country", "browser", "browser_version", "os", "device"},
+		transforms.RungProvider:    {"country", "browser", "browser_version", "os", "device"},
+		transforms.RungBrowser:     {"country", "browser", "os", "device"},
+		transforms.RungCountry:     {"country", "browser", "os", "device"},
+		transforms.RungOS:          {"country", "os", "device"},
+		transforms.RungDevice:      {"country", "device"},
+		transforms.RungPlace:       {"country"},
+		transforms.RungSite:        {},
+		transforms.RungNone:        {},
+	}
+	qi := []string{"client_network", "country", "continent", "asn", "as_org", "browser", "browser_version", "os", "device", "host"}
+	for rung := range transforms.NumRungs {
+		if err := w.wk.Process(line); err != nil {
+			t.Fatal(err)
+		}
+		transforms.Generalize(&w.wk.Rec, rung)
+		var m map[string]any
+		out := w.wk.AppendJSON(nil, &w.wk.Rec, nil)
+		if err := json.Unmarshal(out, &m); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, f := range qi {
+			if _, ok := m[f]; ok {
+				got = append(got, f)
+			}
+		}
+		if strings.Join(got, " ") != strings.Join(want[rung], " ") {
+			t.Errorf("%s: fields %v, want %v", rung, got, want[rung])
+		}
+		if rung == transforms.RungWideNetwork && m["client_network"] != "198.51.0.0/16" {
+			t.Errorf("wide network %v", m["client_network"])
+		}
+		schematest.Validate(t, eventSchema(t), out)
 	}
 }
