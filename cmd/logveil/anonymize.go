@@ -56,7 +56,7 @@ func newAnonymizeFlags(stderr io.Writer) *anonymizeFlags {
 		"logveil anonymize --output combined --rejects rejects.txt access.log.2.gz access.log.1 access.log > anonymized.log")}
 	fs := f.fs
 	f.b = config.Bind(fs, "anonymize.input_format", "anonymize.country_db", "anonymize.asn_db", "anonymize.ipv4_prefix",
-		"anonymize.ipv6_prefix", "anonymize.policy_version", "anonymize.time_precision")
+		"anonymize.ipv6_prefix", "anonymize.policy_version", "anonymize.time_precision", "anonymize.events_k")
 	fs.StringVar(&f.output, "output", "jsonl", "jsonl (one JSON event per line) or combined (each line rewritten in its own format)")
 	fs.StringVar(&f.rejects, "rejects", "", "write rejected lines, redacted, to this file")
 	fs.BoolVar(&f.strict, "strict", false, "exit with status 3 if any line was rejected")
@@ -197,5 +197,18 @@ func printSummary(w io.Writer, st pipe.Summary) {
 	sort.Strings(reasons)
 	for _, r := range reasons {
 		fmt.Fprintf(w, "  rejected: %d %s\n", st.Rejected[r], strings.ReplaceAll(r, "\n", " "))
+	}
+	var events int64
+	for _, n := range st.Rungs {
+		events += n
+	}
+	if events > 0 {
+		fmt.Fprintf(w, "  k-anonymous events (k %d), by rung:", st.EventsK)
+		for _, r := range transforms.RungNames() {
+			if n := st.Rungs[r]; n > 0 {
+				fmt.Fprintf(w, " %s %.1f%%", r, 100*float64(n)/float64(events))
+			}
+		}
+		fmt.Fprintln(w)
 	}
 }

@@ -86,7 +86,7 @@ func TestAnonymizeStrictAndLongLines(t *testing.T) {
 
 func TestAnonymizeCombinedOutput(t *testing.T) {
 	in := `2001:db8:1:2::3 - alice [27/Nov/2026:10:15:32 +0100] "GET /u/alice@example.com?q=x HTTP/1.1" 200 1 "-" "curl/8.0"` + "\n"
-	out, _, code := runAnonymize(t, in, "--output", "combined", "--ipv6-prefix", "48")
+	out, _, code := runAnonymize(t, in, "--output", "combined", "--ipv6-prefix", "48", "--events-k", "1")
 	want := `2001:db8:1:: - - [27/Nov/2026:10:15:32 +0100] "GET /u/{email} HTTP/1.1" 200 1 "-" "Other (Other; Bot)"` + "\n"
 	if code != 0 || out != want {
 		t.Errorf("got %q, want %q", out, want)
@@ -115,7 +115,7 @@ func TestAnonymizeConfigErrors(t *testing.T) {
 	f(exitConfig, "country_db", "--geoip", filepath.Join(dir, "missing.mmdb"))
 	// Flags override the file.
 	cfg := write("ok.yaml", "anonymize:\n  ipv4_prefix: 16\n  policy_version: p7\n")
-	out, _, code := runAnonymize(t, `81.2.69.200 - - [27/Nov/2026:10:15:32 +0100] "GET / HTTP/1.1" 200 1 "-" "-"`+"\n", "--config", cfg, "--ipv4-prefix", "8")
+	out, _, code := runAnonymize(t, `81.2.69.200 - - [27/Nov/2026:10:15:32 +0100] "GET / HTTP/1.1" 200 1 "-" "-"`+"\n", "--config", cfg, "--ipv4-prefix", "8", "--events-k", "1")
 	if code != 0 || !strings.Contains(out, `"client_network":"81.0.0.0/8"`) || !strings.Contains(out, `"policy_version":"p7"`) {
 		t.Errorf("flag over file: %s", out)
 	}
@@ -199,7 +199,7 @@ func TestFilesAndCompression(t *testing.T) {
 	// Error logs, auto-detected among access lines, one line out per line in.
 	mixed := lines[0] + `2026/11/28 10:12:31 [error] 7#7: *1 open() "/srv/x" failed, client: 81.2.69.5, server: shop.example, request: "GET /u/jdoe HTTP/1.1"` + "\n" +
 		`[Sat Nov 28 10:12:31.123456 2026] [core:error] [pid 1:tid 2] [client 81.2.69.5:51234] AH00126: Invalid URI, referer: https://a.example/x` + "\n"
-	out, _, code := runAnonymize(t, mixed, "--output", "combined", "--quiet")
+	out, _, code := runAnonymize(t, mixed, "--output", "combined", "--quiet", "--events-k", "1")
 	if code != 0 || strings.Count(out, "\n") != 3 || !strings.Contains(out, "client: 81.2.69.0") || !strings.Contains(out, "[client 81.2.69.0]") ||
 		strings.Contains(out, "jdoe") || strings.Contains(out, "81.2.69.5") {
 		t.Errorf("error lines: exit %d\n%s", code, out)

@@ -125,10 +125,13 @@ func TestREADMEStatsAndEventExamples(t *testing.T) {
 	}
 	var in bytes.Buffer
 	loggen.New(loggen.Options{Seed: 3}).WriteN(&in, 20)
-	events, _, _ := runAnonymize(t, in.String(), "--quiet")
-	event := strings.TrimSpace(blocks[0][1])
-	if !strings.Contains(events, event+"\n") {
-		t.Errorf("README's event is not what `logveil loggen --lines 20 --seed 3 | logveil anonymize` prints:\n%s", event)
+	// The first example has every field (events_k 1), the second is what
+	// the default k-anonymous events make of the same line.
+	full, _, _ := runAnonymize(t, in.String(), "--quiet", "--events-k", "1")
+	cut, _, _ := runAnonymize(t, in.String(), "--quiet")
+	examples := strings.Split(strings.TrimSpace(blocks[0][1]), "\n")
+	if len(examples) != 2 || !strings.Contains(full, examples[0]+"\n") || !strings.Contains(cut, examples[1]+"\n") {
+		t.Errorf("README's events are not what `logveil loggen --lines 20 --seed 3 | logveil anonymize [--events-k 1]` prints:\n%s", blocks[0][1])
 	}
 	in.Reset()
 	loggen.New(loggen.Options{Seed: 3}).WriteN(&in, 100000)

@@ -33,10 +33,12 @@ type Config struct {
 	Memory string `yaml:"memory_limit"`
 	// LogFormat is text or json, for log/slog on stderr.
 	LogFormat string `yaml:"log_format"`
-	// Stages this process runs: anonymize (raw topics -> events, visits),
-	// aggregate (visits -> partials) and merge (partials -> stats).
-	// Deployments that scale the stages apart run one per process; empty:
-	// all three (only anonymize when kafka.visits is false).
+	// Stages this process runs: anonymize (raw topics -> events, visits,
+	// census), aggregate (visits -> partials), merge (partials -> stats)
+	// and census (census -> admitted: the shared counts of k-anonymous
+	// events). Deployments that scale the stages apart run one per process;
+	// empty: all (without aggregate and merge when kafka.visits is false,
+	// without census when anonymize.events_k is 1).
 	Stages []string `yaml:"stages"`
 
 	// origin is where each key not at its default was set (Load), for
@@ -196,6 +198,7 @@ const (
 	StageAnonymize = "anonymize"
 	StageAggregate = "aggregate"
 	StageMerge     = "merge"
+	StageCensus    = "census"
 )
 
 // Topic names derived from the prefix.
@@ -206,3 +209,5 @@ func (k Kafka) VisitsTopic() string   { return k.TopicPrefix + ".visits" }
 func (k Kafka) PartialsTopic() string { return k.TopicPrefix + ".partials" }
 func (k Kafka) StatsTopic() string    { return k.TopicPrefix + ".stats" }
 func (k Kafka) LateTopic() string     { return k.TopicPrefix + ".late" }
+func (k Kafka) CensusTopic() string   { return k.TopicPrefix + ".census" }
+func (k Kafka) AdmittedTopic() string { return k.TopicPrefix + ".admitted" }

@@ -37,6 +37,10 @@ var keys = []key{
 	{path: "anonymize.internal_hosts", help: "the site's own host names, for referrer_type internal"},
 	{path: "anonymize.policy_version", flag: "policy-version", help: "privacy-policy version written into every event"},
 	{path: "anonymize.max_line_bytes", help: "a longer line is rejected (its shape set aside), whichever way it came"},
+	{path: "anonymize.events_k", flag: "events-k", help: "k-anonymous events: network, provider, country, browser, OS, device and site only at a rung at least k visitors share that day; 1: off"},
+	{path: "anonymize.census_bytes", help: "the bound of the census counting them"},
+	{path: "anonymize.lookahead_lines", help: "an event waits for company until this many later lines have come (a window; memory: these lines)"},
+	{path: "anonymize.hold", help: "or this long at most (live input, Kafka): the delay traded for finer events"},
 
 	{path: "stats.windows", flag: "window", help: "tumbling event-time windows: whole minutes dividing a day, or whole days"},
 	{path: "stats.k", flag: "k", help: "a published cell has at least k distinct visitors; smaller ones fold into (other)"},
@@ -60,7 +64,7 @@ var keys = []key{
 	{path: "kafka.client_id", help: "the client's name to the brokers"},
 	{path: "kafka.group_id", flag: "group-id", help: "consumer group: instances with the same group share the partitions"},
 	{path: "kafka.input_topics", flag: "input-topics", help: "raw lines, one per message; a missing one is an error at start"},
-	{path: "kafka.topic_prefix", flag: "topic-prefix", help: "outputs: <prefix>.events, .rejected, .visits, .salts, .partials, .stats (.late)"},
+	{path: "kafka.topic_prefix", flag: "topic-prefix", help: "outputs: <prefix>.events, .rejected, .visits, .salts, .partials, .stats (.late), .census, .admitted"},
 	{path: "kafka.compression", help: "zstd | gzip | snappy | lz4 | none (zstd at its fastest level)"},
 	{path: "kafka.fetch_max_bytes", help: "per fetch and partition (compressed)", min: 1 << 10, max: 256 << 20},
 	{path: "kafka.chunk_bytes", help: "a fetch is handed to a stage in chunks of at most this many bytes of records", min: 4 << 10, max: 64 << 20},
@@ -96,7 +100,7 @@ var keys = []key{
 	{path: "memory_limit", help: "Go runtime soft limit, e.g. 256MiB; empty: 90 % of the container's (cgroup) limit if any; off: none; GOMEMLIMIT wins"},
 	{path: "shutdown_timeout", help: "graceful stop bound: stop fetching, produce and commit in-flight batches, leave the group", min: 0, max: 3600},
 	{path: "log_format", help: "text | json (log/slog on stderr)"},
-	{path: "stages", flag: "stages", help: "stages this process runs: anonymize, aggregate, merge; empty: all (only anonymize when kafka.visits is false)"},
+	{path: "stages", flag: "stages", help: "stages this process runs: anonymize, aggregate, merge, census; empty: all (no aggregate and merge without kafka.visits, no census with events_k 1)"},
 }
 
 // keyByPath indexes keys.

@@ -72,10 +72,13 @@ func (c Config) Resolve() (Settings, error) {
 		if k.Visits {
 			s.Stages = append(s.Stages, StageAggregate, StageMerge)
 		}
+		if c.Anonymize.EventsK > 1 {
+			s.Stages = append(s.Stages, StageCensus)
+		}
 	}
 	for _, st := range s.Stages {
-		if st != StageAnonymize && st != StageAggregate && st != StageMerge {
-			return s, fmt.Errorf("stages: %q is not anonymize, aggregate or merge", st)
+		if st != StageAnonymize && st != StageAggregate && st != StageMerge && st != StageCensus {
+			return s, fmt.Errorf("stages: %q is not anonymize, aggregate, merge or census", st)
 		}
 	}
 	if len(k.Brokers) == 0 {

@@ -21,6 +21,8 @@ type memorySalts struct {
 	salts map[int64][]byte
 }
 
+func newMemorySalts() *memorySalts { return &memorySalts{salts: map[int64][]byte{}} }
+
 func (m *memorySalts) Salt(day int64) ([]byte, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -68,22 +70,32 @@ func AggregateRows(p transforms.Policy, sp stats.Params, r io.Reader, opt Option
 	defer anon.Close()
 	agg := stats.NewAggregator(sp)
 	e := engine.New(anon, engine.Options{Events: engine.NoEvents, Rejects: engine.Shapes, Newlines: true, Hits: true,
-		Salts: &memorySalts{salts: map[int64][]byte{}}})
-	consume := func(c *chunk, _ bool) error {
-		for i := range c.batch.Hits {
-			h := &c.batch.Hits[i]
-			agg.AddHit(h, h.Offset)
-		}
-		if opt.Rejects != nil && len(c.batch.Rej) > 0 {
-			if _, err := opt.Rejects.Write(c.batch.Rej); err != nil {
-				return fmt.Errorf("cannot write rejects: %w", err)
-			}
-		}
-		return nil
-	}
-	st, err := runChunks(e, r, opt, consume)
+		Salts: newMemorySalts()})
+	st, err := runChunks(e, r, opt, &aggregateSink{agg: agg, rejects: opt.Rejects})
 	if err != nil {
 		return st, nil, err
 	}
 	return st, agg.CloseWith(stats.NewMerger(sp)), nil
 }
+
+// aggregateSink counts each chunk's hits, in input order.
+type aggregateSink struct {
+	agg     *stats.Aggregator
+	rejects io.Writer
+}
+
+func (s *aggregateSink) take(c *chunk, _ bool) ([]*chunk, error) {
+	for i := range c.batch.Hits {
+		h := &c.batch.Hits[i]
+		s.agg.AddHit(h, h.Offset)
+	}
+	if s.rejects != nil && len(c.batch.Rej) > 0 {
+		if _, err := s.rejects.Write(c.batch.Rej); err != nil {
+			return []*chunk{c}, fmt.Errorf("cannot write rejects: %w", err)
+		}
+	}
+	return []*chunk{c}, nil
+}
+
+func (s *aggregateSink) tick() ([]*chunk, error)   { return nil, nil }
+func (s *aggregateSink) finish() ([]*chunk, error) { return nil, nil }

@@ -48,6 +48,10 @@ type Summary struct {
 	Rejected   map[string]int64
 	Elapsed    time.Duration
 	Stopped    bool // the input was ended by Options.Stop
+	// Rungs counts the events written at each rung of the generalisation
+	// ladder (k-anonymous events, EventsK > 1), by the rung's name.
+	Rungs   map[string]int64
+	EventsK int
 }
 
 // RejectedTotal sums Rejected.
@@ -66,14 +70,20 @@ type chunk struct {
 	data  []byte // whole lines
 	pos   int64  // the position (line number) of its first line
 	batch engine.Batch
+	// taken: when the sink took it (a held chunk waits Hold at most).
+	taken time.Time
 }
 
 // Run reads lines from r, anonymizes them on several workers (the engine's
 // loop, as logveil run's) and writes results to w in input order. It
-// returns when r is exhausted or an I/O error occurs.
+// returns when r is exhausted or an I/O error occurs. With k-anonymous
+// events (anonymize.events_k) an event waits until lookahead_lines later
+// lines are counted in the census too, or the input pauses for a few
+// seconds.
 func Run(anon *transforms.Anonymizer, r io.Reader, w io.Writer, opt Options) (Summary, error) {
 	opt = opt.withDefaults()
-	eopt := engine.Options{Events: engine.JSON, Rejects: engine.Shapes, Newlines: true}
+	p := anon.Policy()
+	eopt := engine.Options{Events: engine.JSON, Rejects: engine.Shapes, Newlines: true, Census: p.NewCensus()}
 	switch opt.Output {
 	case OutputJSONL, "":
 	case OutputCombined:
@@ -81,34 +91,125 @@ func Run(anon *transforms.Anonymizer, r io.Reader, w io.Writer, opt Options) (Su
 	default:
 		return Summary{}, fmt.Errorf("output: %q is not jsonl or combined", opt.Output)
 	}
-	consume := func(c *chunk, idle bool) error {
-		if _, err := w.Write(c.batch.Out); err != nil {
-			return fmt.Errorf("cannot write output: %w", err)
+	if eopt.Census != nil {
+		eopt.Salts = newMemorySalts() // visitors to count, for this run only
+	}
+	e := engine.New(anon, eopt)
+	ew := &eventWriter{w: w, rejects: opt.Rejects, h: e.NewHolder(), lookahead: int64(p.LookaheadLines), hold: p.Hold,
+		holdBytes: int64(max(p.LookaheadLines, 1)) * 512, rungs: map[string]int64{}}
+	st, err := runChunks(e, r, opt, ew)
+	st.Rungs, st.EventsK = ew.rungs, p.EventsK
+	return st, err
+}
+
+// eventWriter writes the chunks in order; with k-anonymous events it holds
+// each chunk until enough lines after it have come (engine.Holder).
+type eventWriter struct {
+	w       io.Writer
+	rejects io.Writer
+	h       *engine.Holder // nil: events are not k-anonymous
+	// A chunk waits until lookahead lines after it have come, or for
+	// hold (a pausing input), and while the held lines' bytes stay under
+	// holdBytes.
+	lookahead int64
+	hold      time.Duration
+	holdBytes int64
+	pending   []*chunk
+	bytes     int64 // of pending
+	rungs     map[string]int64
+}
+
+func (ew *eventWriter) take(c *chunk, idle bool) ([]*chunk, error) {
+	if ew.h == nil {
+		if err := ew.write(c, idle); err != nil {
+			return nil, err
 		}
-		if opt.Rejects != nil && len(c.batch.Rej) > 0 {
-			if _, err := opt.Rejects.Write(c.batch.Rej); err != nil {
-				return fmt.Errorf("cannot write rejects: %w", err)
+		return []*chunk{c}, nil
+	}
+	ew.h.Add(&c.batch)
+	c.taken = time.Now()
+	ew.pending = append(ew.pending, c)
+	ew.bytes += int64(len(c.data))
+	return ew.drain(false)
+}
+
+// drain writes the pending chunks that have waited enough (all: every
+// one), and those the holder writes with them.
+func (ew *eventWriter) drain(all bool) ([]*chunk, error) {
+	if ew.h == nil {
+		return nil, nil
+	}
+	n := 0
+	after := ew.h.Lines()
+	for _, c := range ew.pending {
+		after -= c.batch.Lines
+		if !all && after < ew.lookahead && ew.bytes < ew.holdBytes && time.Since(c.taken) < ew.hold {
+			break
+		}
+		n++
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	n = ew.h.Release(n)
+	done := ew.pending[:n:n]
+	for i, c := range done {
+		ew.bytes -= int64(len(c.data))
+		for r, k := range c.batch.Rungs {
+			if k > 0 {
+				ew.rungs[transforms.Rung(r).String()] += k
 			}
 		}
-		// Nothing else finished: the input is slower than we are, so let
-		// what we have out now rather than at exit.
-		if idle {
-			return flush(w, opt.Rejects)
+		if err := ew.write(c, i == n-1 && n == len(ew.pending)); err != nil {
+			return done, err
 		}
-		return nil
 	}
-	return runChunks(engine.New(anon, eopt), r, opt, consume)
+	ew.pending = append([]*chunk(nil), ew.pending[n:]...)
+	return done, nil
+}
+
+func (ew *eventWriter) tick() ([]*chunk, error) { return ew.drain(false) }
+
+func (ew *eventWriter) finish() ([]*chunk, error) { return ew.drain(true) }
+
+// write writes a chunk's events and rejects; idle: nothing else waits, so
+// what was written is flushed rather than left for the exit (a quiet
+// piped logger).
+func (ew *eventWriter) write(c *chunk, idle bool) error {
+	if _, err := ew.w.Write(c.batch.Out); err != nil {
+		return fmt.Errorf("cannot write output: %w", err)
+	}
+	if ew.rejects != nil && len(c.batch.Rej) > 0 {
+		if _, err := ew.rejects.Write(c.batch.Rej); err != nil {
+			return fmt.Errorf("cannot write rejects: %w", err)
+		}
+	}
+	if idle {
+		return flush(ew.w, ew.rejects)
+	}
+	return nil
+}
+
+// sink takes the chunks in input order (runChunks).
+type sink interface {
+	// take receives the next chunk (idle: no other chunk is waiting) and
+	// returns the chunks it is done with: c, or earlier ones it held.
+	take(c *chunk, idle bool) (done []*chunk, err error)
+	// tick is called about every second while no chunk comes.
+	tick() (done []*chunk, err error)
+	// finish is called at the end of the input: nothing may stay held.
+	finish() (done []*chunk, err error)
 }
 
 // runChunks is the ordered parallel loop under Run and Aggregate:
 // one reader cuts r into chunks of whole lines, opt.Workers goroutines run
-// the engine on them, and consume sees the chunks in input order (idle: no
-// other chunk is waiting).
-func runChunks(e *engine.Engine, r io.Reader, opt Options, consume func(c *chunk, idle bool) error) (Summary, error) {
+// the engine on them, and the sink sees the chunks in input order.
+func runChunks(e *engine.Engine, r io.Reader, opt Options, out sink) (Summary, error) {
 	start := time.Now()
 	opt = opt.withDefaults()
 	// Enough chunks in flight to keep every worker busy while the consumer
-	// goes in order; recycled through free.
+	// goes in order; recycled through free (a chunk the sink holds is
+	// replaced by a new one, so the reader goes on).
 	inflight := opt.Workers * 4
 	free := make(chan *chunk, inflight)
 	for range inflight {
@@ -143,10 +244,36 @@ func runChunks(e *engine.Engine, r io.Reader, opt Options, consume func(c *chunk
 	}()
 
 	st := Summary{Rejected: make(map[string]int64)}
-	var consumeErr error
+	var sinkErr error
+	recycle := func(chunks []*chunk, err error) {
+		if sinkErr == nil {
+			sinkErr = err
+		}
+		for _, c := range chunks {
+			// Keep the pool at its size; drop what held chunks added.
+			select {
+			case free <- c:
+			default:
+			}
+		}
+	}
 	pending := make(map[int]*chunk)
 	next := 0
-	for c := range done {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for open := true; open; {
+		var c *chunk
+		select {
+		case c, open = <-done:
+		case <-tick.C:
+			if sinkErr == nil {
+				recycle(out.tick())
+			}
+			continue
+		}
+		if !open {
+			break
+		}
 		pending[c.seq] = c
 		for {
 			c, ok := pending[next]
@@ -155,9 +282,6 @@ func runChunks(e *engine.Engine, r io.Reader, opt Options, consume func(c *chunk
 			}
 			delete(pending, next)
 			next++
-			if consumeErr == nil {
-				consumeErr = consume(c, len(done) == 0 && len(pending) == 0)
-			}
 			b := &c.batch
 			st.In += b.Lines
 			st.Out += b.Events + b.Errors
@@ -165,18 +289,26 @@ func runChunks(e *engine.Engine, r io.Reader, opt Options, consume func(c *chunk
 			for reason, n := range b.Reasons {
 				st.Rejected[reason.Error()] += n
 			}
-			if consumeErr != nil {
+			if sinkErr != nil {
 				// Keep draining so the reader and workers finish; nothing more is consumed.
 				drainFree(free, c)
 				continue
 			}
-			free <- c
+			// The sink may hold c: the reader gets a new chunk instead.
+			select {
+			case free <- &chunk{}:
+			default:
+			}
+			recycle(out.take(c, len(done) == 0 && len(pending) == 0))
 		}
+	}
+	if sinkErr == nil {
+		recycle(out.finish())
 	}
 	st.Elapsed = time.Since(start)
 	err := <-readErr
 	st.Stopped = stopped
-	return st, errors.Join(err, consumeErr)
+	return st, errors.Join(err, sinkErr)
 }
 
 func drainFree(free chan *chunk, c *chunk) {

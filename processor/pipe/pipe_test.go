@@ -11,13 +11,21 @@ import (
 	"github.com/logveil/logveil/transforms"
 )
 
-// TestPipeIsLive: as a CustomLog pipe, a line comes out while the input
-// stays open, not when a chunk fills or the input ends.
 // defaults are the default settings.
 var defaults = config.Default().MustResolve()
 
+// TestPipeIsLive: as a CustomLog pipe, a line comes out while the input
+// stays open, not when a chunk fills or the input ends; with k-anonymous
+// events too (a held line waits anonymize.hold at most for company).
 func TestPipeIsLive(t *testing.T) {
-	a, err := transforms.NewAnonymizer(defaults.Anonymize)
+	t.Run("events_k 1", func(t *testing.T) { testPipeIsLive(t, 1, "81.2.69.0 - - ") })
+	t.Run("events_k 5", func(t *testing.T) { testPipeIsLive(t, 5, "- - - ") }) // one visitor: no network
+}
+
+func testPipeIsLive(t *testing.T, k int, want string) {
+	p := defaults.Anonymize
+	p.EventsK, p.Hold = k, time.Second
+	a, err := transforms.NewAnonymizer(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +56,7 @@ func TestPipeIsLive(t *testing.T) {
 		}
 		select {
 		case got := <-lines:
-			if !strings.HasPrefix(got, "81.2.69.0 - - ") {
+			if !strings.HasPrefix(got, want) {
 				t.Errorf("line %d: %q", i, got)
 			}
 		case <-time.After(5 * time.Second):
