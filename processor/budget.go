@@ -10,9 +10,10 @@ import (
 // consumer gives it back once the chunk's outputs are acknowledged. A nil
 // budget bounds nothing.
 type byteBudget struct {
-	mu    sync.Mutex
-	free  int
-	avail chan struct{} // closed and replaced when bytes are given back
+	mu      sync.Mutex
+	free    int
+	waiting int           // readers waiting for bytes
+	avail   chan struct{} // closed and replaced when bytes are given back
 }
 
 func newByteBudget(n int) *byteBudget { return &byteBudget{free: n, avail: make(chan struct{})} }
@@ -30,13 +31,30 @@ func (b *byteBudget) acquire(ctx context.Context, n int) bool {
 			return true
 		}
 		avail := b.avail
+		b.waiting++
 		b.mu.Unlock()
 		select {
 		case <-avail:
 		case <-ctx.Done():
+		}
+		b.mu.Lock()
+		b.waiting--
+		b.mu.Unlock()
+		if ctx.Err() != nil {
 			return false
 		}
 	}
+}
+
+// contended reports whether a reader waits for bytes: what is held for
+// later (k-anonymous events) must then go.
+func (b *byteBudget) contended() bool {
+	if b == nil {
+		return false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.waiting > 0
 }
 
 // release gives n bytes back.

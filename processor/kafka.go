@@ -21,9 +21,10 @@ type kafkaClients struct {
 	transport *kafka.Transport
 	client    *kafka.Client
 	// inputs are the topics that must exist (the anonymize stage's raw
-	// topics); stats: the statistics topics are created too.
-	inputs []string
-	stats  bool
+	// topics); stats, census: the statistics and census topics are created
+	// too.
+	inputs        []string
+	stats, census bool
 }
 
 func newKafkaClients(cfg config.KafkaSettings) *kafkaClients {
@@ -73,6 +74,15 @@ func (k *kafkaClients) outputTopics() []topicSpec {
 			specs = append(specs, topicSpec{c.LateTopic(), c.Partitions, map[string]string{
 				"retention.ms": ms(c.VisitsRetention), "cleanup.policy": "delete"}})
 		}
+	}
+	if k.census {
+		// The census: visitor ids by key, kept as long as visits; the
+		// admitted keys, one partition every anonymizer reads whole.
+		specs = append(specs,
+			topicSpec{c.CensusTopic(), c.Partitions, map[string]string{"retention.ms": ms(c.VisitsRetention), "cleanup.policy": "delete",
+				"segment.ms": "3600000"}},
+			topicSpec{c.AdmittedTopic(), 1, map[string]string{"cleanup.policy": "compact,delete", "retention.ms": ms(c.VisitsRetention),
+				"segment.ms": "3600000", "min.cleanable.dirty.ratio": "0.1"}})
 	}
 	return specs
 }

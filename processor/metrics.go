@@ -36,7 +36,9 @@ type metrics struct {
 	statsLate       *prometheus.CounterVec
 	statsHits       prometheus.Counter
 	statsDuplicates prometheus.Counter
-	statsOpen       *prometheus.GaugeVec // partition
+	statsOpen       *prometheus.GaugeVec   // partition
+	rungs           *prometheus.CounterVec // rung
+	census          *prometheus.GaugeVec   // what
 }
 
 func newMetrics() *metrics {
@@ -61,9 +63,13 @@ func newMetrics() *metrics {
 		statsHits:       prometheus.NewCounter(prometheus.CounterOpts{Name: "logveil_stats_hits_total", Help: "Hits read from the visits topic by the aggregate stage (late and duplicate ones included)."}),
 		statsDuplicates: prometheus.NewCounter(prometheus.CounterOpts{Name: "logveil_stats_duplicates_total", Help: "Hits replayed by the anonymize stage after a crash, recognised by their raw offset and not counted again."}),
 		statsOpen:       prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logveil_stats_open_windows", Help: "Open statistics windows, per visits partition."}, []string{"partition"}),
+		rungs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logveil_events_rung_total",
+			Help: "Events produced at each rung of the generalisation ladder (k-anonymous events)."}, []string{"rung"}),
+		census: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logveil_census",
+			Help: "The anonymizer's census of k-anonymous events: keys, admitted (open classes), forgotten (to stay within census_bytes), bytes."}, []string{"what"}),
 	}
 	m.reg.MustRegister(m.recordsIn, m.bytesIn, m.recordsOut, m.bytesOut, m.rejected, m.stage, m.commitLat,
-		m.lag, m.saltAge, m.ready, m.errors, m.offsetReset, m.statsLate, m.statsHits, m.statsDuplicates, m.statsOpen,
+		m.lag, m.saltAge, m.ready, m.errors, m.offsetReset, m.statsLate, m.statsHits, m.statsDuplicates, m.statsOpen, m.rungs, m.census,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -14,7 +14,7 @@ func newWriter(k *kafkaClients) *kafka.Writer {
 	useLeanZstd()
 	return &kafka.Writer{
 		Addr:         kafka.TCP(cfg.Brokers...),
-		Balancer:     outputBalancer{visits: cfg.VisitsTopic(), partials: cfg.PartialsTopic(), stats: cfg.StatsTopic(), late: cfg.LateTopic()},
+		Balancer:     outputBalancer{visits: cfg.VisitsTopic(), partials: cfg.PartialsTopic(), stats: cfg.StatsTopic(), late: cfg.LateTopic(), census: cfg.CensusTopic(), admitted: cfg.AdmittedTopic()},
 		RequiredAcks: kafka.RequireAll,
 		Compression:  cfg.Codec,
 		BatchTimeout: cfg.Linger,
@@ -28,13 +28,17 @@ func newWriter(k *kafkaClients) *kafka.Writer {
 // outputBalancer keeps events and rejects on the source record's partition
 // (so per-partition order survives) and spreads visits by pseudonym with
 // Kafka's Java-compatible murmur2, so one visitor's hits meet on one
-// partition. Partials go by window (the key's "start|size" prefix) so one
+// partition, and census observations each name theirs. Partials go by window (the key's "start|size" prefix) so one
 // merger sees a whole window, except watermarks, which name their
 // partition; stats rows and late hits go by key.
-type outputBalancer struct{ visits, partials, stats, late string }
+type outputBalancer struct{ visits, partials, stats, late, census, admitted string }
 
 func (b outputBalancer) Balance(msg kafka.Message, partitions ...int) int {
 	switch msg.Topic {
+	case b.census:
+		// Each observation batch names its partition (by key).
+	case b.admitted:
+		return partitions[0]
 	case b.visits, b.stats, b.late, b.partials:
 		if bytes.HasPrefix(msg.Key, watermarkKeyPrefix) || bytes.HasPrefix(msg.Key, hitsKeyPrefix) {
 			break // a watermark for every partition; hits grouped by partition

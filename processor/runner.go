@@ -11,10 +11,11 @@ import (
 	"github.com/logveil/logveil/processor/config"
 	"github.com/logveil/logveil/processor/engine"
 	"github.com/logveil/logveil/transforms"
+	"github.com/logveil/logveil/transforms/census"
 )
 
 // Runner is the Kafka stream processor: it wires the stages this process
-// runs (anonymize.go, aggregate.go, merge.go), each a consumer group of its
+// runs (anonymize.go, aggregate.go, merge.go, census.go), each a consumer group of its
 // own (group.go), to the shared runtime (runtime.go: clients, the one
 // producer, metrics, health) and the salts (salts.go), and serves the
 // metrics and health endpoints.
@@ -24,6 +25,11 @@ type Runner struct {
 	salts     *saltStore
 	anonymize *anonymizeStage
 	stages    []stage
+	// census counts this process's anonymizer's visitors and hears what
+	// the census stage admitted from every instance (census.go); nil
+	// without k-anonymous events.
+	census   *census.Counter
+	admitted *admittedReader
 
 	// HTTPBound, when set before Run, receives the metrics address.
 	HTTPBound chan string
@@ -44,6 +50,8 @@ func NewRunner(cfg config.Settings, log *slog.Logger) (*Runner, error) {
 		k.inputs = nil
 	}
 	k.stats = cfg.Runs(config.StageAggregate) || cfg.Runs(config.StageMerge)
+	// k-anonymous events share their counts through the census topics.
+	k.census = cfg.Anonymize.EventsK > 1 && (cfg.Runs(config.StageAnonymize) || cfg.Runs(config.StageCensus))
 	m := newMetrics()
 	rt := &runtime{cfg: cfg, kafka: k, metrics: m, health: &health{m: m}, log: log, retryLog: &retryLogger{log: log}, writer: newWriter(k),
 		budget: newByteBudget(cfg.Kafka.InflightBytes)}
@@ -51,13 +59,23 @@ func NewRunner(cfg config.Settings, log *slog.Logger) (*Runner, error) {
 	rt.health.produceOK.Store(true)
 	r := &Runner{rt: rt, anon: anon, salts: newSaltStore(k, log, m)}
 	kc := &cfg.Kafka
-	eopt := engine.Options{Events: engine.JSON, Rejects: engine.Records, Hits: kc.Visits, PseudonymInEvents: kc.PseudonymInEvents}
-	if kc.Visits || kc.PseudonymInEvents {
+	r.census = cfg.Anonymize.NewCensus()
+	eopt := engine.Options{Events: engine.JSON, Rejects: engine.Records, Hits: kc.Visits, PseudonymInEvents: kc.PseudonymInEvents,
+		Census: r.census, ShareCensus: r.census != nil}
+	if kc.Visits || kc.PseudonymInEvents || eopt.Census != nil {
 		eopt.Salts = r.salts
 	}
-	r.anonymize = &anonymizeStage{stageInfo: stageInfo{config.StageAnonymize, kc.GroupID, kc.InputTopics}, rt: rt, engine: engine.New(anon, eopt)}
+	r.anonymize = &anonymizeStage{stageInfo: stageInfo{config.StageAnonymize, kc.GroupID, kc.InputTopics}, rt: rt, engine: engine.New(anon, eopt),
+		shareCensus: eopt.ShareCensus}
 	if cfg.Runs(config.StageAnonymize) {
 		r.stages = append(r.stages, r.anonymize)
+		if r.census != nil {
+			r.admitted = newAdmittedReader(rt, r.census)
+			r.anonymize.admitted = r.admitted.ready
+		}
+	}
+	if cfg.Runs(config.StageCensus) && k.census {
+		r.stages = append(r.stages, &censusStage{stageInfo: stageInfo{config.StageCensus, kc.GroupID + ".census", []string{kc.CensusTopic()}}, rt: rt})
 	}
 	if cfg.Runs(config.StageAggregate) {
 		r.stages = append(r.stages, &aggregateStage{stageInfo: stageInfo{config.StageAggregate, kc.GroupID + ".aggregate", []string{kc.VisitsTopic()}}, rt: rt})
@@ -127,6 +145,10 @@ func (r *Runner) Run(parent context.Context) error {
 		defer close(saltsDone)
 		r.salts.run(saltCtx)
 	}()
+
+	if r.admitted != nil {
+		go r.admitted.run(saltCtx)
+	}
 
 	rt.health.stages.Store(int32(len(r.stages)))
 	var wg sync.WaitGroup

@@ -84,12 +84,13 @@ func statsInput(t *testing.T) []byte {
 
 // statsEnv are the settings of every statistics run.
 // The independent computation reads visitors and search terms from the
-// events, so this test has logveil write both there. The input is all in
+// events, so this test has logveil write both there, and every event whole
+// (the statistics count what the events' k-anonymity cuts). The input is all in
 // the raw topic before logveil starts, each partition's lines in time
 // order: a partition is idle only once it is done, and no hit can be late,
 // so a short lateness closes the last hour soon after the run is idle.
 var statsEnv = []string{"LOGVEIL_KAFKA_PSEUDONYM_IN_EVENTS=true", "LOGVEIL_ANONYMIZE_SEARCH_TERMS_IN_EVENTS=true",
-	"LOGVEIL_KAFKA_STATS_EMIT_INTERVAL=300ms", "LOGVEIL_STATS_LATENESS=10s"}
+	"LOGVEIL_KAFKA_STATS_EMIT_INTERVAL=300ms", "LOGVEIL_STATS_LATENESS=10s", "LOGVEIL_ANONYMIZE_EVENTS_K=1"}
 
 // produceKeyed writes lines keyed by their line number, so that every run
 // puts each line at the same partition (kcat hashes the key) and offset,

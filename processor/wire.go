@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/logveil/logveil/processor/engine"
+	"github.com/logveil/logveil/transforms/census"
 	"github.com/logveil/logveil/transforms/stats"
 )
 
@@ -23,6 +25,8 @@ import (
 //	<prefix>.partials  key stats.Partial.AppendKey     value: stats.Partial as JSON
 //	                   key wm|<visits partition>       value: {"dim":"watermark","src":<partition>,"start":<unix seconds>}, to every partials partition
 //	<prefix>.stats     key stats.Row.AppendKey         value: stats.Row as JSON; a tombstone removes a row
+//	<prefix>.census    key c|<raw topic>/<partition>   value: census lines (appendObservation), for one census partition
+//	<prefix>.admitted  key <day>|<key, 16 hex>        value: "k": the key reached k visitors that day
 //	<prefix>.rejected  key event id                    value: {"schema_version":1,"id":…,"reason":…,"line":<the line's shape>} (engine)
 
 var (
@@ -33,6 +37,9 @@ var (
 	// watermarkKeyPrefix starts the key of a watermark record, in the
 	// visits and in the partials topic.
 	watermarkKeyPrefix = []byte("wm|")
+	// censusKeyPrefix starts the key of a census message holding many
+	// observations, all for keys of that census partition.
+	censusKeyPrefix = []byte("c|")
 )
 
 // hitsMessageBytes bounds a visits message (the broker's default limit is
@@ -78,6 +85,71 @@ func parseVisitsWatermark(v []byte) (m sourceMark, ok bool) {
 	var err error
 	m.t, err = strconv.ParseInt(string(rest), 10, 64)
 	return m, err == nil
+}
+
+// appendObservation appends one census observation as the census topic
+// carries it: "<day>\t<key, 16 hex>\t<visitor, 16 hex>\n".
+func appendObservation(dst []byte, o engine.Observation) []byte {
+	dst = strconv.AppendInt(dst, int64(o.Day), 10)
+	dst = append(dst, '\t')
+	dst = appendHex16(dst, uint64(o.Key))
+	dst = append(dst, '\t')
+	dst = appendHex16(dst, uint64(o.Visitor))
+	return append(dst, '\n')
+}
+
+// parseObservation reads one census line (without its newline).
+func parseObservation(l []byte) (o engine.Observation, ok bool) {
+	day, rest, ok1 := bytes.Cut(l, []byte{'\t'})
+	key, visitor, ok2 := bytes.Cut(rest, []byte{'\t'})
+	d, err := strconv.ParseInt(string(day), 10, 32)
+	k, ok3 := parseHex16(key)
+	v, ok4 := parseHex16(visitor)
+	if !ok1 || !ok2 || err != nil || !ok3 || !ok4 {
+		return o, false
+	}
+	return engine.Observation{Day: int32(d), Key: census.Key(k), Visitor: census.Visitor(v)}, true
+}
+
+// appendAdmittedKey appends an admitted record's key: "<day>|<key hex>".
+func appendAdmittedKey(dst []byte, day int32, key census.Key) []byte {
+	dst = strconv.AppendInt(dst, int64(day), 10)
+	dst = append(dst, '|')
+	return appendHex16(dst, uint64(key))
+}
+
+// parseAdmittedKey reads an admitted record's key.
+func parseAdmittedKey(b []byte) (day int32, key census.Key, ok bool) {
+	d, k, found := bytes.Cut(b, []byte{'|'})
+	n, err := strconv.ParseInt(string(d), 10, 32)
+	h, ok2 := parseHex16(k)
+	return int32(n), census.Key(h), found && err == nil && ok2
+}
+
+func appendHex16(dst []byte, v uint64) []byte {
+	const digits = "0123456789abcdef"
+	for i := 60; i >= 0; i -= 4 {
+		dst = append(dst, digits[v>>uint(i)&15])
+	}
+	return dst
+}
+
+func parseHex16(b []byte) (uint64, bool) {
+	if len(b) != 16 {
+		return 0, false
+	}
+	var v uint64
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			v = v<<4 | uint64(c-'0')
+		case c >= 'a' && c <= 'f':
+			v = v<<4 | uint64(c-'a'+10)
+		default:
+			return 0, false
+		}
+	}
+	return v, true
 }
 
 // watermarkDim marks an aggregator's watermark in the partials topic.

@@ -7,6 +7,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/logveil/logveil/processor/engine"
 	"github.com/logveil/logveil/transforms/stats"
 )
 
@@ -128,5 +129,35 @@ func TestCommitMetadataRoundTrip(t *testing.T) {
 	}
 	if got, ok := decodeMeta("a2", enc); !ok || !maps.Equal(got.marks, many) {
 		t.Error("500 partitions: round trip differs")
+	}
+}
+
+func TestCensusRecordsRoundTrip(t *testing.T) {
+	for _, want := range []engine.Observation{{Day: 20424, Key: 0x0123456789abcdef, Visitor: 0xfedcba9876543210}, {Day: 1, Key: 0, Visitor: math.MaxUint64}} {
+		line := appendObservation(nil, want)
+		if line[len(line)-1] != '\n' {
+			t.Fatalf("%q does not end a line", line)
+		}
+		if got, ok := parseObservation(line[:len(line)-1]); !ok || got != want {
+			t.Errorf("%+v -> %q -> %+v %v", want, line, got, ok)
+		}
+		key := appendAdmittedKey(nil, want.Day, want.Key)
+		if day, k, ok := parseAdmittedKey(key); !ok || day != want.Day || k != want.Key {
+			t.Errorf("admitted %q -> %d %x %v", key, day, k, ok)
+		}
+	}
+	if got := string(appendObservation(nil, engine.Observation{Day: 20424, Key: 0xab, Visitor: 0xcd})); got != "20424\t00000000000000ab\t00000000000000cd\n" {
+		t.Errorf("observation written as %q", got)
+	}
+	for _, bad := range []string{"", "1", "1\t00000000000000ab", "1\t00000000000000ab\t", "x\t00000000000000ab\t00000000000000cd",
+		"1\t00000000000000AB\t00000000000000cd", "1\t0ab\t00000000000000cd", "1\t00000000000000ab\t00000000000000cd\t"} {
+		if _, ok := parseObservation([]byte(bad)); ok {
+			t.Errorf("observation %q parsed", bad)
+		}
+	}
+	for _, bad := range []string{"", "1", "1|", "x|00000000000000ab", "1|00000000000000ag", "100000000000|00000000000000ab"} {
+		if _, _, ok := parseAdmittedKey([]byte(bad)); ok {
+			t.Errorf("admitted key %q parsed", bad)
+		}
 	}
 }
