@@ -48,7 +48,12 @@ func (s *mergeStage) consume(p partitionRun) {
 		}
 		return true
 	}
-	held := map[stats.WindowKey]int64{}                  // open window -> its oldest partial's offset
+	held := map[stats.WindowKey]int64{} // open window -> its oldest partial's offset
+	// A window with partials below the topic's end at start may have had
+	// rows published by this partition's previous owner, which this one
+	// cannot know: at its final rows it tombstones every cell it lacks.
+	inherited := map[stats.WindowKey]bool{}
+	inheritBelow := int64(-1)
 	published := map[stats.WindowKey]map[string]string{} // window -> row key -> value written
 	changed := map[stats.WindowKey]bool{}
 	var (
@@ -83,11 +88,21 @@ func (s *mergeStage) consume(p partitionRun) {
 					out = append(out, kafka.Message{Topic: kc.StatsTopic(), Key: []byte(k)}) // tombstone
 				}
 			}
+			if final && inherited[key] {
+				for _, k := range merger.CellKeys(nil, key) {
+					if _, ok := now[k]; !ok {
+						if _, ok := was[k]; !ok {
+							out = append(out, kafka.Message{Topic: kc.StatsTopic(), Key: []byte(k)})
+						}
+					}
+				}
+			}
 			published[key] = now
 			delete(changed, key)
 			if final {
 				merger.Drop(key)
 				delete(held, key)
+				delete(inherited, key)
 				delete(published, key)
 			}
 		}
@@ -108,6 +123,9 @@ func (s *mergeStage) consume(p partitionRun) {
 	}
 	emitLoop(kc.StatsEmitInterval, ch, rt.done, emit, func(f fetched) bool {
 		anyClosed := false
+		if inheritBelow < 0 {
+			inheritBelow = f.hwm // everything a previous owner can have read
+		}
 		for i := range f.msgs {
 			m := &f.msgs[i]
 			if m.Value == nil {
@@ -138,6 +156,9 @@ func (s *mergeStage) consume(p partitionRun) {
 			merger.Add(&part)
 			if _, ok := held[key]; !ok {
 				held[key] = m.Offset
+			}
+			if m.Offset < inheritBelow {
+				inherited[key] = true
 			}
 			changed[key] = true
 		}

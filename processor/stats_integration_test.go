@@ -743,3 +743,58 @@ func compareTables(t *testing.T, got, want map[string]string) {
 		t.Errorf("%d of %d rows differ from the uninterrupted run, by dimension: %v", bad, len(want), dims)
 	}
 }
+
+// TestMergerRestartTakesBackFoldedRows: a row the merger published before
+// its window was final, and that folds into (other) by the final rows
+// (max_values), is taken back by a tombstone even when the merger that
+// publishes the final rows is not the one that published the row (kill -9
+// in between).
+func TestMergerRestartTakesBackFoldedRows(t *testing.T) {
+	s := newScenario(t, 1)
+	env := []string{"LOGVEIL_STAGES=merge", "LOGVEIL_KAFKA_PARTITIONS=1", "LOGVEIL_STATS_MAX_VALUES=1",
+		"LOGVEIL_KAFKA_STATS_EMIT_INTERVAL=200ms", "LOGVEIL_STATS_LATENESS=10s", "LOGVEIL_STATS_WINDOWS=1h"}
+	start := time.Now().Add(48 * time.Hour).Truncate(time.Hour).Unix() // no clock of this run closes it
+	partial := func(dim, value string, views, visitors int) string {
+		return fmt.Sprintf(`%s|%s	{"start":%d,"size":3600,"dim":%q,"value":%q,"src":0,"views":%d,"visitors":%d}`+"\n",
+			dim, value, start, dim, value, views, visitors)
+	}
+	produce := func(recs string) {
+		cmd := exec.Command("kcat", "-P", "-b", s.brokers, "-t", s.prefix+".partials", "-K", "\t")
+		cmd.Stdin = strings.NewReader(recs)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("kcat -P: %v\n%s", err, out)
+		}
+	}
+	xp := time.Unix(start, 0).UTC().Format(time.RFC3339) + "|1h0m0s|country|XP"
+	total := time.Unix(start, 0).UTC().Format(time.RFC3339) + "|1h0m0s|total|"
+	wait := func(what string, ok func(map[string]string) bool) map[string]string {
+		deadline := time.Now().Add(90 * time.Second)
+		for {
+			table, err := s.statsTable()
+			if err == nil && ok(table) {
+				return table
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not after 90s: %v %v", what, table, err)
+			}
+			time.Sleep(300 * time.Millisecond)
+		}
+	}
+	first := s.start(env...)
+	// The merger creates the topics; the partials come once they exist.
+	wait("topics", func(map[string]string) bool { _, err := s.tryRead(s.prefix + ".partials"); return err == nil })
+	produce(partial("total", "", 60, 30) + partial("country", "XP", 44, 10))
+	wait("XP published before the window is final", func(tb map[string]string) bool { return tb[xp] != "" })
+	first.Process.Signal(syscall.SIGKILL)
+	first.Wait()
+	produce(partial("country", "DE", 60, 20) +
+		fmt.Sprintf(`wm|0	{"dim":"watermark","src":0,"start":%d}`+"\n", start+3600+60))
+	s.start(env...)
+	table := wait("final rows", func(tb map[string]string) bool { return strings.Contains(tb[total], `"final":true`) })
+	if v, ok := table[xp]; ok {
+		t.Fatalf("the folded row is still published after the final rows: %s", v)
+	}
+	if !strings.Contains(table[time.Unix(start, 0).UTC().Format(time.RFC3339)+"|1h0m0s|country|DE"], `"visitors":20`) {
+		t.Fatalf("DE not published: %v", table)
+	}
+}

@@ -2,6 +2,7 @@ package stats
 
 import (
 	"sort"
+	"time"
 )
 
 type partKey struct {
@@ -71,6 +72,33 @@ func (m *Merger) Windows() []WindowKey {
 	}
 	sortWindows(keys)
 	return keys
+}
+
+// CellKeys appends the row key of every value of every dimension the
+// window holds, in every table, whether a publish would keep or fold it.
+// A row published before the window was final can fold later (max_values
+// and the per-site rule are decided on what has come): a merger that did
+// not publish it itself — one restarted mid-window — tombstones the keys
+// of this list that the final rows lack.
+func (m *Merger) CellKeys(dst []string, key WindowKey) []string {
+	w := m.windows[key]
+	if w == nil {
+		return dst
+	}
+	r := Row{
+		WindowStart: time.Unix(key.Start, 0).UTC().Format(time.RFC3339),
+		WindowSize:  (time.Duration(key.Size) * time.Second).String(),
+	}
+	var buf []byte
+	for k := range w.parts {
+		if k.capped || k.dim == "total" {
+			continue
+		}
+		r.Site, r.Dimension, r.Value = k.site, k.dim, k.value
+		buf = r.AppendKey(buf[:0])
+		dst = append(dst, string(buf))
+	}
+	return dst
 }
 
 // Drop forgets a window.
