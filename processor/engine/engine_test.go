@@ -10,6 +10,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/logveil/logveil/internal/loggen"
 	"github.com/logveil/logveil/internal/schematest"
 	"github.com/logveil/logveil/schema"
 	"github.com/logveil/logveil/transforms"
@@ -435,5 +436,61 @@ func TestLadderFields(t *testing.T) {
 			t.Errorf("wide network %v", m["client_network"])
 		}
 		schematest.Validate(t, eventSchema(t), out)
+	}
+}
+
+// BenchmarkHolder: a line of loggen traffic read, held and released at
+// its rung (k 5) — the per-line cost of k-anonymous events; BenchmarkRead
+// is the same lines written alone (events_k 1).
+func BenchmarkHolder(b *testing.B) { benchmarkHeld(b, census.New(5, 64<<20)) }
+
+func BenchmarkRead(b *testing.B) { benchmarkHeld(b, nil) }
+
+func benchmarkHeld(b *testing.B, c *census.Counter) {
+	e := testEngine(b, Options{Events: JSON, Rejects: Records, Hits: true, Salts: everyDay{}, Census: c}, nil)
+	w := e.NewWorker()
+	w.SetSource("raw", 0)
+	var in bytes.Buffer
+	loggen.New(loggen.Options{Seed: 1}).WriteN(&in, 50000)
+	lines := bytes.Split(bytes.TrimSuffix(in.Bytes(), []byte("\n")), []byte("\n"))
+	var h *Holder
+	if c != nil {
+		h = e.NewHolder()
+	}
+	const perBatch, window = 1000, 4
+	var queue, spare []*Batch
+	next := func() *Batch {
+		if len(spare) == 0 {
+			spare = append(spare, &Batch{})
+		}
+		nb := spare[len(spare)-1]
+		spare = spare[:len(spare)-1]
+		nb.Reset()
+		return nb
+	}
+	cur := next()
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if h == nil {
+			w.Line(cur, lines[i%len(lines)], int64(i))
+		} else {
+			w.Read(cur, lines[i%len(lines)], int64(i))
+		}
+		if len(cur.Items) < perBatch {
+			continue
+		}
+		if h == nil {
+			spare = append(spare, cur)
+			cur = next()
+			continue
+		}
+		h.Add(cur)
+		queue = append(queue, cur)
+		if h.Len() > window {
+			n := h.Release(1)
+			spare = append(spare, queue[:n]...)
+			queue = append(queue[:0], queue[n:]...)
+		}
+		cur = next()
 	}
 }
