@@ -209,6 +209,15 @@ func TestPathScrub(t *testing.T) {
 	f("/files/abc/raw/more", "/files/abc/raw/more")
 	f("/invoice-2024-000123.pdf", "/{number}.pdf")
 	f("/2024/11/hello", "/{id}/{id}/hello")
+	f("/img/logo@2x.png", "/img/logo@2x.png")
+	f("/img/icon@1.5x.webp", "/img/icon@1.5x.webp")
+	f("/img/jdoe@example.png", "/img/{email}")
+	f("/u/jdoe@2x", "/u/{email}")
+	f("/archive/06nov1949", "/archive/{date}")
+	f("/events/2002-dec-10", "/events/{date}")
+	f("/login/magic/apple-river-stone", "/login/{token}/{token}")
+	f("/reset/confirm/apple-river-stone", "/reset/confirm/{token}")
+	f("/reset/9f86d081884c7d659a2feaa0c55ad015/done-page", "/reset/{token}/{token}")
 }
 
 func TestQueryAndSearchTerms(t *testing.T) {
@@ -271,7 +280,11 @@ func TestReferrer(t *testing.T) {
 	f("http://lysander-thinkpad:8080/", "http://{host}", RefExternal)
 	f("http://alices-macbook-pro.local/", "http://{host}", RefExternal)
 	f("http://nas.home.arpa/", "http://{host}", RefExternal)
-	f("android-app://com.google.android.gm/", "android-app://com.google.android.gm", RefExternal)
+	f("android-app://com.google.android.gm/", "android-app://com.google", RefExternal)
+	f("android-app://com.janedoe-photos/", "android-app://com.janedoe-photos", RefExternal)
+	f("chrome-extension://aapbdbdomjkkjkaonfhkkikfgjllcleb/", "chrome-extension://{host}", RefExternal)
+	f("ftp://files.jane-doe.example.org/pub/cv.pdf", "ftp://example.org", RefExternal)
+	f("ftp://192.168.1.20/x", "ftp://{ip}", RefExternal)
 	f("http://5.6.7.8a/", "http://{host}", RefExternal)
 	f("https://1.2.3.4.nip.io/x", "https://nip.io", RefExternal)
 	f("https://93-121-209-129.example.com/x", "https://example.com", RefExternal)
@@ -296,6 +309,9 @@ func TestUserAgent(t *testing.T) {
 	f("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1", "Safari", "17", "iOS", "Mobile", false)
 	f("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", "Other", "", "Other", "Bot", true)
 	f("curl/8.4.0", "Other", "", "Other", "Bot", true)
+	// A version that is not a small number is not written.
+	f("Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/4155550134", "Firefox", "", "Linux", "Desktop", false)
+	f("Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/0132", "Firefox", "", "Linux", "Desktop", false)
 	f("-", "Other", "", "Other", "Unknown", false)
 }
 

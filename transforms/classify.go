@@ -126,14 +126,39 @@ func obfuscatedAt(s []byte, j int) bool {
 	return lower(s[j+1]) == 'a' && lower(s[j+2]) == 't' && (s[j+3] == ')' || s[j+3] == ']' || s[j+3] == '}')
 }
 
-// isEmailish: something before an '@' and something after it.
+// isEmailish: something before an '@' and something after it, but for
+// an image's scale ("logo@2x.png").
 func isEmailish(w []byte) bool {
 	for i, c := range w {
 		if c == '@' && i > 0 && i < len(w)-1 {
-			return true // user@localhost still names a person
+			return scaleSuffix(w[i:]) == 0 // user@localhost still names a person
 		}
 	}
 	return false
+}
+
+// scaleSuffix is the length of "@2x" (1x to 4x, or 1.5x) when s starts with
+// it and a file extension follows it to the end; else 0.
+func scaleSuffix(s []byte) int {
+	n := 0
+	switch {
+	case len(s) >= 4 && s[0] == '@' && s[1] >= '1' && s[1] <= '4' && s[2] == 'x':
+		n = 3
+	case len(s) >= 6 && s[0] == '@' && s[1] == '1' && s[2] == '.' && s[3] == '5' && s[4] == 'x':
+		n = 5
+	default:
+		return 0
+	}
+	ext := s[n:] // ".png"
+	if len(ext) < 2 || len(ext) > 6 || ext[0] != '.' {
+		return 0
+	}
+	for _, c := range ext[1:] {
+		if !isLowerASCII(c) && !isDigit(c) {
+			return 0
+		}
+	}
+	return n
 }
 
 // isMAC: six hex pairs joined by ':' or '-', three hex quads joined by '.',

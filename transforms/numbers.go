@@ -333,8 +333,9 @@ func equalFoldASCII(a []byte, b string) bool {
 	return true
 }
 
-// scanMonthDate recognises "6 feb 1957", "06-Feb-1957", "feb 6, 1957" and
-// "February 6th 1957" starting at s[i] (a digit or a letter at a word
+// scanMonthDate recognises "6 feb 1957", "06-Feb-1957", "feb 6, 1957",
+// "February 6th 1957", "06nov1949", "jan-22-41" and "2002-dec-10" starting
+// at s[i] (a digit or a letter at a word
 // start) and returns the end, or 0.
 func scanMonthDate(s []byte, i int) int {
 	type tok struct {
@@ -349,7 +350,9 @@ func scanMonthDate(s []byte, i int) int {
 			for k < len(s) && k-j < 2 && (s[k] == ' ' || s[k] == '-' || s[k] == '.' || s[k] == '/' || s[k] == ',') {
 				k++
 			}
-			if k == j {
+			// "06nov1949": no separator where a digit run meets a
+			// letter run.
+			if k == j && (j >= len(s) || isDigit(s[j]) == toks[t-1].digits) {
 				return 0
 			}
 			j = k
@@ -390,12 +393,10 @@ func scanMonthDate(s []byte, i int) int {
 		}
 		return v >= 1 && v <= 31
 	}
-	year := func(t tok) bool { return t.digits && t.end-t.start == 4 }
+	year := func(t tok) bool { return t.digits && (t.end-t.start == 4 || t.end-t.start == 2) }
 	month := func(t tok) bool { return !t.digits && isMonthName(s[t.start:t.end]) }
-	if !year(toks[2]) {
-		return 0
-	}
-	if day(toks[0]) && month(toks[1]) || day(toks[1]) && month(toks[0]) {
+	if (day(toks[0]) && month(toks[1]) || day(toks[1]) && month(toks[0])) && year(toks[2]) ||
+		toks[0].digits && toks[0].end-toks[0].start == 4 && month(toks[1]) && day(toks[2]) { // "2002-dec-10"
 		return toks[2].end
 	}
 	return 0

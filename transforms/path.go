@@ -163,6 +163,9 @@ func appendScrubbedPath(dst, path []byte, routes []route, safe []string, tmp []b
 			dst = append(dst, ext...)
 		}
 		switch {
+		case parent == secretParent && (cls == ClassToken || secretFollowerSet.has(dec)):
+			// A secret covers what follows it: "/login/magic/<code>",
+			// "/reset/confirm/<code>".
 		case cls != ClassNone:
 			parent = plainParent
 		case identityParentSet.has(seg):
@@ -204,6 +207,9 @@ func classifySegment(s []byte) (Class, []byte) {
 	base, ext := s, extension(s)
 	if ext != nil {
 		base = s[:len(s)-len(ext)]
+		if at := bytes.LastIndexByte(base, '@'); at > 0 && scaleSuffix(s[at:]) > 0 {
+			base = base[:at] // "logo@2x.png" is judged as "logo.png"
+		}
 		if cls := classifyWord(base); cls != ClassNone {
 			if cls == ClassToken && isUUID(base) {
 				return ClassID, ext

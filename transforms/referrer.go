@@ -153,12 +153,21 @@ func reduceReferrer(ref []byte, schemeEnd int) refInfo {
 	}
 	var keep []byte
 	var cls Class
-	if web := string(site[:hostStart]); web == "http://" || web == "https://" {
+	switch web := string(site[:hostStart]); {
+	case web == "http://" || web == "https://" || web == "ftp://" || web == "ftps://" || web == "ws://" || web == "wss://":
 		keep, cls = siteClass(h, false)
-	} else if hostAddress(h) {
+	case hostAddress(h):
 		cls = ClassIP
-	} else if keep = h; !hostLabelsSafe(h) {
-		cls = ClassHost // an app id, "android-app://com.google.android.gm", kept when route-like
+	default:
+		// An app id ("android-app://com.google.android.gm") keeps its
+		// publisher, the reversed domain's first two labels
+		// ("com.google"), as a web referrer keeps its registrable
+		// domain; one label, or labels that are not route-like, are a
+		// placeholder.
+		keep, cls = appPublisher(h), ClassNone
+		if keep == nil || !hostLabelsSafe(keep) {
+			keep, cls = nil, ClassHost
+		}
 	}
 	var reduced string
 	if cls != ClassNone {
@@ -167,6 +176,18 @@ func reduceReferrer(ref []byte, schemeEnd int) refInfo {
 		reduced = string(append(site[:hostStart], keep...))
 	}
 	return refInfo{site: reduced, full: full, host: full[hostStart:], typ: typ}
+}
+
+// appPublisher is an app id's first two labels; nil for one label.
+func appPublisher(h []byte) []byte {
+	i := bytes.IndexByte(h, '.')
+	if i <= 0 {
+		return nil
+	}
+	if j := bytes.IndexByte(h[i+1:], '.'); j >= 0 {
+		return h[:i+1+j]
+	}
+	return h
 }
 
 func (rs *referrers) isInternal(host string, reqHost []byte) bool {

@@ -57,7 +57,9 @@ func parseUserAgent(p *useragent.Parser, s string) uaInfo {
 		if i := strings.IndexByte(v, '.'); i >= 0 {
 			v = v[:i]
 		}
-		info.major = v
+		if majorOK(v) {
+			info.major = v
+		}
 	}
 	if name, class, ok := matchCrawler(s); ok {
 		info.bot, info.crawler, info.traffic = true, name, class
@@ -89,6 +91,21 @@ func parseUserAgent(p *useragent.Parser, s string) uaInfo {
 		info.device = "Unknown"
 	}
 	return info.withJSON()
+}
+
+// majorOK: a major version is kept when it is a small number (1 to 3
+// digits, no leading zero): the parser copies any digit run after a
+// browser's name, which can be a phone number or an id.
+func majorOK(v string) bool {
+	if len(v) == 0 || len(v) > 3 || len(v) > 1 && v[0] == '0' {
+		return false
+	}
+	for i := range len(v) {
+		if v[i] < '0' || v[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // emptyUA is a line without a user agent.
