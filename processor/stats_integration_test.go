@@ -230,14 +230,34 @@ func expectedStats(events []event, final map[string]bool) map[string]string {
 	}
 	want := map[string]string{}
 	siteCells := map[string]map[string]int{} // site -> "window|size|dim|value" -> visitors
+	listed := map[string]bool{}              // "window|size|": some site has a table
+	// window is a key's "start|size|".
+	window := func(key string) string {
+		i := strings.IndexByte(key, '|')
+		return key[:i+1+strings.IndexByte(key[i+1:], '|')+1]
+	}
 	for site, evs := range bySite {
-		table, cells := expectedTable(evs, final, "#"+site, nil)
+		table, cells := expectedTable(evs, final, "#"+site, nil, nil)
+		// A site with fewer than k visitors in a window has no table
+		// there: its hits are those of no listed site.
+		for k := range table {
+			if _, ok := table[window(k)+"total#"+site+"|"]; !ok {
+				delete(table, k)
+			} else {
+				listed[window(k)] = true
+			}
+		}
+		for c := range cells {
+			if _, ok := table[window(c)+"total#"+site+"|"]; !ok {
+				delete(cells, c)
+			}
+		}
 		siteCells[site] = cells
 		for k, v := range table {
 			want[k] = v
 		}
 	}
-	table, _ := expectedTable(events, final, "", func(cell string, visitors, k int) bool {
+	table, _ := expectedTable(events, final, "", func(prefix string) bool { return listed[prefix] }, func(cell string, visitors, k int) bool {
 		rest := visitors
 		for _, cells := range siteCells {
 			n := cells[cell]
@@ -255,9 +275,10 @@ func expectedStats(events []event, final map[string]bool) map[string]string {
 }
 
 // expectedTable is one table of expectedStats: its rows keyed with suffix
-// after the dimension, and every cell's visitors; unsafe, when set, folds
-// a cell as if it had fewer than k visitors.
-func expectedTable(events []event, final map[string]bool, suffix string, unsafe func(cell string, visitors, k int) bool) (map[string]string, map[string]int) {
+// after the dimension, and every cell's visitors; in a window beside
+// site tables (beside), unsafe folds a cell as if it had fewer than k
+// visitors.
+func expectedTable(events []event, final map[string]bool, suffix string, beside func(prefix string) bool, unsafe func(cell string, visitors, k int) bool) (map[string]string, map[string]int) {
 	type cellT struct {
 		views    int64
 		visitors map[string]bool
@@ -399,7 +420,8 @@ func expectedTable(events []event, final map[string]bool, suffix string, unsafe 
 			want[prefix+"total"+suffix+"|"] = total
 		}
 		for dim, cells := range w.cells {
-			if unsafe != nil && !final[prefix] {
+			besideSites := beside != nil && beside(prefix)
+			if besideSites && !final[prefix] {
 				break // beside site tables the all-sites cells come with the final rows only
 			}
 			k := 5
@@ -410,7 +432,7 @@ func expectedTable(events []event, final map[string]bool, suffix string, unsafe 
 			otherVisitors := map[string]bool{}
 			for value, c := range cells {
 				cellVisitors[prefix+dim+"|"+value] = len(c.visitors)
-				if len(c.visitors) < k || unsafe != nil && unsafe(prefix+dim+"|"+value, len(c.visitors), k) {
+				if len(c.visitors) < k || besideSites && unsafe(prefix+dim+"|"+value, len(c.visitors), k) {
 					otherViews += c.views
 					otherSum += int64(len(c.visitors))
 					for v := range c.visitors {
@@ -422,7 +444,7 @@ func expectedTable(events []event, final map[string]bool, suffix string, unsafe 
 			}
 			if len(cells) > 0 {
 				n := int64(len(otherVisitors))
-				if unsafe != nil { // the all-sites table beside site tables: the sum
+				if besideSites { // the all-sites table beside site tables: the sum
 					n = otherSum
 				}
 				want[prefix+dim+suffix+"|(other)"] = fmt.Sprintf("views=%d visitors=%d", otherViews, n)

@@ -142,10 +142,19 @@ func (m *Merger) WindowRows(dst []Row, key WindowKey, final bool) []Row {
 	if m.cfg.Differential() {
 		return m.dpTableRows(dst, key, final, "", all)
 	}
-	perSite := make([]mergedTable, len(sites))
-	for i, site := range sites {
-		perSite[i] = m.merge(w, site, final)
+	// The site is a value like any other: a site with fewer than k
+	// visitors in the window has no table (its name and its small counts
+	// on no row); its hits count in the all-sites table only, where the
+	// cross-site rule below treats them as hits of no listed site.
+	perSite := make([]mergedTable, 0, len(sites))
+	listed := sites[:0]
+	for _, site := range sites {
+		if mt := m.merge(w, site, final); mt.tot.Visitors >= int64(m.cfg.K) {
+			perSite = append(perSite, mt)
+			listed = append(listed, site)
+		}
 	}
+	sites = listed
 	if len(sites) > 0 && !final {
 		// Whether subtracting a site's rows singles out a cell changes as
 		// hits arrive (a site's first visitor of a value makes it unsafe),

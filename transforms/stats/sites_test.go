@@ -125,3 +125,34 @@ func TestSitesCapped(t *testing.T) {
 		}
 	}
 }
+
+// TestSmallSiteNoTable: the site is a value like any other. A site with
+// fewer than k visitors in a window has no table there — its name on no
+// row, and no row with counts below k for it — while a site with k has.
+func TestSmallSiteNoTable(t *testing.T) {
+	var lines [][]byte // first: the stream's first minutes
+	ts := "[01/Nov/2026:00:%02d:00 +0000]"
+	site := func(host string, visitors int) {
+		for i := range visitors {
+			for m := range 3 {
+				lines = append(lines, fmt.Appendf(nil, `%s:443 81.2.70.%d - - `+ts+` "GET /about HTTP/1.1" 200 1 "-" "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"`, host, 10+i, m+i))
+			}
+		}
+	}
+	site("jane-doe.example.org", 4)
+	site("five.example.org", 5)
+	lines = append(lines, vhostLines(3000, 6)...)
+	rows, _ := aggregateLines(t, lines, Config{Windows: []time.Duration{time.Hour}})
+	five := false
+	for _, r := range rows {
+		if r.Site == "jane-doe.example.org" {
+			t.Fatalf("a site of 4 visitors has a row: %+v", r)
+		}
+		if r.Site == "five.example.org" && r.Dimension == "total" && r.WindowStart == "2026-11-01T00:00:00Z" {
+			five = r.Visitors == 5 && !r.Suppressed
+		}
+	}
+	if !five {
+		t.Error("a site of 5 visitors has no table with its total")
+	}
+}
