@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/logveil/logveil/internal/schematest"
+	"github.com/logveil/logveil/schema"
 )
 
 // process runs one line through a worker and returns the JSON event.
@@ -486,5 +489,28 @@ func TestIsPrivateV4(t *testing.T) {
 		if got != want && !(got && extra) {
 			t.Fatalf("isPrivate(%s) = %v, reference %v", a, got, want)
 		}
+	}
+}
+
+// TestNoStatusLogged: a format without a status field (Apache's stock
+// ssl_request_log) gives an event without "status" — valid JSON that the
+// schema accepts — and a rewritten line with "-" where the status would be.
+func TestNoStatusLogged(t *testing.T) {
+	w := newTestAnonymizer(t, Config{InputFormat: `%t %h %{SSL_PROTOCOL}x %{SSL_CIPHER}x "%r" %b`}).NewWorker()
+	m := process(t, w, `[10/Oct/2000:13:55:36 +0000] 203.0.113.9 TLSv1.3 TLS_AES_256_GCM_SHA384 "GET /shop HTTP/1.1" 512`)
+	if _, ok := m["status"]; ok || m["path"] != "/shop" {
+		t.Errorf("event %v", m)
+	}
+	schematest.Validate(t, schematest.Compile(t, "event.v1.json", schema.EventV1), w.AppendJSON(nil, &w.Rec, []byte("raw-0-1")))
+	// A JSON line without status, rewritten as JSON.
+	w = newTestAnonymizer(t, Config{}).NewWorker()
+	m = process(t, w, `{"remote_addr":"203.0.113.9","time_iso8601":"2000-10-10T13:55:36Z","request":"GET /shop HTTP/1.1"}`)
+	if _, ok := m["status"]; ok {
+		t.Errorf("event %v", m)
+	}
+	line := w.AppendLine(nil, &w.Rec)
+	var lm map[string]any
+	if err := json.Unmarshal(line, &lm); err != nil || lm["status"] != nil {
+		t.Errorf("line %s: %v", line, err)
 	}
 }

@@ -82,8 +82,10 @@ func (w *Worker) AppendJSON(dst []byte, r *Record, id []byte) []byte {
 			dst = appendJSONString(dst, r.Proto)
 		}
 	}
-	dst = append(dst, `,"status":`...)
-	dst = append(dst, byte('0'+r.Status/100), byte('0'+r.Status/10%10), byte('0'+r.Status%10))
+	if r.Status > 0 { // 0: the format logs no status
+		dst = append(dst, `,"status":`...)
+		dst = append(dst, byte('0'+r.Status/100), byte('0'+r.Status/10%10), byte('0'+r.Status%10))
+	}
 	if r.Bytes >= 0 {
 		dst = append(dst, `,"bytes":`...)
 		dst = strconv.AppendInt(dst, r.Bytes, 10)

@@ -79,6 +79,9 @@ func (w *Worker) appendField(dst []byte, r *Record, kind field) []byte {
 	case fProto:
 		return append(dst, r.Proto...)
 	case fStatus:
+		if r.Status == 0 {
+			return append(dst, '-') // the format logs no status
+		}
 		return strconv.AppendInt(dst, int64(r.Status), 10)
 	case fBytes:
 		if r.Bytes >= 0 {
@@ -176,7 +179,11 @@ func (w *Worker) appendNginxJSON(dst []byte, r *Record) []byte {
 	dst = appendJSONString(dst, req)
 	dst = append(dst[:mark], dst[mark+len(req):]...)
 	dst = append(dst, `,"status":`...)
-	dst = append(dst, byte('0'+r.Status/100), byte('0'+r.Status/10%10), byte('0'+r.Status%10))
+	if r.Status > 0 {
+		dst = append(dst, byte('0'+r.Status/100), byte('0'+r.Status/10%10), byte('0'+r.Status%10))
+	} else {
+		dst = append(dst, "null"...) // the format logs no status
+	}
 	dst = append(dst, `,"body_bytes_sent":`...)
 	dst = strconv.AppendInt(dst, max(r.Bytes, 0), 10)
 	dst = append(dst, `,"http_referer":`...)

@@ -338,7 +338,14 @@ func (a *Aggregator) intern(b []byte) string {
 
 var statusClasses = [10]string{"0xx", "1xx", "2xx", "3xx", "4xx", "5xx", "6xx", "7xx", "8xx", "9xx"}
 
-func statusClass(s int) string { return statusClasses[s/100%10] }
+// statusClass is "2xx" and the like; "(none)" when the format logs no
+// status.
+func statusClass(s int) string {
+	if s <= 0 {
+		return "(none)"
+	}
+	return statusClasses[s/100%10]
+}
 
 var twoDigits = func() (t [24]string) {
 	for i := range t {
