@@ -5,6 +5,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	_ "time/tzdata" // stats.time_zone in a distroless image, which has no zoneinfo
 )
 
@@ -13,6 +14,7 @@ const usage = `logveil anonymizes web-server access logs.
 Usage:
   logveil demo [--lines N] [--duration D] [--port 9092]  # everything in-process, no broker to install
   logveil anonymize [flags] < access.log > events.jsonl
+  logveil anonip [anonip's flags] < access.log > masked.log  # a drop-in for anonip: addresses only
   logveil run [--config logveil.yaml] [--brokers ...]   # the Kafka stream processor
   logveil check-config [FILE]                           # validate, print the effective config
   logveil aggregate [--window 1h,24h] [--output jsonl|html] < access.log   # page and time statistics of a file, k-anonymous
@@ -31,6 +33,10 @@ Run 'logveil <command> -h' for a command's flags.
 var version = "dev"
 
 func main() {
+	// Installed as "anonip" (a link to this binary), it is anonip.
+	if name := filepath.Base(os.Args[0]); name == "anonip" || name == "anonip.py" {
+		os.Exit(cmdAnonip(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
 	if len(os.Args) < 2 {
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
@@ -39,6 +45,8 @@ func main() {
 	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
 	case "anonymize":
 		code = cmdAnonymize(args, os.Stdin, os.Stdout, os.Stderr)
+	case "anonip":
+		code = cmdAnonip(args, os.Stdin, os.Stdout, os.Stderr)
 	case "demo":
 		code = cmdDemo(args, os.Stdout, os.Stderr)
 	case "run":

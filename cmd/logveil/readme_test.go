@@ -48,7 +48,9 @@ func TestREADMECommandsExist(t *testing.T) {
 				}
 				for _, m := range reFlag.FindAllStringSubmatch(strings.Join(f[2:], " "), -1) {
 					name := strings.TrimLeft(m[1], "-")
-					if !strings.Contains(help, "  -"+name+" ") && !strings.Contains(help, "  -"+name+"\n") {
+					// Go's flag help ("  -name"), or argparse's ("  -4, --name", "  --name").
+					if !strings.Contains(help, "  -"+name+" ") && !strings.Contains(help, "  -"+name+"\n") &&
+						!strings.Contains(help, ", --"+name+" ") && !strings.Contains(help, "  --"+name+" ") {
 						t.Errorf("README: logveil %s has no flag %s (in %q)", cmd, m[1], strings.TrimSpace(seg))
 					}
 				}
@@ -72,6 +74,10 @@ func runCmdHelp(name string) (int, string, string) {
 		var out, errb bytes.Buffer
 		code := cmdFetchGeoIP([]string{"-h"}, &out, &errb)
 		return code, "", errb.String()
+	case "anonip": // anonip's help goes to stdout, as argparse's does
+		var out, errb bytes.Buffer
+		code := cmdAnonip([]string{"-h"}, nil, &out, &errb)
+		return code, "", out.String()
 	}
 	return exitConfig, "", ""
 }
