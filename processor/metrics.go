@@ -14,6 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/logveil/logveil/internal/httpguard"
 )
 
 // metrics are the processor's Prometheus metrics. Labels carry only fixed
@@ -38,7 +40,8 @@ type metrics struct {
 	statsDuplicates prometheus.Counter
 	statsOpen       *prometheus.GaugeVec   // partition
 	rungs           *prometheus.CounterVec // rung
-	census          *prometheus.GaugeVec   // what
+	httpRefused     prometheus.Counter
+	census          *prometheus.GaugeVec // what
 }
 
 func newMetrics() *metrics {
@@ -65,11 +68,13 @@ func newMetrics() *metrics {
 		statsOpen:       prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logveil_stats_open_windows", Help: "Open statistics windows, per visits partition."}, []string{"partition"}),
 		rungs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logveil_events_rung_total",
 			Help: "Events produced at each rung of the generalisation ladder (k-anonymous events)."}, []string{"rung"}),
+		httpRefused: prometheus.NewCounter(prometheus.CounterOpts{Name: "logveil_http_refused_total",
+			Help: "Connections to the operations endpoint closed at once because the cap on open connections was reached."}),
 		census: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logveil_census",
 			Help: "The anonymizer's census of k-anonymous events: keys, admitted (open classes), forgotten (to stay within census_bytes), bytes."}, []string{"what"}),
 	}
 	m.reg.MustRegister(m.recordsIn, m.bytesIn, m.recordsOut, m.bytesOut, m.rejected, m.stage, m.commitLat,
-		m.lag, m.saltAge, m.ready, m.errors, m.offsetReset, m.statsLate, m.statsHits, m.statsDuplicates, m.statsOpen, m.rungs, m.census,
+		m.lag, m.saltAge, m.ready, m.errors, m.offsetReset, m.statsLate, m.statsHits, m.statsDuplicates, m.statsOpen, m.rungs, m.census, m.httpRefused,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -98,8 +103,9 @@ func (h *health) ready() bool {
 	return h.stages.Load() > 0 && h.joined.Load() == h.stages.Load() && h.fetchOK.Load() && h.produceOK.Load()
 }
 
-// serveHTTP runs /metrics, /healthz and /readyz until ctx ends. The bound
-// address is sent on bound (useful with ":0").
+// serveHTTP runs /metrics, /healthz and /readyz until ctx ends, behind
+// httpguard's limits. The bound address is sent on bound (useful with
+// ":0").
 func serveHTTP(ctx context.Context, addr string, pprofOn bool, m *metrics, h *health, log *slog.Logger, bound chan<- string) error {
 	mux := http.NewServeMux()
 	if pprofOn {
@@ -123,7 +129,9 @@ func serveHTTP(ctx context.Context, addr string, pprofOn bool, m *metrics, h *he
 	if bound != nil {
 		bound <- ln.Addr().String()
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	g := httpguard.New(m.httpRefused.Inc)
+	ln = g.Listener(ln)
+	srv := g.Server(mux)
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

@@ -13,10 +13,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
+	"github.com/logveil/logveil/internal/httpguard"
 	"github.com/logveil/logveil/processor/config"
 	"github.com/logveil/logveil/processor/statspage"
 	"github.com/logveil/logveil/transforms/stats"
@@ -177,7 +179,14 @@ func serveStats(cfg config.Settings, addr string, refresh time.Duration, since s
 		fmt.Fprintf(stderr, "logveil stats: --serve: %v\n", err)
 		return exitConfig
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	var refused atomic.Int64
+	g := httpguard.New(func() {
+		if refused.Add(1)%1000 == 1 {
+			log.Warn("connections refused: the cap on open connections is reached, none idle", "cap", httpguard.MaxConns, "refused", refused.Load())
+		}
+	})
+	ln = g.Listener(ln)
+	srv := g.Server(h)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {

@@ -2,8 +2,11 @@ package statspage
 
 import (
 	"context"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,6 +24,17 @@ import (
 //
 //go:embed report.html
 var reportPage string
+
+// pageCSP lets the page run its one script, by hash, and nothing else: no
+// inline script an injected value could add, no framing, no form, no base.
+var pageCSP = func() string {
+	const open = "<script>"
+	i := strings.LastIndex(reportPage, open) + len(open)
+	j := i + strings.Index(reportPage[i:], "</script>")
+	sum := sha256.Sum256([]byte(reportPage[i:j]))
+	return "default-src 'none'; script-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) +
+		"'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+}()
 
 // Source describes where a page's rows come from.
 type Source struct {
@@ -154,10 +168,12 @@ func (s *Server) current(ctx context.Context, f Filter) ([]stats.Row, error) {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Referrer-Policy", "no-referrer")
 	switch r.URL.Path {
 	case "/":
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self'")
+		w.Header().Set("Content-Security-Policy", pageCSP)
+		w.Header().Set("X-Frame-Options", "DENY")
 		src := Source{Description: s.desc, RefreshS: int(max(s.refresh, 5*time.Second) / time.Second)}
 		// The page carries the rows it opens on, so it shows them before
 		// (and without) its first fetch; the script then refreshes them.
@@ -171,7 +187,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/api/stats", "/api/stats.csv":
 		f, err := statsFilterOf(r)
 		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
+			badParam(w, err)
 			return
 		}
 		rows, err := s.current(r.Context(), f)
@@ -184,7 +200,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if rng := r.URL.Query().Get("range"); rng != "" {
 			if rows, err = Range(rows, rng); err != nil {
-				http.Error(w, err.Error(), http.StatusBadRequest)
+				badParam(w, paramError{"range", err})
 				return
 			}
 		}
@@ -206,6 +222,26 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// paramError is a bad query parameter. Its Error names the value (for the
+// command line, whose user typed it); an HTTP answer names the parameter
+// only, never echoing what a client sent.
+type paramError struct {
+	param string
+	err   error
+}
+
+func (e paramError) Error() string { return e.err.Error() }
+
+// badParam answers 400 naming the parameter.
+func badParam(w http.ResponseWriter, err error) {
+	msg := "bad request"
+	var pe paramError
+	if errors.As(err, &pe) {
+		msg = "bad value of the " + pe.param + " parameter"
+	}
+	http.Error(w, msg, http.StatusBadRequest)
+}
+
 // statsFilterOf reads window, dimension and since from the query string.
 func statsFilterOf(r *http.Request) (Filter, error) {
 	var f Filter
@@ -213,7 +249,7 @@ func statsFilterOf(r *http.Request) (Filter, error) {
 	if v := q.Get("window"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil {
-			return f, fmt.Errorf("window: %q is not a duration such as 1h", v)
+			return f, paramError{"window", fmt.Errorf("window: %q is not a duration such as 1h", v)}
 		}
 		f.Window = d
 	}
@@ -230,7 +266,7 @@ func statsFilterOf(r *http.Request) (Filter, error) {
 	if v := q.Get("since"); v != "" {
 		t, err := ParseSince(v, time.Now())
 		if err != nil {
-			return f, err
+			return f, paramError{"since", err}
 		}
 		f.Since = t
 	}

@@ -153,8 +153,23 @@ func TestStatsServer(t *testing.T) {
 			t.Fatalf("filter let through %+v", r)
 		}
 	}
-	if code, body = get("/api/stats?window=soon"); code != 400 || !strings.Contains(body, "window") {
-		t.Errorf("bad window: %d %q", code, body)
+	// A bad value is named by its parameter, never echoed.
+	for _, q := range []string{"window=<script>soon", "since=<script>soon", "range=<script>soon"} {
+		param := q[:strings.IndexByte(q, '=')]
+		if code, body = get("/api/stats?" + q); code != 400 || !strings.Contains(body, param) || strings.Contains(body, "soon") {
+			t.Errorf("bad %s: %d %q", param, code, body)
+		}
+	}
+	// The page runs its one script by hash, and may not be framed.
+	r, err := http.Get(srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	csp := r.Header.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "script-src 'sha256-") || strings.Contains(csp, "script-src 'unsafe-inline'") ||
+		!strings.Contains(csp, "frame-ancestors 'none'") || r.Header.Get("X-Frame-Options") != "DENY" || r.Header.Get("Referrer-Policy") != "no-referrer" {
+		t.Errorf("page headers: %v", r.Header)
 	}
 	// The page carries the rows it opens on: the newest window's, and the
 	// totals of every window, so it needs no fetch to show them.
