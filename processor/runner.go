@@ -45,6 +45,9 @@ func NewRunner(cfg config.Settings, log *slog.Logger) (*Runner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("anonymize.%w", err)
 	}
+	for _, w := range anon.Warnings() {
+		log.Warn(w)
+	}
 	k := newKafkaClients(cfg.Kafka)
 	if !cfg.Runs(config.StageAnonymize) {
 		k.inputs = nil

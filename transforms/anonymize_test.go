@@ -1,9 +1,12 @@
 package transforms
 
 import (
+	"bytes"
 	"encoding/json"
 	"math/rand/v2"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -512,5 +515,49 @@ func TestNoStatusLogged(t *testing.T) {
 	var lm map[string]any
 	if err := json.Unmarshal(line, &lm); err != nil || lm["status"] != nil {
 		t.Errorf("line %s: %v", line, err)
+	}
+}
+
+// TestDamagedDatabaseRefused: a database with junk before it, or with a
+// record's bytes changed (its tree and metadata intact), is refused when
+// opened, naming the file; a sound one opens. A database without any of
+// the well-known public addresses opens with a warning.
+func TestDamagedDatabaseRefused(t *testing.T) {
+	for name, path := range map[string]string{"country_code": countryCodeDB(t), "geoip2": geoip2CountryDB(t)} {
+		good, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := OpenCountryDB(path)
+		if err != nil {
+			t.Fatalf("%s: the sound file: %v", name, err)
+		}
+		if !strings.Contains(g.Warning, "well-known public addresses") {
+			t.Errorf("%s: a fixture without 8.8.8.8 and the like: warning %q", name, g.Warning)
+		}
+		g.Close()
+		// A record's country code "SE" (a UTF-8 string of 2 bytes: 0x42)
+		// made "S\x01", in the data section.
+		i := bytes.Index(good, []byte("\x42SE"))
+		if i < 0 {
+			t.Fatalf("%s: no SE record in the fixture", name)
+		}
+		flipped := bytes.Clone(good)
+		flipped[i+2] = 0x01
+		for what, b := range map[string][]byte{"junk before it": append([]byte("JUNKJUNKJUNK"), good...), "a byte flipped": flipped} {
+			p := filepath.Join(t.TempDir(), "bad.mmdb")
+			os.WriteFile(p, b, 0o644)
+			if g, err := OpenCountryDB(p); err == nil || !strings.Contains(err.Error(), "damaged") || !strings.Contains(err.Error(), p) {
+				g.Close()
+				t.Errorf("%s, %s: %v", name, what, err)
+			}
+		}
+	}
+	if db := os.Getenv("LOGVEIL_TEST_COUNTRY_DB"); db != "" {
+		g, err := OpenCountryDB(db)
+		if err != nil || g.Warning != "" {
+			t.Errorf("the real database: %v %q", err, g.Warning)
+		}
+		g.Close()
 	}
 }

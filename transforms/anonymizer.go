@@ -41,6 +41,18 @@ func NewAnonymizer(p Policy) (*Anonymizer, error) {
 	return a, nil
 }
 
+// Warnings are what is odd about the databases (GeoDB.Warning), for the
+// caller to report.
+func (a *Anonymizer) Warnings() []string {
+	var w []string
+	for _, g := range []*GeoDB{a.country, a.asnDB} {
+		if g != nil && g.Warning != "" {
+			w = append(w, g.Warning)
+		}
+	}
+	return w
+}
+
 // Policy is the policy the Anonymizer runs.
 func (a *Anonymizer) Policy() Policy { return a.p }
 

@@ -1,6 +1,7 @@
 package transforms
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -19,6 +20,9 @@ type GeoDB struct {
 	r      *maxminddb.Reader
 	schema geoSchema
 	Type   string // database_type from the metadata
+	// Warning, when set, is something odd about the file that does not
+	// stop it being used (see verify).
+	Warning string
 }
 
 type geoSchema uint8
@@ -57,6 +61,10 @@ func OpenCountryDB(path string) (*GeoDB, error) {
 	default:
 		g.schema = schemaCountryCode
 	}
+	if err := g.verify(path); err != nil {
+		g.r.Close()
+		return nil, err
+	}
 	return g, nil
 }
 
@@ -71,7 +79,90 @@ func OpenASNDB(path string) (*GeoDB, error) {
 		return nil, fmt.Errorf("asn database %s: database_type %q is a country/city database", path, g.Type)
 	}
 	g.schema = schemaASN
+	if err := g.verify(path); err != nil {
+		g.r.Close()
+		return nil, err
+	}
 	return g, nil
+}
+
+// verify walks the whole search tree and decodes every record once (a
+// country database has a few hundred: 0.1 s for ip-location-db's file),
+// so that a damaged file — junk before it, bytes flipped in its tree or
+// its data — is refused when it is opened rather than answering ZZ for
+// every address. The reader's own Verify wants metadata fields that
+// ip-location-db's files do not have. A database in which none of a few
+// well-known public addresses has a record is odd but not refused: it
+// is noted in Warning.
+func (g *GeoDB) verify(path string) error {
+	damaged := func(what string, err error) error {
+		return fmt.Errorf("database %s is damaged (%s: %v); download it again (logveil fetch-geoip) or check the file", path, what, err)
+	}
+	seen := map[uintptr]bool{}
+	networks := 0
+	for res := range g.r.Networks() {
+		if err := res.Err(); err != nil {
+			return damaged("search tree", err)
+		}
+		networks++
+		if off := res.Offset(); !seen[off] {
+			seen[off] = true
+			if err := g.checkRecord(res); err != nil {
+				return damaged("record", err)
+			}
+		}
+	}
+	if networks == 0 {
+		return fmt.Errorf("database %s has no networks", path)
+	}
+	found := 0
+	for _, a := range knownPublic {
+		if res := g.r.Lookup(a); res.Err() != nil {
+			return damaged("lookup", res.Err())
+		} else if res.Found() {
+			found++
+		}
+	}
+	if found == 0 {
+		g.Warning = fmt.Sprintf("database %s has no record for any of %d well-known public addresses (8.8.8.8, 1.1.1.1, …): is it the right file?", path, len(knownPublic))
+	}
+	return nil
+}
+
+// knownPublic are addresses every country or ASN database places.
+var knownPublic = []netip.Addr{
+	netip.MustParseAddr("8.8.8.8"), netip.MustParseAddr("1.1.1.1"), netip.MustParseAddr("9.9.9.9"),
+	netip.MustParseAddr("208.67.222.222"), netip.MustParseAddr("2001:4860:4860::8888"), netip.MustParseAddr("2606:4700:4700::1111"),
+}
+
+// checkRecord decodes a record with the schema's type and checks its
+// codes are codes.
+func (g *GeoDB) checkRecord(res maxminddb.Result) error {
+	code := func(c string) error {
+		if c == "" || len(c) == 2 && c[0] >= 'A' && c[0] <= 'Z' && c[1] >= 'A' && c[1] <= 'Z' {
+			return nil
+		}
+		return fmt.Errorf("country code %q", c)
+	}
+	switch g.schema {
+	case schemaGeoIP2:
+		var rec geoip2.Country
+		if err := res.Decode(&rec); err != nil {
+			return err
+		}
+		return errors.Join(code(rec.Country.ISOCode), code(rec.RegisteredCountry.ISOCode))
+	case schemaCountryCode:
+		var rec struct {
+			CountryCode string `maxminddb:"country_code"`
+		}
+		if err := res.Decode(&rec); err != nil {
+			return err
+		}
+		return code(rec.CountryCode)
+	default:
+		var rec geoip2.ASN
+		return res.Decode(&rec)
+	}
 }
 
 // isASNType: "GeoLite2-ASN", "DBIP-ASN-Lite", ip-location-db's "...-asn",

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -57,18 +58,22 @@ func cmdAggregate(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 	start := time.Now()
 	var st pipe.Summary
 	var rows int
+	warn := func(w string) { fmt.Fprintf(stderr, "logveil aggregate: warning: %s\n", w) }
 	if *output == "html" {
 		var rs []stats.Row
-		if st, rs, err = pipe.AggregateRows(cfg.Anonymize, cfg.Stats, input, pipe.Options{}); err == nil {
+		if st, rs, err = pipe.AggregateRows(cfg.Anonymize, cfg.Stats, input, pipe.Options{Warn: warn}); err == nil {
 			rows = len(rs)
 			err = statspage.WriteReport(stdout, rs, statspage.Source{Description: fmt.Sprintf(
 				"logveil aggregate of %d lines, %s", st.In, time.Now().UTC().Format("2006-01-02 15:04 UTC"))})
 		}
 	} else {
-		st, rows, err = pipe.Aggregate(cfg.Anonymize, cfg.Stats, input, stdout, pipe.Options{})
+		st, rows, err = pipe.Aggregate(cfg.Anonymize, cfg.Stats, input, stdout, pipe.Options{Warn: warn})
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "logveil aggregate: %v\n", err)
+		if ce := (*pipe.ConfigError)(nil); errors.As(err, &ce) {
+			return exitConfig
+		}
 		return exitIO
 	}
 	if !*quiet {

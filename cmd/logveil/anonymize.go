@@ -108,6 +108,9 @@ func cmdAnonymize(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 		return exitConfig
 	}
 	defer a.Close()
+	for _, w := range a.Warnings() {
+		fmt.Fprintf(stderr, "logveil anonymize: warning: %s\n", w)
+	}
 
 	opt := pipe.Options{Output: pipe.Output(f.output), Workers: f.workers}
 	if opt.Output != pipe.OutputJSONL && opt.Output != pipe.OutputCombined {

@@ -103,3 +103,24 @@ func TestFetchGeoIP(t *testing.T) {
 		t.Error("a junk database was left behind")
 	}
 }
+
+// TestDamagedDatabaseExit2: anonymize, aggregate and run refuse a damaged
+// country database (junk before it) with exit 2, naming the file, before
+// reading a line or connecting to a broker.
+func TestDamagedDatabaseExit2(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "country.mmdb")
+	os.WriteFile(bad, append([]byte("junk in front of the file\n"), countryCodeMMDB(t)...), 0o644)
+	for _, c := range []struct {
+		cmd  string
+		args []string
+	}{
+		{"anonymize", []string{"--geoip", bad}},
+		{"aggregate", []string{"--geoip", bad}},
+		{"run", []string{"--geoip", bad, "--brokers", "127.0.0.1:1"}},
+	} {
+		code, _, stderr := runCmd(c.cmd, c.args...)
+		if code != exitConfig || !strings.Contains(stderr, "damaged") || !strings.Contains(stderr, bad) {
+			t.Errorf("%s: exit %d, %q", c.cmd, code, stderr)
+		}
+	}
+}

@@ -59,7 +59,7 @@ func TestConfigErrors(t *testing.T) {
 	f("LOGVEIL_KAFKA_COMPRESSION=brotli", `kafka.compression: "brotli"`)
 	f("LOGVEIL_KAFKA_BROKERS=nohost", `kafka.brokers: "nohost" has no port`)
 	f("LOGVEIL_KAFKA_PARTITIONS=0x", `LOGVEIL_KAFKA_PARTITIONS="0x"`)
-	f("LOGVEIL_KAFKA_INPUT_TOPICS=logveil.events", "kafka.input_topics")
+	f("LOGVEIL_KAFKA_INPUT_TOPICS=logveil.raw", `every topic named logveil.* is reserved`)
 	f("LOGVEIL_KAFKA_SASL_MECHANISM=gssapi", `kafka.sasl.mechanism: "gssapi"`)
 	f("LOGVEIL_KAFKA_SALT_RETENTION=1h", "kafka.salt_retention")
 	f("LOGVEIL_ANONYMIZE_IPV4_PREFIX=30", "anonymize.ipv4_prefix: 30")

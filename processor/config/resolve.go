@@ -96,8 +96,12 @@ func (c Config) Resolve() (Settings, error) {
 		return s, fmt.Errorf("kafka.input_topics: none")
 	}
 	for _, t := range k.InputTopics {
-		if t == "" || strings.HasPrefix(t, k.TopicPrefix+".") {
-			return s, fmt.Errorf("kafka.input_topics: %q is empty or one of logveil's own output topics", t)
+		switch {
+		case t == "":
+			return s, fmt.Errorf("kafka.input_topics: an empty topic name")
+		case strings.HasPrefix(t, k.TopicPrefix+"."):
+			return s, fmt.Errorf("kafka.input_topics: %q is under kafka.topic_prefix %q: every topic named %s.* is reserved for logveil's own outputs; rename the input or choose another prefix",
+				t, k.TopicPrefix, k.TopicPrefix)
 		}
 	}
 	if k.GroupID == "" || k.ClientID == "" {

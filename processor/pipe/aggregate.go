@@ -59,15 +59,27 @@ func Aggregate(p transforms.Policy, sp stats.Params, r io.Reader, w io.Writer, o
 	return st, len(rows), nil
 }
 
+// ConfigError is a run that could not start: a database that cannot be
+// opened or is damaged (exit 2 for the command, not an I/O error).
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
 // AggregateRows is Aggregate returning the rows (for a report). The lines
 // go through the engine as logveil run's do; error-log lines are read, not
 // counted (they are no page views).
 func AggregateRows(p transforms.Policy, sp stats.Params, r io.Reader, opt Options) (Summary, []stats.Row, error) {
 	anon, err := transforms.NewAnonymizer(p)
 	if err != nil {
-		return Summary{}, nil, fmt.Errorf("anonymize.%w", err)
+		return Summary{}, nil, &ConfigError{fmt.Errorf("anonymize.%w", err)}
 	}
 	defer anon.Close()
+	if opt.Warn != nil {
+		for _, w := range anon.Warnings() {
+			opt.Warn(w)
+		}
+	}
 	agg := stats.NewAggregator(sp)
 	e := engine.New(anon, engine.Options{Events: engine.NoEvents, Rejects: engine.Shapes, Newlines: true, Hits: true,
 		Salts: newMemorySalts()})

@@ -30,6 +30,9 @@ type Options struct {
 	// until then, a cut last line included, is processed and written, and
 	// the run returns with Summary.Stopped set.
 	Stop <-chan struct{}
+	// Warn, when set, is told what is odd about the databases
+	// (transforms.Anonymizer.Warnings) of a run that opens them.
+	Warn func(string)
 }
 
 func (opt Options) withDefaults() Options {
