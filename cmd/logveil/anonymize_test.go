@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -203,5 +204,43 @@ func TestFilesAndCompression(t *testing.T) {
 	if code != 0 || strings.Count(out, "\n") != 3 || !strings.Contains(out, "client: 81.2.69.0") || !strings.Contains(out, "[client 81.2.69.0]") ||
 		strings.Contains(out, "jdoe") || strings.Contains(out, "81.2.69.5") {
 		t.Errorf("error lines: exit %d\n%s", code, out)
+	}
+}
+
+// TestAggregateRerunsSame: two runs of logveil aggregate (two processes)
+// over one file print the same rows — also where visitors are counted by
+// sketches, and under differential privacy with a noise key; without a
+// key differential privacy is refused (exit 2).
+func TestAggregateRerunsSame(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "access.log")
+	var b bytes.Buffer
+	loggen.New(loggen.Options{Seed: 22, Rate: 50, Visitors: 20000, Pages: 2000}).WriteN(&b, 60000)
+	os.WriteFile(in, b.Bytes(), 0o644)
+	key := filepath.Join(dir, "noise.key")
+	os.WriteFile(key, bytes.Repeat([]byte("k"), 32), 0o600)
+	run := func(env ...string) (string, int) {
+		cmd := exec.Command(testBinary(t), "aggregate", "--quiet", in)
+		cmd.Env = append(os.Environ(), env...)
+		var out bytes.Buffer
+		cmd.Stdout = &out
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+		return out.String(), code
+	}
+	for _, env := range [][]string{nil, {"LOGVEIL_STATS_PRIVACY=differential", "LOGVEIL_STATS_NOISE_KEY_FILE=" + key}} {
+		a, code := run(env...)
+		if code != 0 || a == "" {
+			t.Fatalf("%v: exit %d", env, code)
+		}
+		if b, _ := run(env...); a != b {
+			t.Errorf("%v: two runs over one file print different rows", env)
+		}
+	}
+	if _, code := run("LOGVEIL_STATS_PRIVACY=differential"); code != exitConfig {
+		t.Errorf("differential privacy without a noise key: exit %d", code)
 	}
 }

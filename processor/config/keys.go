@@ -58,7 +58,7 @@ var keys = []key{
 	{path: "stats.views_per_value", help: "differential: views a visitor counts per value and window"},
 	{path: "stats.visits_per_visitor", help: "differential: visits a visitor counts per window (the first, by start)"},
 	{path: "stats.visit_seconds", help: "differential: a visit's duration is clamped to this"},
-	{path: "stats.noise_key_file", help: "differential: the mergers' shared secret (32+ bytes); required by logveil run"},
+	{path: "stats.noise_key_file", help: "differential: the mergers' shared secret (32+ bytes); required by logveil run and aggregate"},
 
 	{path: "kafka.brokers", flag: "brokers", help: "bootstrap brokers"},
 	{path: "kafka.client_id", help: "the client's name to the brokers"},

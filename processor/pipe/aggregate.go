@@ -2,8 +2,12 @@ package pipe
 
 import (
 	"bufio"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -22,6 +26,25 @@ type memorySalts struct {
 }
 
 func newMemorySalts() *memorySalts { return &memorySalts{salts: map[int64][]byte{}} }
+
+// batchSalts gives each day of a batch the same salt on every run, so
+// that one file gives the same statistics every time: the distinct-
+// visitor sketches, which visitors max_visitors follows and, under
+// differential privacy, which contributions the bounds keep all depend
+// on the visitors' ids. The salt is derived from the noise key where
+// there is one; else from a constant, which is no weakness here: a
+// batch's ids never leave the process (only the rows are written), and
+// they are not the ids of logveil run, whose salts are random.
+type batchSalts struct{ seed []byte }
+
+func (b batchSalts) Salt(day int64) ([]byte, bool) {
+	m := hmac.New(sha256.New, b.seed)
+	var d [8]byte
+	binary.BigEndian.PutUint64(d[:], uint64(day))
+	m.Write([]byte("logveil batch salt"))
+	m.Write(d[:])
+	return m.Sum(nil), true
+}
 
 func (m *memorySalts) Salt(day int64) ([]byte, bool) {
 	m.mu.Lock()
@@ -70,6 +93,12 @@ func (e *ConfigError) Unwrap() error { return e.Err }
 // go through the engine as logveil run's do; error-log lines are read, not
 // counted (they are no page views).
 func AggregateRows(p transforms.Policy, sp stats.Params, r io.Reader, opt Options) (Summary, []stats.Row, error) {
+	if sp.Differential() && sp.NoiseKey == nil {
+		// A key drawn per run would give each rerun of one file fresh
+		// noise, and the average of a few reruns would take it away.
+		return Summary{}, nil, &ConfigError{errors.New("stats.noise_key_file: required under differential privacy " +
+			"(head -c 32 /dev/urandom > noise.key): with a fresh key each run, reruns of one file would publish fresh noise that averages away")}
+	}
 	anon, err := transforms.NewAnonymizer(p)
 	if err != nil {
 		return Summary{}, nil, &ConfigError{fmt.Errorf("anonymize.%w", err)}
@@ -82,7 +111,7 @@ func AggregateRows(p transforms.Policy, sp stats.Params, r io.Reader, opt Option
 	}
 	agg := stats.NewAggregator(sp)
 	e := engine.New(anon, engine.Options{Events: engine.NoEvents, Rejects: engine.Shapes, Newlines: true, Hits: true,
-		Salts: newMemorySalts()})
+		Salts: batchSalts{seed: sp.NoiseKey}})
 	st, err := runChunks(e, r, opt, &aggregateSink{agg: agg, rejects: opt.Rejects})
 	if err != nil {
 		return st, nil, err

@@ -57,7 +57,7 @@ type Config struct {
 	// NoiseKeyFile holds the secret the noise is derived from (32 bytes or
 	// more, e.g. head -c 32 /dev/urandom): every merger must read the same
 	// one, no analytics consumer may. Required by logveil run under
-	// differential privacy; logveil aggregate draws one per run without it.
+	// differential privacy, by logveil run and logveil aggregate alike.
 	NoiseKeyFile string `yaml:"noise_key_file"`
 }
 
