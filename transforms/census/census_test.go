@@ -142,3 +142,31 @@ func BenchmarkObserve(b *testing.B) {
 		i++
 	}
 }
+
+// TestMillionKeys: a day of a million distinct classes of one visitor
+// each (the census keys of a million visitors with tuples of their own):
+// the table never outgrows the default 64 MiB; what it cannot hold it
+// forgets, one-visitor keys first.
+func TestMillionKeys(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a million keys")
+	}
+	c := New(5, 64<<20)
+	rng := rand.New(rand.NewPCG(5, 6))
+	for i := range 1_000_000 {
+		c.Observe(20000, Key(rng.Uint64()), Visitor(i))
+	}
+	st := c.Stats()
+	if st.Keys == 0 || st.Bytes > 64<<20 {
+		t.Fatalf("%+v", st)
+	}
+	t.Logf("1 000 000 keys: %d kept in %d bytes, %d forgotten", st.Keys, st.Bytes, st.Forgotten)
+	// Past the bound: keys are forgotten, the bytes stay.
+	for i := range 3_000_000 {
+		c.Observe(20000, Key(rng.Uint64()), Visitor(i))
+	}
+	if st = c.Stats(); st.Bytes > 64<<20 || st.Forgotten == 0 {
+		t.Fatalf("past the bound: %+v", st)
+	}
+	t.Logf("4 000 000 keys offered: %d kept in %d bytes, %d forgotten", st.Keys, st.Bytes, st.Forgotten)
+}
