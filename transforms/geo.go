@@ -113,7 +113,8 @@ func (g *GeoDB) verify(path string) error {
 		}
 	}
 	if networks == 0 {
-		return fmt.Errorf("database %s has no networks", path)
+		g.Warning = fmt.Sprintf("database %s has no networks: every address will be ZZ", path)
+		return nil
 	}
 	found := 0
 	for _, a := range knownPublic {

@@ -64,6 +64,8 @@ func main() {
 	dpParams := params(func(s *stats.Config) {
 		s.Privacy, s.Epsilon, s.Delta, s.ValuesPerVisitor, s.ViewsPerValue, s.MaxValues = stats.PrivacyDifferential, *eps, *delta, *l, *c, 100000
 	})
+	// One measurement with a key of its own (aggregate requires one).
+	dpParams.NoiseKey = stats.NewNoiseKey()
 	dp := aggregate(dpParams)
 	b := dpParams.Budget()
 	fmt.Printf("epsilon %g, delta %g, L %d, C %d: rho %.5f over %d mechanisms; sigma visitors %.1f, views %.1f; threshold %.1f visitors\n",

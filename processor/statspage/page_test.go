@@ -388,8 +388,10 @@ func TestReportInBrowser(t *testing.T) {
 	t.Run("differential", func(t *testing.T) {
 		var in bytes.Buffer
 		loggen.New(loggen.Options{Seed: 7, Rate: 5}).WriteN(&in, 50000)
+		key := filepath.Join(t.TempDir(), "noise.key")
+		os.WriteFile(key, bytes.Repeat([]byte("k"), 32), 0o600)
 		rows := aggregateRows(t, &in, func(c *stats.Config) {
-			c.Privacy, c.Epsilon, c.Windows = stats.PrivacyDifferential, 4, []time.Duration{24 * time.Hour}
+			c.Privacy, c.Epsilon, c.Windows, c.NoiseKeyFile = stats.PrivacyDifferential, 4, []time.Duration{24 * time.Hour}, key
 		})
 		p := reportFile(t, rows, "dp")
 		dom := chromiumDOM(t, "file://"+p)
