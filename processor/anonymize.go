@@ -137,6 +137,7 @@ func (s *anonymizeStage) runHeld(p partitionRun, ch <-chan fetched, b *batchBuil
 		rt.metrics.stage.WithLabelValues("process").Observe(time.Since(start).Seconds())
 		ok := s.produce(p, b, fs)
 		for _, x := range held[:n] {
+			h.Reuse(x.eb)
 			b.recycle(x.eb)
 		}
 		held = append(held[:0], held[n:]...)

@@ -40,7 +40,14 @@ type Holder struct {
 	pick    []int64
 	seen    []census.Visitor
 	lines   int64
+	// outs are output buffers for the batches Release writes. A held batch
+	// has nothing to write yet, so Add takes its buffer here (up to
+	// maxSpareOuts): the window's memory is its records, not the capacity
+	// of outputs written long ago.
+	outs [][]byte
 }
+
+const maxSpareOuts = 8
 
 type heldBatch struct {
 	b   *Batch
@@ -91,6 +98,15 @@ func (h *Holder) Len() int { return len(h.batches) }
 
 // Add holds b (read with Worker.Read) until Release writes it.
 func (h *Holder) Add(b *Batch) {
+	if len(b.Out) > 0 {
+		panic("BUG: a held batch has output before its release")
+	}
+	if cap(b.Out) > 0 {
+		if len(h.outs) < maxSpareOuts {
+			h.outs = append(h.outs, b.Out)
+		}
+		b.Out = nil
+	}
 	c := h.e.census
 	seq := h.base + int64(len(h.ev))
 	for i := range b.Items {
@@ -147,6 +163,15 @@ func (h *Holder) join(key groupKey, seq int64, v census.Visitor) {
 		}
 		g.ids = append(g.ids, v)
 	}
+}
+
+// Reuse takes back the output buffer of b, which Release wrote and the
+// driver has written on: a later release writes into it.
+func (h *Holder) Reuse(b *Batch) {
+	if cap(b.Out) > 0 && len(h.outs) < maxSpareOuts {
+		h.outs = append(h.outs, b.Out[:0])
+	}
+	b.Out = nil
 }
 
 // Release writes the n oldest held batches (their Out, in item order),
@@ -322,7 +347,14 @@ func (w *Worker) writeAlone(b *Batch, from int) {
 
 // write encodes b's held records in their classes and its error records,
 // in item order.
-func (h *Holder) write(b *Batch) { h.wk.write(b, 0) }
+func (h *Holder) write(b *Batch) {
+	if b.Out == nil {
+		if n := len(h.outs); n > 0 {
+			b.Out, h.outs = h.outs[n-1], h.outs[:n-1]
+		}
+	}
+	h.wk.write(b, 0)
+}
 
 func (w *Worker) write(b *Batch, from int) {
 	for i := from; i < len(b.Items); i++ {

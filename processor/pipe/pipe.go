@@ -73,8 +73,10 @@ type chunk struct {
 	data  []byte // whole lines
 	pos   int64  // the position (line number) of its first line
 	batch engine.Batch
-	// taken: when the sink took it (a held chunk waits Hold at most).
+	// taken: when the sink took it (a held chunk waits Hold at most);
+	// held: the bytes of its lines, which it no longer keeps.
 	taken time.Time
+	held  int64
 }
 
 // Run reads lines from r, anonymizes them on several workers (the engine's
@@ -132,7 +134,12 @@ func (ew *eventWriter) take(c *chunk, idle bool) ([]*chunk, error) {
 	ew.h.Add(&c.batch)
 	c.taken = time.Now()
 	ew.pending = append(ew.pending, c)
-	ew.bytes += int64(len(c.data))
+	// The batch holds copies of what it needs from the lines: the lines
+	// themselves need not wait with it (readChunks gives the chunk a new
+	// buffer when it comes back).
+	c.held = int64(len(c.data))
+	c.data = nil
+	ew.bytes += c.held
 	return ew.drain(false)
 }
 
@@ -142,32 +149,37 @@ func (ew *eventWriter) drain(all bool) ([]*chunk, error) {
 	if ew.h == nil {
 		return nil, nil
 	}
-	n := 0
-	after := ew.h.Lines()
-	for _, c := range ew.pending {
-		after -= c.batch.Lines
+	// One chunk at a time (and those the holder writes with it), each
+	// written before the next is encoded, so that the outputs of a long
+	// window are not all in memory at once (the end of the input
+	// releases all of it).
+	var done []*chunk
+	for len(ew.pending) > 0 {
+		c := ew.pending[0]
+		after := ew.h.Lines() - c.batch.Lines
 		if !all && after < ew.lookahead && ew.bytes < ew.holdBytes && time.Since(c.taken) < ew.hold {
 			break
 		}
-		n++
-	}
-	if n == 0 {
-		return nil, nil
-	}
-	n = ew.h.Release(n)
-	done := ew.pending[:n:n]
-	for i, c := range done {
-		ew.bytes -= int64(len(c.data))
-		for r, k := range c.batch.Rungs {
-			if k > 0 {
-				ew.rungs[transforms.Rung(r).String()] += k
+		n := ew.h.Release(1)
+		for i, c := range ew.pending[:n] {
+			ew.bytes -= c.held
+			for r, k := range c.batch.Rungs {
+				if k > 0 {
+					ew.rungs[transforms.Rung(r).String()] += k
+				}
+			}
+			err := ew.write(c, i == n-1 && n == len(ew.pending))
+			ew.h.Reuse(&c.batch)
+			done = append(done, c)
+			if err != nil {
+				return done, err
 			}
 		}
-		if err := ew.write(c, i == n-1 && n == len(ew.pending)); err != nil {
-			return done, err
-		}
+		ew.pending = ew.pending[n:]
 	}
-	ew.pending = append([]*chunk(nil), ew.pending[n:]...)
+	if len(ew.pending) == 0 {
+		ew.pending = ew.pending[:0:0] // let the window's slice go
+	}
 	return done, nil
 }
 
@@ -372,6 +384,9 @@ func readChunks(blocks <-chan block, recycle chan<- []byte, stop <-chan struct{}
 	eof := false
 	for !eof {
 		c := <-free
+		if cap(c.data) < chunkSize {
+			c.data = make([]byte, 0, chunkSize+blockSize)
+		}
 		buf := append(c.data[:0], carry...)
 		carry = carry[:0]
 		target := chunkSize
