@@ -192,8 +192,8 @@ func (w *Worker) Anonymize(raw *Raw, r *Record) {
 	} else {
 		r.Method, r.Proto = nil, nil
 	}
-	if !isMethod(r.Method) {
-		r.Method = nil
+	if len(r.Method) == 0 || !isMethod(r.Method) {
+		r.Method = nil // none logged (Matomo's nginx JSON), or not a method
 	} else if !nameIn(r.Method, knownMethods) {
 		r.Method = methodOther
 	}

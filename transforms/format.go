@@ -34,6 +34,13 @@ const (
 	fRequestTimeUS  // Apache %D
 	fRequestTimeMS  // Apache %{ms}T
 	fIsArgs         // nginx $is_args: "?" or nothing, only between $uri and $args
+	fRequestTimeNS  // Traefik Duration: nanoseconds
+	fDate           // W3C date: "2014-05-23" (UTC)
+	fTimeOfDay      // W3C time: "01:13:11" (UTC, with the date)
+	fTimeHAProxy    // HAProxy: "[25/Sep/2018:06:05:27.584]", the host's clock, taken as UTC
+	fCacheStatus    // Squid: "TCP_MISS/200", the status after the slash
+	fUserAgentW3C   // W3C cs(User-Agent): "+" for spaces, URL-encoded (CloudFront twice)
+	fTimeAny        // JSON "ts": Unix seconds with a fraction, or RFC 3339
 )
 
 // segment is a literal run or a field of a compiled format.
@@ -42,6 +49,7 @@ type segment struct {
 	isLit  bool
 	kind   field
 	quoted bool   // field sits between double quotes: scan to the unescaped quote
+	seek   bool   // literal: skip any text up to its last byte (compileFields' "~")
 	name   string // directive as written, for error messages
 }
 
@@ -55,6 +63,11 @@ type Format struct {
 	// trailing allows extra space-separated fields after the last directive
 	// (request time and the like appended to Combined).
 	trailing bool
+	// sep separates trailing fields (a space, a tab for CloudFront).
+	sep byte
+	// syslog: the line may begin with a syslog prefix ("Sep 25 06:05:27
+	// host haproxy[6801]: "), skipped up to its "]: ".
+	syslog bool
 }
 
 const (
@@ -83,6 +96,15 @@ func mustFormat(name, spec string, trailing bool) *Format {
 	return f
 }
 
+func mustFields(name, spec string, sep byte, trailing bool) *Format {
+	f, err := compileFields(spec, sep)
+	if err != nil {
+		panic("BUG: built-in format " + name + ": " + err.Error())
+	}
+	f.Name, f.trailing = name, trailing
+	return f
+}
+
 // NewFormat returns the format called name (combined, common, vhost_combined,
 // json), or compiles name as an Apache LogFormat string (it contains '%') or an
 // nginx log_format string (it contains '$'). "auto" is not a Format: an
@@ -96,18 +118,25 @@ func NewFormat(name string) (*Format, error) {
 		return Common, nil
 	case "vhost_combined":
 		return VhostCombined, nil
-	case "json":
+	case "json", "caddy", "traefik_json":
 		return JSONFormat, nil
+	}
+	if f := serverFormats[name]; f != nil {
+		return f, nil
 	}
 	var f *Format
 	var err error
 	switch {
+	case strings.HasPrefix(name, "w3c:"):
+		f, err = compileW3C(strings.TrimPrefix(name, "w3c:"), ' ', false)
+	case strings.HasPrefix(name, "w3c-tab:"):
+		f, err = compileW3C(strings.TrimPrefix(name, "w3c-tab:"), '\t', true)
 	case strings.Contains(name, "%"):
 		f, err = compileApache(name)
 	case strings.Contains(name, "$"):
 		f, err = compileNginx(name)
 	default:
-		return nil, fmt.Errorf("unknown input format %q: want auto, combined, common, vhost_combined, json, an Apache LogFormat or an nginx log_format string", name)
+		return nil, fmt.Errorf("unknown input format %q: want auto, one of %s, w3c:<#Fields: list>, an Apache LogFormat or an nginx log_format string", name, strings.Join(FormatNames(), ", "))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot compile input format %q: %w", name, err)
@@ -212,14 +241,16 @@ func apacheKind(letter byte, arg string) field {
 }
 
 func headerKind(h string) field {
-	switch strings.ToLower(h) {
-	case "referer", "referrer":
+	// EqualFold, not ToLower: Caddy's JSON log names every header of every
+	// request, and this runs per key without allocating.
+	switch {
+	case strings.EqualFold(h, "referer"), strings.EqualFold(h, "referrer"):
 		return fReferer
-	case "user-agent":
+	case strings.EqualFold(h, "user-agent"):
 		return fUserAgent
-	case "x-forwarded-for":
+	case strings.EqualFold(h, "x-forwarded-for"):
 		return fXFF
-	case "host":
+	case strings.EqualFold(h, "host"):
 		return fHost
 	}
 	return fIgnore
@@ -362,5 +393,5 @@ func (b *builder) done() (*Format, error) {
 			return nil, fmt.Errorf("%s is only understood between $uri and $args", s.name)
 		}
 	}
-	return &Format{segs: b.segs}, nil
+	return &Format{segs: b.segs, sep: ' '}, nil
 }

@@ -123,3 +123,14 @@ func FuzzRedactLine(f *testing.F) {
 }
 
 var reRun = regexp.MustCompile(`[A-Za-z0-9_\x80-\xff]+`)
+
+// FuzzServerFormats: the CDN, load-balancer, proxy and JSON formats in auto
+// mode, seeded with the first line of each peer test log.
+func FuzzServerFormats(f *testing.F) {
+	var seeds []string
+	for _, name := range []string{"elb", "alb", "amazon_cloudfront_web", "iis", "netscaler", "s3", "haproxy", "caddy_json", "traefik_json", "nginx_json", "gandi"} {
+		seeds = append(seeds, string(peerLine(f, name)))
+	}
+	seeds = append(seeds, `1286536308.779    180 192.168.0.224 TCP_MISS/200 411 GET http://www.google.com/ - DIRECT/74.125.45.104 text/html`)
+	fuzzFormat(f, "auto", seeds...)
+}

@@ -5,48 +5,84 @@ import (
 	"unsafe"
 )
 
-// parseJSON reads one flat JSON object as written by nginx `escape=json`
-// (keys are nginx variable names, see nginxKind). Unknown keys and nested
-// values are skipped. No reflection, no allocation.
+// parseJSON reads one JSON object per line: nginx `escape=json` (keys are
+// nginx variable names, see nginxKind), Matomo's documented nginx keys,
+// Traefik's JSON access log and Caddy's (whose request and its headers are
+// nested objects; jsonKind). Unknown keys and other nested values are
+// skipped. No reflection, no allocation.
 func parseJSON(line []byte, r *Raw) error {
 	i := skipWS(line, 0)
-	if i >= len(line) || line[i] != '{' {
+	i, err := parseJSONObject(line, i, r, jsonTop)
+	if err != nil {
+		return err
+	}
+	if skipWS(line, i) != len(line) {
 		return ErrJSON
+	}
+	return nil
+}
+
+// Where an object sits: its keys mean different things.
+const (
+	jsonTop     = iota
+	jsonRequest // Caddy's "request"
+	jsonHeaders // Caddy's "request"."headers": arrays of strings
+)
+
+// parseJSONObject reads the object at line[i] and returns the index after it.
+func parseJSONObject(line []byte, i int, r *Raw, ctx int) (int, error) {
+	if i >= len(line) || line[i] != '{' {
+		return 0, ErrJSON
 	}
 	i++
 	for first := true; ; first = false {
 		i = skipWS(line, i)
 		if i >= len(line) {
-			return ErrJSON
+			return 0, ErrJSON
 		}
 		if line[i] == '}' {
-			if skipWS(line, i+1) != len(line) {
-				return ErrJSON
-			}
-			return nil
+			return i + 1, nil
 		}
 		if !first {
 			if line[i] != ',' {
-				return ErrJSON
+				return 0, ErrJSON
 			}
 			i = skipWS(line, i+1)
 		}
 		key, next, ok := r.jsonString(line, i)
 		if !ok {
-			return ErrJSON
+			return 0, ErrJSON
 		}
 		i = skipWS(line, next)
 		if i >= len(line) || line[i] != ':' {
-			return ErrJSON
+			return 0, ErrJSON
 		}
 		i = skipWS(line, i+1)
 		if i >= len(line) {
-			return ErrJSON
+			return 0, ErrJSON
 		}
+		name := unsafe.String(unsafe.SliceData(key), len(key))
 		var val []byte
 		switch c := line[i]; {
 		case c == '"':
 			val, i, ok = r.jsonString(line, i)
+		case c == '{' && (ctx == jsonTop && name == "request" || ctx == jsonRequest && name == "headers"):
+			var err error
+			if i, err = parseJSONObject(line, i, r, ctx+1); err != nil {
+				return 0, err
+			}
+			continue
+		case c == '[' && ctx == jsonHeaders:
+			// A header's values: the first is the one.
+			j := skipWS(line, i+1)
+			if j < len(line) && line[j] == '"' {
+				if val, _, ok = r.jsonString(line, j); !ok {
+					return 0, ErrJSON
+				}
+			}
+			if i, ok = skipJSONValue(line, i); !ok {
+				return 0, ErrJSON
+			}
 		case c == '{' || c == '[':
 			i, ok = skipJSONValue(line, i)
 			if ok {
@@ -64,16 +100,93 @@ func parseJSON(line []byte, r *Raw) error {
 			}
 		}
 		if !ok {
-			return ErrJSON
+			return 0, ErrJSON
 		}
-		kind := nginxKind(unsafe.String(unsafe.SliceData(key), len(key)))
-		if kind == fTimeBracketed {
-			kind = fTimeLocal
+		kind := jsonKind(name, ctx)
+		if r.Time != 0 && (kind == fTimeISO || kind == fTimeLocal || kind == fTimeMsec || kind == fTimeAny) {
+			// The first time key wins: Traefik writes StartUTC, then a
+			// "time" without a zone.
+			continue
 		}
 		if err := r.set(kind, val); err != nil {
-			return err
+			return 0, err
 		}
 	}
+}
+
+// jsonKind maps a JSON key to a field: in Caddy's request and headers
+// objects, else Traefik's and Matomo's keys, else nginx variable names.
+func jsonKind(name string, ctx int) field {
+	switch ctx {
+	case jsonRequest:
+		switch name {
+		case "remote_ip", "client_ip": // client_ip: after trusted proxies, written later
+			return fClient
+		case "proto":
+			return fProto
+		case "method":
+			return fMethod
+		case "host":
+			return fHost
+		case "uri":
+			return fURI
+		}
+		return fIgnore
+	case jsonHeaders:
+		return headerKind(name)
+	}
+	switch name {
+	// Traefik
+	case "ClientHost":
+		return fClient
+	case "RequestMethod":
+		return fMethod
+	case "RequestPath":
+		return fURI
+	case "RequestProtocol":
+		return fProto
+	case "RequestHost":
+		return fHost
+	case "DownstreamStatus":
+		return fStatus
+	case "DownstreamContentSize":
+		return fBytes
+	case "Duration":
+		return fRequestTimeNS
+	case "StartUTC":
+		return fTimeISO
+	case "request_User-Agent":
+		return fUserAgent
+	case "request_Referer":
+		return fReferer
+	// Matomo's nginx log_format
+	case "ip":
+		return fClient
+	case "path":
+		return fURI
+	case "referrer":
+		return fReferer
+	case "user_agent":
+		return fUserAgent
+	case "length":
+		return fBytes
+	case "generation_time_milli":
+		return fRequestTimeMS
+	case "date":
+		return fTimeISO
+	// Caddy
+	case "ts":
+		return fTimeAny
+	case "duration":
+		return fRequestTimeSec
+	case "size":
+		return fBytes
+	}
+	kind := nginxKind(name)
+	if kind == fTimeBracketed {
+		kind = fTimeLocal
+	}
+	return kind
 }
 
 func skipWS(b []byte, i int) int {

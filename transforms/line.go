@@ -47,6 +47,33 @@ func (w *Worker) appendField(dst []byte, r *Record, kind field) []byte {
 		return appendCLFTime(dst, r.Time, r.TZOffset)
 	case fTimeISO:
 		return appendRFC3339(dst, r.Time)
+	case fDate, fTimeOfDay:
+		start := len(dst)
+		dst = appendRFC3339(dst, r.Time) // 2006-01-02T15:04:05Z
+		if kind == fDate {
+			return dst[:start+10]
+		}
+		n := copy(dst[start:], dst[start+11:start+19])
+		return dst[:start+n]
+	case fTimeHAProxy:
+		dst = append(dst, '[')
+		dst = appendCLFTime(dst, r.Time, 0)
+		return append(dst[:len(dst)-6], ".000]"...)
+	case fCacheStatus:
+		dst = append(dst, "NONE/"...)
+		if r.Status == 0 {
+			return append(dst, "000"...)
+		}
+		return strconv.AppendInt(dst, int64(r.Status), 10)
+	case fUserAgentW3C:
+		start := len(dst)
+		dst = appendUASummary(dst, r)
+		for i := start; i < len(dst); i++ {
+			if dst[i] == ' ' {
+				dst[i] = '+'
+			}
+		}
+		return dst
 	case fTimeSec:
 		return strconv.AppendInt(dst, r.Time, 10)
 	case fTimeMsec:

@@ -16,6 +16,7 @@ var (
 	ErrNumber       = errors.New("unparsable number")
 	ErrJSON         = errors.New("malformed JSON object")
 	ErrTooLong      = errors.New("line longer than the configured maximum")
+	ErrDirective    = errors.New("W3C directive line (#Fields: and the like)")
 )
 
 // Parse splits line into r according to f. On error r is partly filled and
@@ -38,20 +39,39 @@ func Parse(f *Format, line []byte, r *Raw) error {
 	return err
 }
 
-// parseAuto tries JSON for '{', else Combined, VhostCombined and Common in turn.
+// parseAuto reads a line in the format its shape says (JSON for '{', a
+// W3C, CDN or load-balancer format by sniff), else tries Combined,
+// HAProxy, vhost_combined, Common, common_complete and common_vhost in
+// turn.
 func parseAuto(line []byte, r *Raw) error {
-	if len(line) > 0 && line[0] == '{' {
-		return Parse(JSONFormat, line, r)
+	if len(line) > 0 {
+		switch line[0] {
+		case '{':
+			return Parse(JSONFormat, line, r)
+		case '#':
+			r.reset()
+			return ErrDirective
+		}
+	}
+	if f := sniff(line); f != nil {
+		return Parse(f, line, r)
 	}
 	err := Parse(Combined, line, r)
 	if err == nil {
+		if bytes.IndexByte(r.Ident, '.') > 0 {
+			// An ident with a dot is OVH's site, where Combined has the
+			// ident (always "-" in practice).
+			return Parse(OVH, line, r)
+		}
 		return nil
 	}
-	if Parse(VhostCombined, line, r) == nil {
-		return nil
+	if isHAProxyLine(line) {
+		return Parse(HAProxy, line, r)
 	}
-	if Parse(Common, line, r) == nil {
-		return nil
+	for _, f := range [...]*Format{VhostCombined, Common, CommonComplete, CommonVhost, VhostCommon, Gandi} {
+		if Parse(f, line, r) == nil {
+			return nil
+		}
 	}
 	// Report why the most common format failed.
 	return err
@@ -59,24 +79,41 @@ func parseAuto(line []byte, r *Raw) error {
 
 func parseText(f *Format, line []byte, r *Raw) error {
 	pos := 0
+	if f.syslog {
+		pos = skipSyslog(line)
+	}
 	segs := f.segs
 	for i := range segs {
 		s := &segs[i]
 		if s.isLit {
-			if len(line)-pos < len(s.lit) || string(line[pos:pos+len(s.lit)]) != s.lit {
+			if lit := s.lit; len(line)-pos >= len(lit) && string(line[pos:pos+len(lit)]) == lit {
+				pos += len(lit)
+				for lit[len(lit)-1] == ' ' && pos < len(line) && line[pos] == ' ' {
+					pos++ // doubled spaces
+				}
+				continue
+			}
+			var ok bool
+			if pos, ok = matchLit(line, pos, s); !ok {
 				return ErrLiteral
 			}
-			pos += len(s.lit)
 			continue
 		}
 		var end int
 		switch {
 		case s.quoted:
 			end = scanQuoted(line, pos)
+			if end < 0 && i+2 == len(segs) {
+				// The last quoted field of a line that ends in a
+				// backslash before its quote ("…\""): the quote ends it.
+				if q := bytes.LastIndexByte(line, '"'); q > pos {
+					end = q
+				}
+			}
 			if end < 0 {
 				return ErrUnterminated
 			}
-		case s.kind == fTimeBracketed:
+		case s.kind == fTimeBracketed || s.kind == fTimeHAProxy:
 			if pos >= len(line) || line[pos] != '[' {
 				return ErrTime
 			}
@@ -85,6 +122,22 @@ func parseText(f *Format, line []byte, r *Raw) error {
 				return ErrTime
 			}
 			end = pos + j + 1
+		case pos < len(line) && line[pos] == '"':
+			// A quoted value where the format has none (a quoted client,
+			// IIS's cookie): the quotes hold it.
+			q := scanQuoted(line, pos+1)
+			if q < 0 {
+				return ErrUnterminated
+			}
+			val := line[pos+1 : q]
+			if bytes.IndexByte(val, '\\') >= 0 {
+				val = r.unescapeLog(val)
+			}
+			pos = q + 1
+			if err := r.set(s.kind, val); err != nil {
+				return err
+			}
+			continue
 		case i+1 < len(segs):
 			j := bytes.IndexByte(line[pos:], segs[i+1].lit[0])
 			if j < 0 {
@@ -94,7 +147,7 @@ func parseText(f *Format, line []byte, r *Raw) error {
 		default:
 			end = len(line)
 			if f.trailing {
-				if j := bytes.IndexByte(line[pos:], ' '); j >= 0 {
+				if j := bytes.IndexByte(line[pos:], f.sep); j >= 0 {
 					end = pos + j
 				}
 			}
@@ -108,10 +161,38 @@ func parseText(f *Format, line []byte, r *Raw) error {
 			return err
 		}
 	}
-	if pos != len(line) && (!f.trailing || line[pos] != ' ') {
+	for pos < len(line) && line[pos] == ' ' && f.sep == ' ' && !f.trailing {
+		pos++ // trailing spaces
+	}
+	if pos != len(line) && (!f.trailing || line[pos] != f.sep) {
 		return ErrLiteral
 	}
 	return nil
+}
+
+// matchLit matches literal s at line[pos:] and returns the position after
+// it. A space in the literal matches a run of spaces (fields padded or
+// doubled by hand-written formats); a seek literal skips any text up to
+// its last byte.
+// (parseText has matched it exactly already.)
+func matchLit(line []byte, pos int, s *segment) (int, bool) {
+	lit := s.lit
+	if s.seek {
+		j := bytes.IndexByte(line[pos:], lit[len(lit)-1])
+		return pos + j + 1, j >= 0
+	}
+	for k := 0; k < len(lit); k++ {
+		if pos >= len(line) || line[pos] != lit[k] {
+			return pos, false
+		}
+		pos++
+		if lit[k] == ' ' {
+			for pos < len(line) && line[pos] == ' ' {
+				pos++
+			}
+		}
+	}
+	return pos, true
 }
 
 // scanQuoted returns the index of the closing quote of a field starting at
@@ -134,6 +215,33 @@ func scanQuoted(line []byte, pos int) int {
 		i = q + 1
 	}
 	return -1
+}
+
+// unescapeW3C undoes a W3C field's encoding into r.unesc: "+" for a space
+// (IIS) and %XX, which CloudFront applies twice ("%2520").
+func (r *Raw) unescapeW3C(v []byte) []byte {
+	if bytes.IndexByte(v, '+') < 0 && bytes.IndexByte(v, '%') < 0 {
+		return v
+	}
+	for range 2 {
+		start := len(r.unesc)
+		for i := 0; i < len(v); i++ {
+			switch c := v[i]; {
+			case c == '+':
+				r.unesc = append(r.unesc, ' ')
+			case c == '%' && i+2 < len(v) && isHex(v[i+1]) && isHex(v[i+2]):
+				r.unesc = append(r.unesc, unhex(v[i+1])<<4|unhex(v[i+2]))
+				i += 2
+			default:
+				r.unesc = append(r.unesc, c)
+			}
+		}
+		v = r.unesc[start:len(r.unesc):len(r.unesc)]
+		if !bytes.Contains(v, []byte("%2")) {
+			break
+		}
+	}
+	return v
 }
 
 // unescapeLog undoes Apache (\" \\ \xHH) and nginx (\xHH) escaping into r.unesc.
@@ -218,11 +326,67 @@ func (r *Raw) set(kind field, v []byte) error {
 	case fProto:
 		r.Proto = v
 	case fStatus:
+		if v == nil {
+			return nil // "-": no response (an ELB TCP connection, a client gone)
+		}
 		n, ok := parseUint(v)
 		if !ok || n < 100 || n > 999 {
 			return ErrStatus
 		}
 		r.Status = int(n)
+	case fCacheStatus:
+		// Squid's "TCP_MISS/200"; "/000": no response.
+		j := bytes.LastIndexByte(v, '/')
+		if j < 0 {
+			return ErrStatus
+		}
+		n, ok := parseUint(v[j+1:])
+		if !ok || n > 999 || n > 0 && n < 100 {
+			return ErrStatus
+		}
+		r.Status = int(n)
+	case fDate:
+		if len(v) != 10 || !isDate(v) {
+			return ErrTime
+		}
+		y, _ := digits(v[0:4])
+		m, _ := digits(v[5:7])
+		d, _ := digits(v[8:10])
+		t, ok := civil(y, m, d, 0, 0, 0)
+		if !ok {
+			return ErrTime
+		}
+		r.Time += t
+	case fTimeOfDay:
+		if len(v) < 8 || v[2] != ':' || v[5] != ':' {
+			return ErrTime
+		}
+		hh, ok1 := digits(v[0:2])
+		mm, ok2 := digits(v[3:5])
+		ss, ok3 := digits(v[6:8])
+		if !ok1 || !ok2 || !ok3 || hh > 23 || mm > 59 || ss > 60 {
+			return ErrTime
+		}
+		r.Time += int64(hh*3600 + mm*60 + ss)
+	case fTimeHAProxy:
+		// "[25/Sep/2018:06:05:27.584]": CLF without a zone, with milliseconds.
+		if len(v) != 26 || v[21] != '.' {
+			return ErrTime
+		}
+		var buf [26]byte
+		copy(buf[:], v[1:21])
+		copy(buf[20:], " +0000")
+		return r.setTimeLocal(buf[:])
+	case fTimeAny:
+		switch {
+		case bytes.IndexByte(v, '-') > 0:
+			return r.set(fTimeISO, v)
+		case bytes.IndexByte(v, '.') < 0:
+			return r.set(fTimeSec, v)
+		}
+		return r.set(fTimeMsec, v)
+	case fUserAgentW3C:
+		r.UserAgent = r.unescapeW3C(v)
 	case fBytes:
 		if v == nil {
 			r.Bytes = -1
@@ -241,9 +405,9 @@ func (r *Raw) set(kind field, v []byte) error {
 		r.XFF = v
 	case fHost:
 		r.Host = v
-	case fRequestTimeSec, fRequestTimeUS, fRequestTimeMS:
-		if v == nil {
-			return nil
+	case fRequestTimeSec, fRequestTimeUS, fRequestTimeMS, fRequestTimeNS:
+		if v == nil || len(v) > 1 && v[0] == '-' {
+			return nil // "-1": ALB's time of a request it never sent on
 		}
 		us, ok := parseDecimalMicros(v)
 		if !ok {
@@ -254,6 +418,8 @@ func (r *Raw) set(kind field, v []byte) error {
 			us /= 1e6
 		case fRequestTimeMS:
 			us /= 1e3
+		case fRequestTimeNS:
+			us /= 1e9
 		}
 		r.RequestTimeUS = us
 	default:
