@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -738,11 +739,17 @@ func checkStats(t *testing.T, events []event, table map[string]string) {
 	}
 }
 
+// eventRungs is a privacy row's account of the events' rungs, which
+// depends on when each event's class opened (the hold, the batches a
+// crash cut): it describes the events, not the statistics, and is not
+// compared.
+var eventRungs = regexp.MustCompile(`"event_rungs":\{[^}]*\},?`)
+
 func compareTables(t *testing.T, got, want map[string]string) {
 	t.Helper()
 	bad := 0
 	for k, v := range want {
-		if got[k] != v {
+		if eventRungs.ReplaceAllString(got[k], "") != eventRungs.ReplaceAllString(v, "") {
 			if bad++; bad <= 10 {
 				t.Errorf("%s:\n got %s\nwant %s", k, got[k], v)
 			}

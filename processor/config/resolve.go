@@ -60,6 +60,7 @@ func (c Config) Resolve() (Settings, error) {
 	}
 	s.Anonymize.DayZone = s.Stats.Location()
 	s.Stats.Masks = stats.Masks{IPv4: c.Anonymize.IPv4Prefix, IPv6: c.Anonymize.IPv6Prefix, Stated: true}
+	s.Stats.EventsK = c.Anonymize.EventsK
 	if s.MemoryLimit, s.MemoryFrom, err = c.memoryLimit(); err != nil {
 		return s, err
 	}

@@ -295,6 +295,42 @@ func TestKAnonymousEvents(t *testing.T) {
 	}
 }
 
+// TestHitsCarryTheirRung: with k-anonymous events, each hit says the rung
+// its event was written at (the statistics' privacy record states the
+// shares); without, none.
+func TestHitsCarryTheirRung(t *testing.T) {
+	e := testEngine(t, Options{Events: JSON, Rejects: Records, Hits: true, Salts: everyDay{}, Census: census.New(5, 1<<20)}, nil)
+	w, h := e.NewWorker(), e.NewHolder()
+	b := &Batch{}
+	b.Reset()
+	for n := 1; n <= 5; n++ {
+		w.Read(b, []byte(kLine(fmt.Sprintf("198.51.100.%d", n), n)), int64(n))
+	}
+	w.Read(b, []byte(kLine("203.0.113.9", 9)), 9) // alone in its /24 and its device
+	h.Add(b)
+	h.Release(1)
+	for i, it := range b.Items {
+		hit := b.Hits[it.Hit]
+		want := uint8(transforms.RungNetwork) + 1
+		if i == 5 {
+			want = uint8(b.Items[i].rung) + 1
+			if b.Items[i].rung == transforms.RungNetwork {
+				t.Fatalf("the lonely visitor was written at the network rung")
+			}
+		}
+		if hit.Rung != want {
+			t.Errorf("event %d: hit rung %d, want %d", i, hit.Rung, want)
+		}
+	}
+	plain := testEngine(t, Options{Events: JSON, Hits: true, Salts: everyDay{}}, nil).NewWorker()
+	var pb Batch
+	pb.Reset()
+	plain.Line(&pb, []byte(kLine("198.51.100.1", 1)), 0)
+	if pb.Hits[0].Rung != 0 {
+		t.Errorf("without k-anonymous events a hit has rung %d", pb.Hits[0].Rung)
+	}
+}
+
 // TestHeldBatchKeepsNoOutput: a batch waiting in the window keeps no
 // output buffer (the window's memory is its records); the buffer a
 // written batch gives back is the one the next release writes into.

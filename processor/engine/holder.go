@@ -368,6 +368,9 @@ func (w *Worker) write(b *Batch, from int) {
 			rec := &b.recs[it.rec]
 			transforms.Generalize(rec, it.rung)
 			b.Rungs[it.rung]++
+			if it.Hit >= 0 {
+				b.Hits[it.Hit].Rung = uint8(it.rung) + 1
+			}
 			it.Out = w.encode(b, rec, it.ID)
 		}
 	}

@@ -52,6 +52,8 @@ type window struct {
 	minOffset          int64    // the first input offset that went into the window
 	dirty              bool
 	bounded            int64 // differential privacy: what the contribution bounds dropped
+	// rungs counts the page views by their events' rung (Hit.Rung).
+	rungs [transforms.NumRungs]int64
 	// late counts the hits this window took that came after a shorter
 	// window they fall in had closed: that window's figures miss them.
 	late int64
@@ -267,6 +269,9 @@ func (a *Aggregator) count(w *window, h *Hit, values *hitValues, t int64, ref hi
 		return
 	}
 	w.views++
+	if h.Rung > 0 {
+		w.rungs[h.Rung-1]++
+	}
 	if h.Bytes > 0 {
 		w.bytes += h.Bytes
 	}

@@ -151,6 +151,10 @@ func (a *Aggregator) partials(dst []Partial, w *window, source int, final bool) 
 	tot.CappedEvents += w.cappedEvents + w.bounded
 	tot.CappedSites = int64(len(w.cappedSites))
 	tot.Late = w.late
+	tot.Rungs = nil
+	if w.rungs != [transforms.NumRungs]int64{} {
+		tot.Rungs = append([]int64(nil), w.rungs[:]...)
+	}
 	dst = append(dst, tot)
 	if a.cfg.Differential() && !final {
 		// A visitor's kept values change until the window closes (a value

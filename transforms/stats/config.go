@@ -90,6 +90,9 @@ type Params struct {
 	// section's), stated in each window's privacy record; zero leaves
 	// them out.
 	Masks Masks
+	// EventsK is anonymize.events_k, stated in the privacy record with
+	// the events' rung shares; 0 or 1: events are not k-anonymous.
+	EventsK int
 	// NoiseKey (differential privacy) is noise_key_file's secret; nil: a
 	// Merger draws a random one, whose noise no other merger reproduces.
 	NoiseKey NoiseKey

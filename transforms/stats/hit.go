@@ -36,6 +36,10 @@ type Hit struct {
 	// and utm_campaign.
 	Host, Traffic, Crawler            []byte
 	UTMSource, UTMMedium, UTMCampaign []byte
+	// Rung is 1 + the rung its event was written at (k-anonymous events,
+	// transforms.Rung); 0 when events are not k-anonymous. The privacy
+	// record states the shares.
+	Rung uint8
 }
 
 // FromRecord fills h from an anonymized record.
@@ -92,12 +96,14 @@ func (h *Hit) traffic() []byte {
 	return bytesOf(transforms.TrafficHuman)
 }
 
-// Hit versions: h3 adds host, traffic, crawler and the UTM values to h2,
+// Hit versions: h4 adds the event's rung to h3; h3 adds host, traffic,
+// crawler and the UTM values to h2,
 // which carries the visitor id as its second field (many hits share one
 // visits message); h1, the first version, had it in the key. All three are
 // read, so an upgrade mid-stream loses nothing.
 const (
-	hitVersion   = "h3"
+	hitVersion   = "h4"
+	hitVersionV3 = "h3"
 	hitVersionV2 = "h2"
 	hitVersionV1 = "h1"
 )
@@ -135,7 +141,8 @@ func AppendHit(dst []byte, h *Hit) []byte {
 		dst = append(dst, '\t')
 		dst = appendHitText(dst, f)
 	}
-	return dst
+	dst = append(dst, '\t')
+	return strconv.AppendInt(dst, int64(h.Rung), 10)
 }
 
 func appendHitText(dst, s []byte) []byte {
@@ -167,11 +174,14 @@ var (
 // fields alias value or scratch.
 func ParseHit(key, value []byte, h *Hit, scratch []byte) ([]byte, error) {
 	scratch = scratch[:0]
-	nFields := 20
+	nFields := 21
 	switch {
-	case bytes.HasPrefix(value, []byte(hitVersion+"\t")), bytes.HasPrefix(value, []byte(hitVersionV2+"\t")):
-		if value[1] == '2' {
+	case bytes.HasPrefix(value, []byte(hitVersion+"\t")), bytes.HasPrefix(value, []byte(hitVersionV3+"\t")), bytes.HasPrefix(value, []byte(hitVersionV2+"\t")):
+		switch value[1] {
+		case '2':
 			nFields = 14
+		case '3':
+			nFields = 20
 		}
 		value = value[len(hitVersion)+1:]
 		i := bytes.IndexByte(value, '\t')
@@ -190,7 +200,7 @@ func ParseHit(key, value []byte, h *Hit, scratch []byte) ([]byte, error) {
 	default:
 		return scratch, ErrHitVersion
 	}
-	var all [20][]byte
+	var all [21][]byte
 	fields := all[:nFields]
 	n, done := 0, false
 	fields[0] = nil // the version, already read
@@ -214,6 +224,14 @@ func ParseHit(key, value []byte, h *Hit, scratch []byte) ([]byte, error) {
 		return scratch, ErrHitNumber
 	}
 	h.Status, h.Bot = int(status), fields[4][0] == '1'
+	h.Rung = 0
+	if nFields > 20 {
+		rung, ok := atoi64(fields[20])
+		if !ok || rung < 0 || rung > int64(transforms.NumRungs) {
+			return scratch, ErrHitNumber
+		}
+		h.Rung = uint8(rung)
+	}
 	texts := [...]struct {
 		dst   *[]byte
 		field int

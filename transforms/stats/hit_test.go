@@ -25,9 +25,9 @@ func TestHitRoundTrip(t *testing.T) {
 
 func TestHitEscapes(t *testing.T) {
 	h := Hit{Source: []byte("raw/1"), Offset: 77, Visitor: 0x0123456789abcdef, HasVisitor: true, Time: -5, Status: 404, Bytes: -1, Page: []byte("/a\tb\\c\nd"), Search: []byte("x\\"), Country: []byte("DE"),
-		Host: []byte("shop\texample"), UTMCampaign: []byte("a\\b")}
+		Host: []byte("shop\texample"), UTMCampaign: []byte("a\\b"), Rung: 3}
 	enc := AppendHit(nil, &h)
-	if bytes.Count(enc, []byte("\t")) != 20 || bytes.Contains(enc, []byte("\n")) {
+	if bytes.Count(enc, []byte("\t")) != 21 || bytes.Contains(enc, []byte("\n")) {
 		t.Fatalf("encoding %q", enc)
 	}
 	var got Hit
@@ -43,7 +43,10 @@ func TestHitErrors(t *testing.T) {
 		err   error
 	}{
 		{"", ErrHitVersion},
-		{"h4\t" + rest + "\t", ErrHitVersion},
+		{"h5\t" + rest + "\t", ErrHitVersion},
+		{"h4\t0123456789abcdef\t" + rest + "\t\tshop.example\tcrawler\tGooglebot\tnews\temail\tspring\t3", nil},
+		{"h4\t0123456789abcdef\t" + rest + "\t\tshop.example\tcrawler\tGooglebot\tnews\temail\tspring\t11", ErrHitNumber}, // no such rung
+		{"h4\t0123456789abcdef\t" + rest + "\t\tshop.example\tcrawler\tGooglebot\tnews\temail\tspring", ErrHitFields}, // h3's fields only
 		{"h3\t0123456789abcdef\t" + rest + "\t", ErrHitFields}, // h2's fields only
 		{"h3\t0123456789abcdef\t" + rest + "\t\tshop.example\tcrawler\tGooglebot\tnews\temail\tspring", nil},
 		{"h1\t" + rest, ErrHitFields},
@@ -69,7 +72,7 @@ func hitsEqual(a, b *Hit) bool {
 		bytes.Equal(a.Search, b.Search) && bytes.Equal(a.Country, b.Country) && bytes.Equal(a.Browser, b.Browser) &&
 		bytes.Equal(a.OS, b.OS) && bytes.Equal(a.Device, b.Device) && bytes.Equal(a.Host, b.Host) &&
 		bytes.Equal(a.Traffic, b.Traffic) && bytes.Equal(a.Crawler, b.Crawler) && bytes.Equal(a.UTMSource, b.UTMSource) &&
-		bytes.Equal(a.UTMMedium, b.UTMMedium) && bytes.Equal(a.UTMCampaign, b.UTMCampaign)
+		bytes.Equal(a.UTMMedium, b.UTMMedium) && bytes.Equal(a.UTMCampaign, b.UTMCampaign) && a.Rung == b.Rung
 }
 
 // FuzzHit: any value either fails to parse or re-encodes to itself once

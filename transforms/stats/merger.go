@@ -267,6 +267,12 @@ func (m *Merger) merge(w *mergeWindow, site string, final bool) mergedTable {
 			tot.CappedVisitors += p.CappedVisitors
 			tot.CappedSites += p.CappedSites
 			tot.Late += p.Late
+			if len(p.Rungs) > 0 {
+				tot.Rungs = append(tot.Rungs, make([]int64, max(0, len(p.Rungs)-len(tot.Rungs)))...)
+				for i, n := range p.Rungs {
+					tot.Rungs[i] += n
+				}
+			}
 			for _, d := range p.Durations {
 				hist[d[0]] += d[1]
 			}

@@ -1,8 +1,11 @@
 package stats
 
 import (
+	"math"
 	"sort"
 	"time"
+
+	"github.com/logveil/logveil/transforms"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -106,6 +109,7 @@ func (m *Merger) tableRows(dst []Row, key WindowKey, final bool, site string, mt
 	priv.Folded = &Folded{SuppressedEvents: suppressedEvents, CappedEvents: cappedEvents, CappedVisitors: tot.CappedVisitors,
 		CappedSites: tot.CappedSites, LateEvents: tot.Late}
 	priv.K, priv.KSearch = m.cfg.K, m.cfg.KSearch
+	priv.EventsK, priv.EventRungs = rungShares(m.cfg.EventsK, tot.Rungs)
 	return append(dst, priv)
 }
 
@@ -116,6 +120,27 @@ func (m *Merger) privacy(key WindowKey, suppressedCells int64) *Privacy {
 		p.IPv4Prefix, p.IPv6Prefix = ptr(m.masks.IPv4), ptr(m.masks.IPv6)
 	}
 	return p
+}
+
+// rungShares is the privacy record's account of the events' rungs: k and
+// each rung's share of the page views counted at one (none without
+// k-anonymous events).
+func rungShares(k int, rungs []int64) (int, map[string]float64) {
+	var n int64
+	for _, c := range rungs {
+		n += c
+	}
+	if k <= 1 || n == 0 {
+		return 0, nil
+	}
+	names := transforms.RungNames()
+	shares := make(map[string]float64, len(rungs))
+	for i, c := range rungs {
+		if c > 0 && i < len(names) {
+			shares[names[i]] = math.Round(float64(c)/float64(n)*10000) / 10000
+		}
+	}
+	return k, shares
 }
 
 var visitDims = map[string]bool{dimNames[DimEntryPage]: true, dimNames[DimExitPage]: true, dimNames[DimVisitCountry]: true}

@@ -36,6 +36,9 @@ type Partial struct {
 	// Late: hits the window took that came after a shorter window they fall
 	// in had closed.
 	Late int64 `json:"late,omitempty"`
+	// Rungs: the page views by their events' rung (k-anonymous events),
+	// finest first.
+	Rungs []int64 `json:"rungs,omitempty"`
 	// Site is the host whose table the partial belongs to; empty for the
 	// all-sites table.
 	Site string `json:"site,omitempty"`

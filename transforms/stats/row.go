@@ -71,6 +71,13 @@ type Privacy struct {
 	// start: the salt of that day made its pseudonyms (multi-day windows
 	// span one salt per day); none on combined (range) rows.
 	SaltEpoch *int64 `json:"salt_epoch,omitempty"`
+	// EventsK and EventRungs: with k-anonymous events (anonymize.events_k),
+	// its k and the share of the window's page views whose events were
+	// written at each rung of the ladder (README: k-anonymous events);
+	// k-anonymity only (under differential privacy exact counts would
+	// not be private).
+	EventsK    int                `json:"events_k,omitempty"`
+	EventRungs map[string]float64 `json:"event_rungs,omitempty"`
 }
 
 // Folded is k-anonymity's account of what went to (other).

@@ -31,6 +31,8 @@ func TestStatsRowsMatchSchema(t *testing.T) {
 	final = append(final, sited...)
 	// Hits late for their hour, counted in their day (late_events).
 	final = append(final, lateRows(t)...)
+	// The events' rungs (k-anonymous events).
+	final = append(final, rungRows(t, 5)...)
 	// Differential privacy's rows and privacy record.
 	dp, _ := aggregateLines(t, genLines(20000, 9), Config{Privacy: PrivacyDifferential, Epsilon: 8})
 	final = append(final, dp...)

@@ -3,6 +3,7 @@ package stats
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -669,4 +670,52 @@ func TestLateEvents(t *testing.T) {
 	if views["2026-11-27T02:00:00Z 1h0m0s"] != 20 || views["2026-11-27T00:00:00Z 24h0m0s"] != 23 {
 		t.Errorf("views %v: the hour keeps its 20, the day counts the 2 late ones too", views)
 	}
+}
+
+// TestEventRungShares: the privacy record states events_k and the share
+// of the window's page views whose events were written at each rung —
+// bots and views of events that were not k-anonymous aside — and nothing
+// when events are not k-anonymous.
+func TestEventRungShares(t *testing.T) {
+	rows := func(eventsK int) []Row { return rungRows(t, eventsK) }
+	n := 0
+	for _, r := range rows(5) {
+		if r.Dimension != "privacy" {
+			continue
+		}
+		n++
+		want := map[string]float64{"network": 0.6, "country": 0.3, "none": 0.1}
+		if r.EventsK != 5 || !maps.Equal(r.EventRungs, want) {
+			t.Errorf("%s %s: events_k %d, rungs %v; want 5, %v", r.WindowStart, r.WindowSize, r.EventsK, r.EventRungs, want)
+		}
+	}
+	if n == 0 {
+		t.Fatal("no privacy row")
+	}
+	for _, r := range rows(1) {
+		if r.Dimension == "privacy" && (r.EventsK != 0 || r.EventRungs != nil) {
+			t.Errorf("events_k 1: the privacy row states rungs %v", r.EventRungs)
+		}
+	}
+}
+
+// rungRows: a window of 10 page views whose events were written at
+// network (6), country (3) and none (1), and a bot's.
+func rungRows(t *testing.T, eventsK int) []Row {
+	t.Helper()
+	day := int64(1795737600)
+	agg, err := testAggregator(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range []transforms.Rung{0, 0, 0, 0, 0, 0, transforms.RungCountry, transforms.RungCountry, transforms.RungCountry, transforms.RungNone} {
+		h := Hit{Source: []byte("raw/0"), Offset: int64(i), Time: day + 3600, Visitor: uint64(i + 1), HasVisitor: true, Status: 200,
+			Page: []byte("/"), Country: []byte("DE"), Rung: uint8(r) + 1}
+		agg.AddHit(&h, 0)
+	}
+	bot := Hit{Source: []byte("raw/0"), Offset: 99, Time: day + 3600, Visitor: 99, HasVisitor: true, Status: 200, Page: []byte("/"), Bot: true, Rung: 1}
+	agg.AddHit(&bot, 0)
+	m := testMerger(Config{}, Masks{})
+	m.cfg.EventsK = eventsK
+	return agg.CloseWith(m)
 }
