@@ -46,8 +46,8 @@ func TestHitErrors(t *testing.T) {
 		{"h5\t" + rest + "\t", ErrHitVersion},
 		{"h4\t0123456789abcdef\t" + rest + "\t\tshop.example\tcrawler\tGooglebot\tnews\temail\tspring\t3", nil},
 		{"h4\t0123456789abcdef\t" + rest + "\t\tshop.example\tcrawler\tGooglebot\tnews\temail\tspring\t11", ErrHitNumber}, // no such rung
-		{"h4\t0123456789abcdef\t" + rest + "\t\tshop.example\tcrawler\tGooglebot\tnews\temail\tspring", ErrHitFields}, // h3's fields only
-		{"h3\t0123456789abcdef\t" + rest + "\t", ErrHitFields}, // h2's fields only
+		{"h4\t0123456789abcdef\t" + rest + "\t\tshop.example\tcrawler\tGooglebot\tnews\temail\tspring", ErrHitFields},     // h3's fields only
+		{"h3\t0123456789abcdef\t" + rest + "\t", ErrHitFields},                                                            // h2's fields only
 		{"h3\t0123456789abcdef\t" + rest + "\t\tshop.example\tcrawler\tGooglebot\tnews\temail\tspring", nil},
 		{"h1\t" + rest, ErrHitFields},
 		{"h1\t" + rest + "\t\t", ErrHitFields},
