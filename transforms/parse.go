@@ -83,15 +83,42 @@ func parseText(f *Format, line []byte, r *Raw) error {
 		pos = skipSyslog(line)
 	}
 	segs := f.segs
+	skip, dropQuote := -1, false
 	for i := range segs {
 		s := &segs[i]
+		if i == skip {
+			continue
+		}
 		if s.isLit {
-			if lit := s.lit; len(line)-pos >= len(lit) && string(line[pos:pos+len(lit)]) == lit {
+			lit := s.lit
+			if dropQuote {
+				// The field before was an unquoted "-": no closing quote.
+				lit, dropQuote = lit[1:], false
+				if len(lit) == 0 {
+					continue
+				}
+			}
+			if len(line)-pos >= len(lit) && string(line[pos:pos+len(lit)]) == lit {
 				pos += len(lit)
 				for lit[len(lit)-1] == ' ' && pos < len(line) && line[pos] == ' ' {
 					pos++ // doubled spaces
 				}
 				continue
+			}
+			if !s.seek && lit[len(lit)-1] == '"' && i+2 < len(segs) && segs[i+1].quoted {
+				// An unquoted "-" where the format quotes the field (a
+				// referrer or user agent some servers write bare).
+				pre := lit[:len(lit)-1]
+				if p := pos + len(pre); p < len(line) && string(line[pos:p]) == pre && line[p] == '-' && (p+1 == len(line) || line[p+1] == ' ') {
+					if err := r.set(segs[i+1].kind, nil); err != nil {
+						return err
+					}
+					pos, skip, dropQuote = p+1, i+1, true
+					continue
+				}
+			}
+			if lit != s.lit {
+				return ErrLiteral
 			}
 			var ok bool
 			if pos, ok = matchLit(line, pos, s); !ok {
@@ -139,11 +166,21 @@ func parseText(f *Format, line []byte, r *Raw) error {
 			}
 			continue
 		case i+1 < len(segs):
-			j := bytes.IndexByte(line[pos:], segs[i+1].lit[0])
+			sep := segs[i+1].lit[0]
+			j := bytes.IndexByte(line[pos:], sep)
 			if j < 0 {
 				return ErrLiteral
 			}
 			end = pos + j
+			// An address list ("203.0.113.5, 10.0.0.1": a proxy's
+			// X-Forwarded-For logged as the client) runs on past ", ".
+			for s.kind == fClient && sep == ' ' && end > pos+1 && line[end-1] == ',' {
+				k := bytes.IndexByte(line[end+1:], ' ')
+				if k < 0 {
+					break
+				}
+				end += 1 + k
+			}
 		default:
 			end = len(line)
 			if f.trailing {
@@ -217,6 +254,31 @@ func scanQuoted(line []byte, pos int) int {
 	return -1
 }
 
+// firstPublic returns the first public address of a comma-separated list
+// (a client field that holds a proxy chain), else its first item.
+func firstPublic(list []byte) []byte {
+	var first []byte
+	for rest := list; len(rest) > 0; {
+		item := rest
+		if i := bytes.IndexByte(rest, ','); i >= 0 {
+			item, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = nil
+		}
+		item = bytes.TrimSpace(item)
+		if len(item) == 0 {
+			continue
+		}
+		if first == nil {
+			first = item
+		}
+		if a, ok := parseClientAddr(item); ok && !isPrivate(a) {
+			return item
+		}
+	}
+	return first
+}
+
 // unescapeW3C undoes a W3C field's encoding into r.unesc: "+" for a space
 // (IIS) and %XX, which CloudFront applies twice ("%2520").
 func (r *Raw) unescapeW3C(v []byte) []byte {
@@ -283,6 +345,9 @@ func (r *Raw) set(kind field, v []byte) error {
 	switch kind {
 	case fIgnore, fIsArgs:
 	case fClient:
+		if bytes.IndexByte(v, ',') >= 0 {
+			v = firstPublic(v)
+		}
 		r.Client = v
 	case fIdent:
 		r.Ident = v

@@ -137,6 +137,12 @@ func TestServerFormatShapes(t *testing.T) {
 	f("auto", `1286536308.779    180 192.168.0.224 TCP_MISS/000 0 GET http://www.google.com/ - NONE/- -`, "/", 0, nil)
 	// A last quoted field that ends in a backslash (GoAccess's CI log).
 	f("auto", `1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET /b HTTP/1.0" 200 1 "-" "agent\"`, "/b", 200, nil)
+	// Unquoted "-" for the referrer and the user agent.
+	f("auto", `1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET /u HTTP/1.0" 200 1 - -`, "/u", 200, nil)
+	f("auto", `1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET /u HTTP/1.0" 200 1 - "x"`, "/u", 200, nil)
+	f("auto", `1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET /u HTTP/1.0" 200 1 "-" -`, "/u", 200, nil)
+	// An address list as the client: the first public one is it.
+	f("auto", `10.0.0.7, 203.0.113.5, 198.51.100.1 - - [10/Oct/2000:13:55:36 -0700] "GET /l HTTP/1.0" 200 1 "-" "x"`, "/l", 200, nil)
 	// A quoted client.
 	f("auto", `"1.2.3.4" - - [10/Oct/2000:13:55:36 -0700] "GET /c HTTP/1.0" 200 1 "-" "x"`, "/c", 200, nil)
 	// HAProxy behind syslog with captured headers, and without the prefix.
@@ -203,4 +209,21 @@ func BenchmarkServerFormats(b *testing.B) {
 			})
 		}
 	}
+}
+
+// TestClientList: a client field that holds a proxy chain is its first
+// public address; a chain of private ones, its first.
+func TestClientList(t *testing.T) {
+	f := func(client, want string) {
+		t.Helper()
+		var r Raw
+		line := client + ` - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.0" 200 1 "-" "x"`
+		if err := parseAuto([]byte(line), &r); err != nil || string(r.Client) != want {
+			t.Fatalf("%q: client %q, %v; want %q", client, r.Client, err, want)
+		}
+	}
+	f("10.0.0.7, 203.0.113.5, 198.51.100.1", "203.0.113.5")
+	f("203.0.113.5,10.0.0.1", "203.0.113.5")
+	f("10.0.0.7, 192.168.1.1", "10.0.0.7")
+	f("2001:db8::1, 10.0.0.1", "2001:db8::1")
 }

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 
+	"compress/bzip2"
+
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 )
@@ -93,7 +95,7 @@ func rotation(name string) (string, int) {
 		return name, 0
 	}
 	s := name
-	for _, ext := range []string{".gz", ".zst", ".zstd"} {
+	for _, ext := range []string{".gz", ".zst", ".zstd", ".bz2"} {
 		s = strings.TrimSuffix(s, ext)
 	}
 	dot := strings.LastIndexByte(s, '.')
@@ -163,7 +165,8 @@ func (in *Input) explain(err error) error {
 }
 
 // open opens in.name and puts a decompressor in front of it when its first
-// bytes are gzip's (1f 8b) or zstd's (28 b5 2f fd). Gzip is read across
+// bytes are gzip's (1f 8b), zstd's (28 b5 2f fd) or bzip2's ("BZh" and
+// the block size digit). Gzip is read across
 // members (logrotate's delaycompress, cat-ed archives).
 func (in *Input) open() error {
 	var r io.Reader
@@ -198,6 +201,8 @@ func (in *Input) open() error {
 			return in.explain(err)
 		}
 		in.cur, in.close = zr, func() error { zr.Close(); return closeFile() }
+	case len(magic) == 4 && string(magic[:3]) == "BZh" && magic[3] >= '1' && magic[3] <= '9':
+		in.cur, in.close = bzip2.NewReader(br), closeFile
 	default:
 		in.cur, in.close = br, closeFile
 	}

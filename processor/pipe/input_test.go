@@ -106,6 +106,18 @@ func TestCompressedInputs(t *testing.T) {
 	if st, err := Run(a, in, &out, Options{}); err != nil || st.Out != 50 {
 		t.Errorf("gzip on stdin: %d lines out, %v", st.Out, err)
 	}
+	// bzip2: Matomo log-analytics' tests/logs/common.log.bz2, and its line plain.
+	bz, err := os.ReadFile("../../transforms/testdata/peers/common.log.bz2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	write("matomo.log.1.bz2", bz)
+	write("matomo.plain", []byte(`1.2.3.7 - theboss [19/Feb/2012:16:42:07 -0700] "POST / HTTP/1.0" 200 444`+"\n"))
+	got, st, err = anonymizeFiles(t, dir, "matomo.log.1.bz2")
+	plainBz, plainSt, perr := anonymizeFiles(t, dir, "matomo.plain")
+	if err != nil || perr != nil || st.Out != 1 || st.RejectedTotal() != 0 || got != plainBz || plainSt.Out != 1 {
+		t.Errorf("bzip2: %d lines out, %d rejected, %v; same as the plain file: %v", st.Out, st.RejectedTotal(), err, got == plainBz)
+	}
 	if _, err := OpenInputs([]string{filepath.Join(dir, "missing.log")}, nil); err == nil || !strings.Contains(err.Error(), "missing.log") {
 		t.Errorf("a missing file: %v", err)
 	}

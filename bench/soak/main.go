@@ -1,0 +1,187 @@
+// Command soak runs `logveil run` (every stage: anonymize, census,
+// aggregate, merge) for several simulated days of traffic through a real
+// Kafka broker, with event time running faster than the wall clock, so that
+// hourly and daily windows open and close, visitors' days end and the
+// census forgets past days. It samples the logveil process's RSS, Go heap,
+// goroutines and open files while it runs and prints them at the end of
+// each simulated day: memory must reach a plateau, not a slope.
+//
+//	go build -o /tmp/logveil ./cmd/logveil
+//	go run ./bench/soak --brokers 127.0.0.1:9092 --logveil /tmp/logveil --days 3 --lines-per-day 200000
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/logveil/logveil/internal/loggen"
+)
+
+const listen = "127.0.0.1:19465"
+
+func main() {
+	brokers := flag.String("brokers", "127.0.0.1:9092", "bootstrap broker")
+	bin := flag.String("logveil", "logveil", "logveil binary")
+	days := flag.Int("days", 3, "simulated days")
+	perDay := flag.Int("lines-per-day", 200000, "lines of each simulated day")
+	rate := flag.Int("rate", 10000, "lines produced per second of wall time")
+	partitions := flag.Int("partitions", 3, "raw topic partitions")
+	env := flag.String("env", "", "comma-separated extra environment for logveil, e.g. LOGVEIL_MEMORY_LIMIT=256MiB")
+	flag.Parse()
+	if err := run(*brokers, *bin, *days, *perDay, *rate, *partitions, *env); err != nil {
+		fmt.Fprintln(os.Stderr, "soak:", err)
+		os.Exit(1)
+	}
+}
+
+type sample struct {
+	rss, heap, goroutines, fds int64
+}
+
+func run(brokers, bin string, days, perDay, rate, partitions int, env string) error {
+	ctx := context.Background()
+	id := strconv.FormatInt(time.Now().Unix(), 36)
+	raw, prefix := "soak-raw-"+id, "soak-"+id
+	c := &kafka.Client{Addr: kafka.TCP(brokers), Timeout: 30 * time.Second}
+	resp, err := c.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{Topic: raw, NumPartitions: partitions, ReplicationFactor: 1}}})
+	if err == nil {
+		err = resp.Errors[raw]
+	}
+	if err != nil {
+		return fmt.Errorf("create %s: %w", raw, err)
+	}
+	cmd := exec.Command(bin, "run", "--brokers", brokers, "--input-topics", raw, "--topic-prefix", prefix,
+		"--group-id", prefix, "--listen", listen)
+	cmd.Env = append(os.Environ(), "LOGVEIL_KAFKA_PARTITIONS="+strconv.Itoa(partitions), "LOGVEIL_KAFKA_VISITS=true")
+	if env != "" {
+		cmd.Env = append(cmd.Env, strings.Split(env, ",")...)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
+	for !ready() {
+		if cmd.ProcessState != nil {
+			return fmt.Errorf("logveil exited: %s", stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	pid := cmd.Process.Pid
+
+	// The days end now: the salts of every simulated day are within
+	// salt_retention, and the clock of the last day is the wall clock's.
+	start := time.Now().Add(-time.Duration(days) * 24 * time.Hour).Truncate(24 * time.Hour).Unix()
+	gen := loggen.New(loggen.Options{Seed: 7, Start: start, Rate: 1.75 * float64(perDay) / 86400})
+	w := &kafka.Writer{Addr: kafka.TCP(brokers), Topic: raw, Balancer: &kafka.RoundRobin{}, BatchSize: 5000,
+		BatchBytes: 1000000, BatchTimeout: 5 * time.Millisecond, RequiredAcks: kafka.RequireAll, Compression: kafka.Zstd}
+	defer w.Close()
+
+	var peak sample
+	observe := func() sample {
+		s := sample{rss: status(pid, "VmRSS:") << 10, heap: int64(metric("go_memstats_heap_inuse_bytes")),
+			goroutines: int64(metric("go_goroutines")), fds: openFiles(pid)}
+		peak.rss, peak.heap = max(peak.rss, s.rss), max(peak.heap, s.heap)
+		peak.goroutines, peak.fds = max(peak.goroutines, s.goroutines), max(peak.fds, s.fds)
+		return s
+	}
+	fmt.Printf("soak: %d simulated days of %d lines, produced at %d lines/s, %d partitions, every stage\n", days, perDay, rate, partitions)
+	fmt.Printf("%-5s %10s %10s %9s %11s %9s %8s\n", "day", "lines", "wall", "RSS MiB", "heap MiB", "goroutines", "files")
+	var produced int
+	var buf bytes.Buffer
+	t0 := time.Now()
+	var days0 []sample
+	for d := 0; d < days; d++ {
+		for sent := 0; sent < perDay; {
+			n := min(rate/10, perDay-sent)
+			buf.Reset()
+			gen.WriteN(&buf, n)
+			msgs := make([]kafka.Message, 0, n)
+			for _, l := range bytes.Split(bytes.TrimSuffix(buf.Bytes(), []byte("\n")), []byte("\n")) {
+				msgs = append(msgs, kafka.Message{Value: append([]byte(nil), l...)})
+			}
+			tick := time.Now()
+			if err := w.WriteMessages(ctx, msgs...); err != nil {
+				return fmt.Errorf("produce: %w", err)
+			}
+			sent += n
+			produced += n
+			observe()
+			if rest := 100*time.Millisecond - time.Since(tick); rest > 0 {
+				time.Sleep(rest)
+			}
+		}
+		for metric("logveil_records_in_total") < float64(produced) {
+			if cmd.ProcessState != nil {
+				return fmt.Errorf("logveil exited: %s", stderr.String())
+			}
+			observe()
+			time.Sleep(200 * time.Millisecond)
+		}
+		time.Sleep(2 * time.Second) // the statistics stages catch up
+		s := observe()
+		days0 = append(days0, s)
+		fmt.Printf("%-5d %10d %9.0fs %9d %11d %9d %8d\n", d+1, produced, time.Since(t0).Seconds(), s.rss>>20, s.heap>>20, s.goroutines, s.fds)
+	}
+	fmt.Printf("peak  %10s %10s %9d %11d %9d %8d (VmHWM %d MiB)\n", "", "", peak.rss>>20, peak.heap>>20, peak.goroutines, peak.fds, status(pid, "VmHWM:")>>10)
+	for d := 1; d < len(days0); d++ {
+		fmt.Printf("RSS after day %d / after day 1: %.2f\n", d+1, float64(days0[d].rss)/float64(days0[0].rss))
+	}
+	fmt.Printf("late hits (every window closed): %.0f; stats rows written: %.0f\n", metric("logveil_stats_late_total"),
+		metric(`logveil_records_out_total{topic="`+prefix+`.stats"}`))
+	return nil
+}
+
+func ready() bool {
+	r, err := http.Get("http://" + listen + "/readyz")
+	if err != nil {
+		return false
+	}
+	r.Body.Close()
+	return r.StatusCode == 200
+}
+
+func metric(name string) float64 {
+	r, err := http.Get("http://" + listen + "/metrics")
+	if err != nil {
+		return 0
+	}
+	defer r.Body.Close()
+	sc := bufio.NewScanner(r.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f
+		}
+	}
+	return 0
+}
+
+// status reads a KiB figure of /proc/pid/status.
+func status(pid int, field string) int64 {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, field); ok {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+func openFiles(pid int) int64 {
+	ents, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	return int64(len(ents))
+}
