@@ -329,7 +329,17 @@ func (b *batchBuilder) read(msgs []kafka.Message) *engine.Batch {
 	return eb
 }
 
-func (b *batchBuilder) recycle(eb *engine.Batch) { b.free = append(b.free, eb) }
+// recycle keeps eb for a later read, up to maxFreeBatches: each keeps the
+// capacity of the largest fetch it held, so an unbounded free list would
+// hold the most batches ever held times the largest fetch — a ratchet
+// that a soak over simulated days showed (bench/soak) — not what is held.
+func (b *batchBuilder) recycle(eb *engine.Batch) {
+	if len(b.free) < maxFreeBatches {
+		b.free = append(b.free, eb)
+	}
+}
+
+const maxFreeBatches = 4
 
 func (b *batchBuilder) readInto(eb *engine.Batch, msgs []kafka.Message) {
 	eb.Reset()

@@ -82,21 +82,24 @@ func TestParseFormats(t *testing.T) {
 		want{client: "10.0.0.2", method: "GET", path: "/p", query: "a=b", proto: "HTTP/1.1", status: 200, bytes: 3, rtUS: -1, time: ts})
 }
 
+// parseAs parses line in format ("auto": parseAuto) into r.
+func parseAs(t *testing.T, format, line string, r *Raw) error {
+	t.Helper()
+	if format == "auto" {
+		return parseAuto([]byte(line), r)
+	}
+	fm, err := NewFormat(format)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Parse(fm, []byte(line), r)
+}
+
 func TestParseRejects(t *testing.T) {
 	f := func(format, line string, want error) {
 		t.Helper()
 		var r Raw
-		var err error
-		if format == "auto" {
-			err = parseAuto([]byte(line), &r)
-		} else {
-			fm, ferr := NewFormat(format)
-			if ferr != nil {
-				t.Fatal(ferr)
-			}
-			err = Parse(fm, []byte(line), &r)
-		}
-		if err != want {
+		if err := parseAs(t, format, line, &r); err != want {
 			t.Errorf("Parse(%.60q) error = %v, want %v", line, err, want)
 		}
 	}

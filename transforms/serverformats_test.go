@@ -114,16 +114,7 @@ func TestServerFormatShapes(t *testing.T) {
 	f := func(format, line, wantPath string, wantStatus int, wantErr error) {
 		t.Helper()
 		var r Raw
-		var err error
-		if format == "auto" {
-			err = parseAuto([]byte(line), &r)
-		} else {
-			fm, ferr := NewFormat(format)
-			if ferr != nil {
-				t.Fatal(ferr)
-			}
-			err = Parse(fm, []byte(line), &r)
-		}
+		err := parseAs(t, format, line, &r)
 		if err != wantErr {
 			t.Fatalf("%s %q: error %v, want %v", format, line, err, wantErr)
 		}

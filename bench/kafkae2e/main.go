@@ -11,7 +11,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"flag"
@@ -26,8 +25,11 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/logveil/logveil/bench/internal/probe"
 	"github.com/logveil/logveil/internal/loggen"
 )
+
+const listen = "127.0.0.1:19464"
 
 func main() {
 	brokers := flag.String("brokers", "127.0.0.1:9092", "bootstrap broker")
@@ -118,13 +120,13 @@ func run(brokers string, n, partitions int, bin string, brokerPid int, visits bo
 		return err
 	}
 	defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
-	for !ready() {
+	for !probe.Ready(listen) {
 		if cmd.ProcessState != nil {
 			return fmt.Errorf("logveil exited: %s", stderr.String())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	cpu0, brokerCPU0 := cpuSeconds(cmd.Process.Pid), cpuSeconds(brokerPid)
+	cpu0, brokerCPU0 := probe.CPUSeconds(cmd.Process.Pid), probe.CPUSeconds(brokerPid)
 	readyAfter := time.Since(start)
 	if !backlog {
 		start = time.Now()
@@ -149,7 +151,7 @@ func run(brokers string, n, partitions int, bin string, brokerPid int, visits bo
 		produced = time.Since(start)
 	}
 	for {
-		if in := metric("logveil_records_in_total"); in >= float64(n) {
+		if in := probe.Metric(listen, "logveil_records_in_total"); in >= float64(n) {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -157,8 +159,8 @@ func run(brokers string, n, partitions int, bin string, brokerPid int, visits bo
 	elapsed := time.Since(start)
 	if visits {
 		// Statistics on: until the aggregate stage has read every hit.
-		want := metric(`logveil_records_out_total{topic="` + prefix + `.visits"}`)
-		for metric("logveil_stats_hits_total") < want {
+		want := probe.Metric(listen, `logveil_records_out_total{topic="`+prefix+`.visits"}`)
+		for probe.Metric(listen, "logveil_stats_hits_total") < want {
 			time.Sleep(100 * time.Millisecond)
 		}
 		elapsed = time.Since(start)
@@ -171,7 +173,7 @@ func run(brokers string, n, partitions int, bin string, brokerPid int, visits bo
 			r.Body.Close()
 		}
 	}
-	cpu := cpuSeconds(cmd.Process.Pid) - cpu0
+	cpu := probe.CPUSeconds(cmd.Process.Pid) - cpu0
 	fmt.Printf("lines %d, partitions %d, visits and statistics %v\n", n, partitions, visits)
 	if backlog {
 		fmt.Printf("caught up (last output acknowledged) %.2fs after logveil's start (ready after %.2fs)\n", elapsed.Seconds(), readyAfter.Seconds())
@@ -182,64 +184,12 @@ func run(brokers string, n, partitions int, bin string, brokerPid int, visits bo
 	if floorTime > 0 {
 		fmt.Printf("logveil / floor: %.2f× the copy's time\n", elapsed.Seconds()/floorTime.Seconds())
 	}
-	fmt.Printf("logveil: CPU %.2fs (%.2f cores), peak RSS %d MiB\n", cpu, cpu/elapsed.Seconds(), peakRSS(cmd.Process.Pid)>>10)
+	fmt.Printf("logveil: CPU %.2fs (%.2f cores), peak RSS %d MiB\n", cpu, cpu/elapsed.Seconds(), probe.Status(cmd.Process.Pid, "VmHWM:")>>10)
 	if brokerPid != 0 {
-		bc := cpuSeconds(brokerPid) - brokerCPU0
-		fmt.Printf("broker:  CPU %.2fs (%.2f cores), peak RSS %d MiB\n", bc, bc/elapsed.Seconds(), peakRSS(brokerPid)>>10)
+		bc := probe.CPUSeconds(brokerPid) - brokerCPU0
+		fmt.Printf("broker:  CPU %.2fs (%.2f cores), peak RSS %d MiB\n", bc, bc/elapsed.Seconds(), probe.Status(brokerPid, "VmHWM:")>>10)
 	}
 	return nil
-}
-
-func ready() bool {
-	r, err := http.Get("http://127.0.0.1:19464/readyz")
-	if err != nil {
-		return false
-	}
-	r.Body.Close()
-	return r.StatusCode == 200
-}
-
-func metric(name string) float64 {
-	r, err := http.Get("http://127.0.0.1:19464/metrics")
-	if err != nil {
-		return 0
-	}
-	defer r.Body.Close()
-	sc := bufio.NewScanner(r.Body)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
-			f, _ := strconv.ParseFloat(v, 64)
-			return f
-		}
-	}
-	return 0
-}
-
-// cpuSeconds reads utime+stime of pid from /proc (Linux).
-func cpuSeconds(pid int) float64 {
-	if pid == 0 {
-		return 0
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
-	ut, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	return (ut + st) / 100
-}
-
-// peakRSS reads VmHWM (KiB) of pid.
-func peakRSS(pid int) int {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-			n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-			return n
-		}
-	}
-	return 0
 }
 
 // copyFloor copies the raw topic to a new one with kcat and nothing else:

@@ -11,11 +11,11 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -25,6 +25,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/logveil/logveil/bench/internal/probe"
 	"github.com/logveil/logveil/internal/loggen"
 )
 
@@ -37,6 +38,7 @@ func main() {
 	perDay := flag.Int("lines-per-day", 200000, "lines of each simulated day")
 	rate := flag.Int("rate", 10000, "lines produced per second of wall time")
 	partitions := flag.Int("partitions", 3, "raw topic partitions")
+	flag.StringVar(&heapDir, "heap", "", "write the heap profile of each day's end to this directory")
 	env := flag.String("env", "", "comma-separated extra environment for logveil, e.g. LOGVEIL_MEMORY_LIMIT=256MiB")
 	flag.Parse()
 	if err := run(*brokers, *bin, *days, *perDay, *rate, *partitions, *env); err != nil {
@@ -44,6 +46,8 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+var heapDir string
 
 type sample struct {
 	rss, heap, goroutines, fds int64
@@ -63,7 +67,11 @@ func run(brokers, bin string, days, perDay, rate, partitions int, env string) er
 	}
 	cmd := exec.Command(bin, "run", "--brokers", brokers, "--input-topics", raw, "--topic-prefix", prefix,
 		"--group-id", prefix, "--listen", listen)
-	cmd.Env = append(os.Environ(), "LOGVEIL_KAFKA_PARTITIONS="+strconv.Itoa(partitions), "LOGVEIL_KAFKA_VISITS=true")
+	cmd.Env = append(os.Environ(), "LOGVEIL_KAFKA_PARTITIONS="+strconv.Itoa(partitions), "LOGVEIL_KAFKA_VISITS=true",
+		"LOGVEIL_HTTP_PPROF=true", // for a collection before each day's figures
+		// Every simulated day lies in the past: its salt must still live,
+		// or its visitors would have no pseudonyms (no visitor state).
+		"LOGVEIL_KAFKA_SALT_RETENTION="+strconv.Itoa(24*(days+2))+"h")
 	if env != "" {
 		cmd.Env = append(cmd.Env, strings.Split(env, ",")...)
 	}
@@ -73,7 +81,7 @@ func run(brokers, bin string, days, perDay, rate, partitions int, env string) er
 		return err
 	}
 	defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
-	for !ready() {
+	for !probe.Ready(listen) {
 		if cmd.ProcessState != nil {
 			return fmt.Errorf("logveil exited: %s", stderr.String())
 		}
@@ -91,14 +99,14 @@ func run(brokers, bin string, days, perDay, rate, partitions int, env string) er
 
 	var peak sample
 	observe := func() sample {
-		s := sample{rss: status(pid, "VmRSS:") << 10, heap: int64(metric("go_memstats_heap_inuse_bytes")),
-			goroutines: int64(metric("go_goroutines")), fds: openFiles(pid)}
+		s := sample{rss: probe.Status(pid, "VmRSS:") << 10, heap: int64(probe.Metric(listen, "go_memstats_heap_inuse_bytes")),
+			goroutines: int64(probe.Metric(listen, "go_goroutines")), fds: probe.OpenFiles(pid)}
 		peak.rss, peak.heap = max(peak.rss, s.rss), max(peak.heap, s.heap)
 		peak.goroutines, peak.fds = max(peak.goroutines, s.goroutines), max(peak.fds, s.fds)
 		return s
 	}
 	fmt.Printf("soak: %d simulated days of %d lines, produced at %d lines/s, %d partitions, every stage\n", days, perDay, rate, partitions)
-	fmt.Printf("%-5s %10s %10s %9s %11s %9s %8s\n", "day", "lines", "wall", "RSS MiB", "heap MiB", "goroutines", "files")
+	fmt.Printf("%-5s %10s %10s %9s %11s %9s %8s\n", "day", "lines", "wall", "RSS MiB", "live heap MiB", "goroutines", "files")
 	var produced int
 	var buf bytes.Buffer
 	t0 := time.Now()
@@ -123,7 +131,7 @@ func run(brokers, bin string, days, perDay, rate, partitions int, env string) er
 				time.Sleep(rest)
 			}
 		}
-		for metric("logveil_records_in_total") < float64(produced) {
+		for probe.Metric(listen, "logveil_records_in_total") < float64(produced) {
 			if cmd.ProcessState != nil {
 				return fmt.Errorf("logveil exited: %s", stderr.String())
 			}
@@ -131,57 +139,30 @@ func run(brokers, bin string, days, perDay, rate, partitions int, env string) er
 			time.Sleep(200 * time.Millisecond)
 		}
 		time.Sleep(2 * time.Second) // the statistics stages catch up
+		// The live heap: collect first (the heap profile's gc=1), so that
+		// the figure is what is kept, not what awaits collection.
+		if r, err := http.Get("http://" + listen + "/debug/pprof/heap?gc=1"); err == nil {
+			var dst io.Writer = io.Discard
+			if heapDir != "" {
+				f, err := os.Create(fmt.Sprintf("%s/heap-day%d.prof", heapDir, d+1))
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				dst = f
+			}
+			io.Copy(dst, r.Body)
+			r.Body.Close()
+		}
 		s := observe()
 		days0 = append(days0, s)
 		fmt.Printf("%-5d %10d %9.0fs %9d %11d %9d %8d\n", d+1, produced, time.Since(t0).Seconds(), s.rss>>20, s.heap>>20, s.goroutines, s.fds)
 	}
-	fmt.Printf("peak  %10s %10s %9d %11d %9d %8d (VmHWM %d MiB)\n", "", "", peak.rss>>20, peak.heap>>20, peak.goroutines, peak.fds, status(pid, "VmHWM:")>>10)
+	fmt.Printf("peak  %10s %10s %9d %11d %9d %8d (VmHWM %d MiB; the heap's peak is in use, uncollected)\n", "", "", peak.rss>>20, peak.heap>>20, peak.goroutines, peak.fds, probe.Status(pid, "VmHWM:")>>10)
 	for d := 1; d < len(days0); d++ {
-		fmt.Printf("RSS after day %d / after day 1: %.2f\n", d+1, float64(days0[d].rss)/float64(days0[0].rss))
+		fmt.Printf("after day %d / after day 1: RSS %.2f, live heap %.2f\n", d+1, float64(days0[d].rss)/float64(days0[0].rss), float64(days0[d].heap)/float64(days0[0].heap))
 	}
-	fmt.Printf("late hits (every window closed): %.0f; stats rows written: %.0f\n", metric("logveil_stats_late_total"),
-		metric(`logveil_records_out_total{topic="`+prefix+`.stats"}`))
+	fmt.Printf("late hits (every window closed): %.0f; stats rows written: %.0f\n", probe.Metric(listen, "logveil_stats_late_total"),
+		probe.Metric(listen, `logveil_records_out_total{topic="`+prefix+`.stats"}`))
 	return nil
-}
-
-func ready() bool {
-	r, err := http.Get("http://" + listen + "/readyz")
-	if err != nil {
-		return false
-	}
-	r.Body.Close()
-	return r.StatusCode == 200
-}
-
-func metric(name string) float64 {
-	r, err := http.Get("http://" + listen + "/metrics")
-	if err != nil {
-		return 0
-	}
-	defer r.Body.Close()
-	sc := bufio.NewScanner(r.Body)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
-			f, _ := strconv.ParseFloat(v, 64)
-			return f
-		}
-	}
-	return 0
-}
-
-// status reads a KiB figure of /proc/pid/status.
-func status(pid int, field string) int64 {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, field); ok {
-			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return n
-		}
-	}
-	return 0
-}
-
-func openFiles(pid int) int64 {
-	ents, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
-	return int64(len(ents))
 }
