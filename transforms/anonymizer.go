@@ -105,6 +105,8 @@ type Worker struct {
 	dayZone ZoneOffset
 
 	redactBuf []byte
+	// w3c is the field list of the input's last W3C #Fields: line.
+	w3c w3cHeader
 	// Err is the last error-log line Process read (ErrErrorLog); errBuf
 	// holds its scrubbed text.
 	Err       ErrorLine
@@ -143,7 +145,7 @@ func (w *Worker) Process(line []byte) error {
 	case w.a.p.format == nil && isNginxError(line):
 		return w.processError(line, "nginx")
 	case w.a.p.format == nil:
-		err = parseAuto(line, &w.raw)
+		err = w.parseAuto(line)
 	default:
 		err = Parse(w.a.p.format, line, &w.raw)
 	}

@@ -131,6 +131,8 @@ func FuzzServerFormats(f *testing.F) {
 	for _, name := range []string{"elb", "alb", "amazon_cloudfront_web", "iis", "netscaler", "s3", "haproxy", "caddy_json", "traefik_json", "nginx_json", "gandi"} {
 		seeds = append(seeds, string(peerLine(f, name)))
 	}
-	seeds = append(seeds, `1286536308.779    180 192.168.0.224 TCP_MISS/200 411 GET http://www.google.com/ - DIRECT/74.125.45.104 text/html`)
+	seeds = append(seeds, `1286536308.779    180 192.168.0.224 TCP_MISS/200 411 GET http://www.google.com/ - DIRECT/74.125.45.104 text/html`,
+		// a header, then a line it says how to read (the worker keeps the header)
+		`#Fields: date time c-ip cs(User-Agent) cs-uri-stem sc-status`, `2026-11-27 10:00:00 81.2.69.160 Mozilla/5.0+(X11) /a/1.2.3.4 200`)
 	fuzzFormat(f, "auto", seeds...)
 }

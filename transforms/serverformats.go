@@ -78,9 +78,9 @@ func compileFields(spec string, sep byte) (*Format, error) {
 // secs says which.
 func w3cKind(name string, secs bool) field {
 	switch strings.ToLower(name) {
-	case "date":
+	case "date", "date-local": // -local: IIS Advanced Logging; taken as UTC
 		return fDate
-	case "time":
+	case "time", "time-local":
 		return fTimeOfDay
 	case "c-ip":
 		return fClient
@@ -100,6 +100,8 @@ func w3cKind(name string, secs bool) field {
 		if secs {
 			return fRequestTimeSec
 		}
+		return fRequestTimeMS
+	case "timetakenms": // IIS Advanced Logging
 		return fRequestTimeMS
 	case "cs(user-agent)", "c-user-agent":
 		return fUserAgentW3C
@@ -121,7 +123,8 @@ func compileW3C(fields string, sep byte, secs bool) (*Format, error) {
 	fields = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(fields), "#Fields:"))
 	var b builder
 	names := strings.Fields(fields)
-	if !slices.Contains(names, "date") || !slices.Contains(names, "time") {
+	if !slices.ContainsFunc(names, func(n string) bool { return w3cKind(n, false) == fDate }) ||
+		!slices.ContainsFunc(names, func(n string) bool { return w3cKind(n, false) == fTimeOfDay }) {
 		return nil, fmt.Errorf("a W3C field list needs date and time")
 	}
 	for i, name := range names {
@@ -334,4 +337,76 @@ func skipSyslog(line []byte) int {
 		}
 	}
 	return 0
+}
+
+// w3cHeader is a worker's W3C field list, from the input's last "#Fields:"
+// line: IIS, Netscaler and others let the administrator choose the fields,
+// and the header says which. A driver that reads a source in order gives
+// each worker the header of what came before (SetW3CFields); a #Fields:
+// line the worker reads itself applies to the lines after it.
+type w3cHeader struct {
+	text       []byte  // the line it was compiled from
+	space, tab *Format // for space- and tab-separated lines (CloudFront)
+}
+
+// SetW3CFields makes line, a "#Fields: …" line (nil: none), the field list
+// of the W3C lines that follow in auto mode. A list that does not compile
+// (no date or time) is no list.
+func (w *Worker) SetW3CFields(line []byte) {
+	if bytes.Equal(line, w.w3c.text) {
+		return
+	}
+	w.w3c.text = append(w.w3c.text[:0], line...)
+	w.w3c.space, w.w3c.tab = nil, nil
+	if len(line) == 0 {
+		return
+	}
+	if f, err := compileW3C(string(line), ' ', false); err == nil {
+		f.Name = "w3c"
+		w.w3c.space = f
+	}
+	if f, err := compileW3C(string(line), '\t', true); err == nil {
+		f.Name = "w3c"
+		w.w3c.tab = f
+	}
+}
+
+var fieldsDirective = []byte("#Fields:")
+
+// parseAuto is auto mode with the worker's W3C header: a #Fields: line
+// sets it, and the lines after it are read with it first.
+func (w *Worker) parseAuto(line []byte) error {
+	if bytes.HasPrefix(line, fieldsDirective) {
+		w.SetW3CFields(line)
+		w.raw.reset()
+		return ErrDirective
+	}
+	if w.w3c.space != nil && len(line) > 0 && line[0] != '#' && line[0] != '{' {
+		f := w.w3c.space
+		if bytes.IndexByte(line, '\t') >= 0 {
+			f = w.w3c.tab
+		}
+		if Parse(f, line, &w.raw) == nil {
+			return nil
+		}
+	}
+	return parseAuto(line, &w.raw)
+}
+
+// LastW3CFields returns the last "#Fields:" line in data (whole lines),
+// or nil: what a driver that cuts its input into chunks hands the chunks
+// after it (SetW3CFields).
+func LastW3CFields(data []byte) []byte {
+	i := bytes.LastIndex(data, fieldsDirective)
+	for i > 0 && data[i-1] != '\n' {
+		i = bytes.LastIndex(data[:i], fieldsDirective)
+	}
+	if i < 0 {
+		return nil
+	}
+	line := data[i:]
+	if j := bytes.IndexByte(line, '\n'); j >= 0 {
+		line = line[:j]
+	}
+	return bytes.TrimRight(line, "\r")
 }

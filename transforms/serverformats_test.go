@@ -218,3 +218,72 @@ func TestClientList(t *testing.T) {
 	f("10.0.0.7, 192.168.1.1", "10.0.0.7")
 	f("2001:db8::1, 10.0.0.1", "2001:db8::1")
 }
+
+// TestW3CHeader: in auto mode a W3C log's own #Fields: line says how the
+// lines after it read — Matomo's iis_custom.log (IIS Advanced Logging,
+// its own field names, quoted values), checked against what Matomo's
+// test_iis_custom_format asserts for its first three hits.
+func TestW3CHeader(t *testing.T) {
+	a, err := NewAnonymizer(testPolicy(t, Config{InputFormat: "auto"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := a.NewWorker()
+	b, err := os.ReadFile(filepath.Join("testdata", "peers", "iis_custom.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type hit struct {
+		client, path, ua string
+		status           int
+		rtUS             int64
+	}
+	var got []hit
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		err := w.parseAuto(line)
+		if line[0] == '#' {
+			if err != ErrDirective {
+				t.Fatalf("%q: %v", line, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		if time.Unix(w.raw.Time, 0).UTC().Format(time.DateTime) != "2012-08-15 17:00:00" {
+			t.Errorf("time %v", time.Unix(w.raw.Time, 0).UTC())
+		}
+		got = append(got, hit{string(w.raw.Client), string(w.raw.RawPath), string(w.raw.UserAgent), w.raw.Status, w.raw.RequestTimeUS})
+	}
+	want := []hit{
+		{"70.95.0.0", "/Products/theProduct", "Mozilla/5.0 (Linux; Android 4.4.4; SM-G900V Build/KTU84P) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/39.0.2171.59 Mobile Safari/537.36", 200, 109000},
+		{"", "/Topic/hw43061", "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_10_1) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/41.0.2227.1 Safari/537.36", 301, 0},
+		{"173.5.0.0", "/hello/world/6,681965", "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_10_1) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/37.0.2062.124 Safari/537.36", 404, 359000},
+	}
+	if len(got) < 3 {
+		t.Fatalf("%d hits", len(got))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("hit %d:\n got %+v\nwant %+v", i, got[i], want[i])
+		}
+	}
+	// Without the header the lines are not read: the list is the header's.
+	first := b[bytes.Index(b, []byte("\n2012-"))+1:]
+	first = first[:bytes.IndexByte(first, '\n')]
+	w2 := a.NewWorker()
+	if w2.parseAuto(first) == nil {
+		t.Error("a custom W3C line read without its #Fields: line")
+	}
+	// What a driver hands the chunks after the header.
+	if h := LastW3CFields(b); !bytes.HasPrefix(h, []byte("#Fields:   date-local")) || bytes.ContainsAny(h, "\r\n") {
+		t.Errorf("LastW3CFields: %q", h)
+	}
+	w2.SetW3CFields(LastW3CFields(b))
+	if err := w2.parseAuto(first); err != nil || w2.raw.Status != 200 {
+		t.Errorf("with the header handed over: %v, status %d", err, w2.raw.Status)
+	}
+}

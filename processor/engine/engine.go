@@ -192,6 +192,10 @@ func (w *Worker) SetSource(topic string, partition int) {
 	w.source = strconv.AppendInt(append(append(w.source[:0], topic...), '/'), int64(partition), 10)
 }
 
+// SetW3CFields gives the worker the W3C #Fields: line of what came before
+// the lines it reads next (transforms.Worker.SetW3CFields).
+func (w *Worker) SetW3CFields(line []byte) { w.wk.SetW3CFields(line) }
+
 // Lines runs every '\n'-separated line of data, the first at position pos
 // (each next one pos+1), and returns the position after the last.
 func (w *Worker) Lines(b *Batch, data []byte, pos int64) int64 {

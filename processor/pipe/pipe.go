@@ -77,6 +77,8 @@ type chunk struct {
 	// held: the bytes of its lines, which it no longer keeps.
 	taken time.Time
 	held  int64
+	// w3c is the last W3C #Fields: line before the chunk.
+	w3c []byte
 }
 
 // Run reads lines from r, anonymizes them on several workers (the engine's
@@ -241,6 +243,7 @@ func runChunks(e *engine.Engine, r io.Reader, opt Options, out sink) (Summary, e
 			w := e.NewWorker()
 			for c := range todo {
 				c.batch.Reset()
+				w.SetW3CFields(c.w3c)
 				w.Lines(&c.batch, c.data, c.pos)
 				done <- c
 			}
@@ -378,7 +381,7 @@ func pump(r io.Reader) (<-chan block, chan<- []byte) {
 // a last line without its newline is handed over as it is, and it returns
 // true.
 func readChunks(blocks <-chan block, recycle chan<- []byte, stop <-chan struct{}, free, todo chan *chunk, maxLine int) (stopped bool, err error) {
-	var carry []byte
+	var carry, w3c []byte
 	seq := 0
 	var pos int64 // the next chunk's first line number
 	eof := false
@@ -415,7 +418,7 @@ func readChunks(blocks <-chan block, recycle chan<- []byte, stop <-chan struct{}
 					// Keep every line read before the error (a truncated
 					// archive's last, incomplete line is handed over as it is,
 					// like the last line at a signal), then report it.
-					c.data, c.seq, c.pos = buf, seq, pos
+					c.data, c.seq, c.pos, c.w3c = buf, seq, pos, w3c
 					todo <- c
 					return stopped, fmt.Errorf("cannot read input: %w", b.err)
 				}
@@ -446,6 +449,12 @@ func readChunks(blocks <-chan block, recycle chan<- []byte, stop <-chan struct{}
 			target = len(buf) + chunkSize
 		}
 		c.data, c.seq, c.pos = buf, seq, pos
+		// The W3C header of the chunks before: a worker reads this one
+		// with it (a #Fields: line inside it applies from there on).
+		c.w3c = w3c
+		if h := transforms.LastW3CFields(buf); h != nil {
+			w3c = append([]byte(nil), h...)
+		}
 		seq++
 		pos += int64(bytes.Count(buf, []byte{'\n'}))
 		if len(buf) > 0 && buf[len(buf)-1] != '\n' {

@@ -2,6 +2,7 @@ package pipe
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -66,5 +67,42 @@ func testPipeIsLive(t *testing.T, k int, want string) {
 	inW.Close()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestW3CHeaderAcrossChunks: a W3C log's #Fields: line at the top of a
+// file says how every line after it reads, on whichever worker the chunk
+// lands (the reader hands each chunk the header before it); a second
+// header changes the list from there on.
+func TestW3CHeaderAcrossChunks(t *testing.T) {
+	p := defaults.Anonymize
+	p.EventsK = 1
+	a, err := transforms.NewAnonymizer(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in strings.Builder
+	in.WriteString("#Version: 1.0\n#Fields: date time c-ip cs-method cs-uri-stem sc-status sc-bytes\n")
+	const n = 12000 // several 256 KiB chunks
+	for i := range n {
+		fmt.Fprintf(&in, "2026-11-27 10:%02d:%02d 81.2.69.%d GET /page/%d 200 %d\n", i/60%60, i%60, i%250+1, i%7, 1000+i)
+	}
+	in.WriteString("#Fields: date time cs-method cs-uri-stem c-ip sc-status\n")
+	for i := range n {
+		fmt.Fprintf(&in, "2026-11-27 11:%02d:%02d GET /other/%d 81.2.69.%d 404\n", i/60%60, i%60, i%7, i%250+1)
+	}
+	if in.Len() < 3*256<<10 {
+		t.Fatalf("input of %d bytes: too few chunks", in.Len())
+	}
+	var out strings.Builder
+	st, err := Run(a, strings.NewReader(in.String()), &out, Options{Output: OutputJSONL, Workers: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.In != 2*n+3 || st.Out != 2*n || st.RejectedTotal() != 3 || st.Rejected[transforms.ErrDirective.Error()] != 3 {
+		t.Fatalf("%d in, %d out, rejected %v", st.In, st.Out, st.Rejected)
+	}
+	if c := strings.Count(out.String(), `"status":404`); c != n {
+		t.Errorf("%d events read with the second header, want %d", c, n)
 	}
 }
