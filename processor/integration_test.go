@@ -398,7 +398,7 @@ func TestEndToEndWithKcat(t *testing.T) {
 			// Many hits per message, one per line, each with its visitor id
 			// (none for a line whose day's salt is gone: counted as a view).
 			for _, h := range strings.Split(strings.TrimSuffix(v.value, "\n"), "\n") {
-				if f := strings.Split(h, "\t"); len(f) != 21 || f[0] != "h3" || len(f[1]) != 16 && len(f[1]) != 0 || !strings.HasPrefix(f[2], s.raw+"/") {
+				if f := strings.Split(h, "\t"); len(f) != 22 || f[0] != "h4" || len(f[21]) != 1 && f[21] != "10" || len(f[1]) != 16 && len(f[1]) != 0 || !strings.HasPrefix(f[2], s.raw+"/") {
 					t.Fatalf("visits hit %q", h)
 				}
 				hits++

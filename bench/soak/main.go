@@ -29,7 +29,7 @@ import (
 	"github.com/logveil/logveil/internal/loggen"
 )
 
-const listen = "127.0.0.1:19465"
+const listen = "127.0.0.1:19475" // not the integration tests' 19465
 
 func main() {
 	brokers := flag.String("brokers", "127.0.0.1:9092", "bootstrap broker")
