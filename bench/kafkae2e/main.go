@@ -57,13 +57,8 @@ func run(brokers string, n, partitions int, bin string, brokerPid int, visits bo
 	ctx := context.Background()
 	id := strconv.FormatInt(time.Now().Unix(), 36)
 	raw, prefix := "bench-raw-"+id, "bench-"+id
-	c := &kafka.Client{Addr: kafka.TCP(brokers), Timeout: 30 * time.Second}
-	resp, err := c.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{Topic: raw, NumPartitions: partitions, ReplicationFactor: 1}}})
-	if err == nil {
-		err = resp.Errors[raw]
-	}
-	if err != nil {
-		return fmt.Errorf("create %s: %w", raw, err)
+	if err := probe.CreateTopic(brokers, raw, partitions); err != nil {
+		return err
 	}
 	// Pre-generate so the generator's cost is not measured.
 	var buf bytes.Buffer
@@ -98,34 +93,27 @@ func run(brokers string, n, partitions int, bin string, brokerPid int, visits bo
 	var floorTime time.Duration
 	if floor {
 		dst := raw + "-copy"
-		if resp, err := c.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{Topic: dst, NumPartitions: partitions, ReplicationFactor: 1}}}); err != nil || resp.Errors[dst] != nil {
-			return fmt.Errorf("create %s: %v %v", dst, err, resp)
+		if err := probe.CreateTopic(brokers, dst, partitions); err != nil {
+			return err
 		}
+		var err error
 		if floorTime, err = copyFloor(brokers, raw, n); err != nil {
 			return err
 		}
 	}
 
-	cmd := exec.Command(bin, "run", "--brokers", brokers, "--input-topics", raw, "--topic-prefix", prefix,
-		"--group-id", prefix, "--listen", "127.0.0.1:19464")
-	cmd.Env = append(os.Environ(), "LOGVEIL_KAFKA_PARTITIONS="+strconv.Itoa(partitions), "LOGVEIL_KAFKA_VISITS="+strconv.FormatBool(visits),
-		"LOGVEIL_HTTP_PPROF=true")
+	env := []string{"LOGVEIL_KAFKA_PARTITIONS=" + strconv.Itoa(partitions), "LOGVEIL_KAFKA_VISITS=" + strconv.FormatBool(visits),
+		"LOGVEIL_HTTP_PPROF=true"}
 	if extraEnv != "" {
-		cmd.Env = append(cmd.Env, strings.Split(extraEnv, ",")...)
+		env = append(env, strings.Split(extraEnv, ",")...)
 	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
+	lv, err := probe.StartRun(bin, brokers, raw, prefix, listen, env...)
+	if err != nil {
 		return err
 	}
-	defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
-	for !probe.Ready(listen) {
-		if cmd.ProcessState != nil {
-			return fmt.Errorf("logveil exited: %s", stderr.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	defer lv.Stop()
+	cmd := lv.Cmd
 	cpu0, brokerCPU0 := probe.CPUSeconds(cmd.Process.Pid), probe.CPUSeconds(brokerPid)
 	readyAfter := time.Since(start)
 	if !backlog {

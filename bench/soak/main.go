@@ -18,7 +18,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"time"
@@ -57,37 +56,23 @@ func run(brokers, bin string, days, perDay, rate, partitions int, env string) er
 	ctx := context.Background()
 	id := strconv.FormatInt(time.Now().Unix(), 36)
 	raw, prefix := "soak-raw-"+id, "soak-"+id
-	c := &kafka.Client{Addr: kafka.TCP(brokers), Timeout: 30 * time.Second}
-	resp, err := c.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{Topic: raw, NumPartitions: partitions, ReplicationFactor: 1}}})
-	if err == nil {
-		err = resp.Errors[raw]
+	if err := probe.CreateTopic(brokers, raw, partitions); err != nil {
+		return err
 	}
-	if err != nil {
-		return fmt.Errorf("create %s: %w", raw, err)
-	}
-	cmd := exec.Command(bin, "run", "--brokers", brokers, "--input-topics", raw, "--topic-prefix", prefix,
-		"--group-id", prefix, "--listen", listen)
-	cmd.Env = append(os.Environ(), "LOGVEIL_KAFKA_PARTITIONS="+strconv.Itoa(partitions), "LOGVEIL_KAFKA_VISITS=true",
+	lvEnv := []string{"LOGVEIL_KAFKA_PARTITIONS=" + strconv.Itoa(partitions), "LOGVEIL_KAFKA_VISITS=true",
 		"LOGVEIL_HTTP_PPROF=true", // for a collection before each day's figures
 		// Every simulated day lies in the past: its salt must still live,
 		// or its visitors would have no pseudonyms (no visitor state).
-		"LOGVEIL_KAFKA_SALT_RETENTION="+strconv.Itoa(24*(days+2))+"h")
+		"LOGVEIL_KAFKA_SALT_RETENTION=" + strconv.Itoa(24*(days+2)) + "h"}
 	if env != "" {
-		cmd.Env = append(cmd.Env, strings.Split(env, ",")...)
+		lvEnv = append(lvEnv, strings.Split(env, ",")...)
 	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
+	lv, err := probe.StartRun(bin, brokers, raw, prefix, listen, lvEnv...)
+	if err != nil {
 		return err
 	}
-	defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
-	for !probe.Ready(listen) {
-		if cmd.ProcessState != nil {
-			return fmt.Errorf("logveil exited: %s", stderr.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	pid := cmd.Process.Pid
+	defer lv.Stop()
+	pid := lv.Cmd.Process.Pid
 
 	// The days end now: the salts of every simulated day are within
 	// salt_retention, and the clock of the last day is the wall clock's.
@@ -132,8 +117,8 @@ func run(brokers, bin string, days, perDay, rate, partitions int, env string) er
 			}
 		}
 		for probe.Metric(listen, "logveil_records_in_total") < float64(produced) {
-			if cmd.ProcessState != nil {
-				return fmt.Errorf("logveil exited: %s", stderr.String())
+			if lv.Exited() {
+				return fmt.Errorf("logveil exited: %s", lv.Stderr.String())
 			}
 			observe()
 			time.Sleep(200 * time.Millisecond)

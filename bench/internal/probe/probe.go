@@ -1,16 +1,21 @@
-// Package probe reads what the bench commands measure of a running
-// logveil process: its readiness and metrics over HTTP, and its CPU time,
-// memory and open files from /proc (Linux).
+// Package probe starts what the bench commands measure — a raw topic and
+// a `logveil run` process — and reads it: readiness and metrics over HTTP,
+// CPU time, memory and open files from /proc (Linux).
 package probe
 
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/segmentio/kafka-go"
 )
 
 // Ready: GET http://addr/readyz answers 200.
@@ -73,3 +78,48 @@ func OpenFiles(pid int) int64 {
 	ents, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
 	return int64(len(ents))
 }
+
+// CreateTopic creates topic with partitions (replication 1).
+func CreateTopic(brokers, topic string, partitions int) error {
+	c := &kafka.Client{Addr: kafka.TCP(brokers), Timeout: 30 * time.Second}
+	resp, err := c.CreateTopics(context.Background(), &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{Topic: topic, NumPartitions: partitions, ReplicationFactor: 1}}})
+	if err == nil {
+		err = resp.Errors[topic]
+	}
+	if err != nil {
+		return fmt.Errorf("create %s: %w", topic, err)
+	}
+	return nil
+}
+
+// Logveil is a `logveil run` process the bench started.
+type Logveil struct {
+	Cmd    *exec.Cmd
+	Stderr bytes.Buffer
+}
+
+// StartRun starts `bin run` on the raw topic, with prefix as topic prefix
+// and group, serving on listen, with env added to this process's, and
+// returns once it is ready.
+func StartRun(bin, brokers, raw, prefix, listen string, env ...string) (*Logveil, error) {
+	lv := &Logveil{Cmd: exec.Command(bin, "run", "--brokers", brokers, "--input-topics", raw, "--topic-prefix", prefix,
+		"--group-id", prefix, "--listen", listen)}
+	lv.Cmd.Env = append(os.Environ(), env...)
+	lv.Cmd.Stderr = &lv.Stderr
+	if err := lv.Cmd.Start(); err != nil {
+		return nil, err
+	}
+	for !Ready(listen) {
+		if lv.Exited() {
+			return nil, fmt.Errorf("logveil exited: %s", lv.Stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return lv, nil
+}
+
+// Exited: the process has ended (and been waited for).
+func (lv *Logveil) Exited() bool { return lv.Cmd.ProcessState != nil }
+
+// Stop interrupts the process and waits for it.
+func (lv *Logveil) Stop() { lv.Cmd.Process.Signal(os.Interrupt); lv.Cmd.Wait() }
