@@ -84,6 +84,12 @@ func parseIPv4Padded(b []byte) (netip.Addr, bool) {
 // field that is a host name gives r its registrable domain instead.
 func (w *Worker) resolveClient(raw *Raw, r *Record) netip.Addr {
 	a, ok := parseClientAddr(raw.Client)
+	if !ok && bytes.IndexByte(raw.Client, ',') >= 0 {
+		// A list (a proxy chain logged as the client): its first public
+		// address is the client.
+		raw.Client = firstPublic(raw.Client)
+		a, ok = parseClientAddr(raw.Client)
+	}
 	if !ok {
 		if len(raw.Client) > 0 {
 			r.ClientDomain = registrableDomain(r, raw.Client)
@@ -140,4 +146,29 @@ func parseIPv4Fast(b []byte) (netip.Addr, bool) {
 	}
 	ip[3] = byte(n)
 	return netip.AddrFrom4(ip), true
+}
+
+// firstPublic returns the first public address of a comma-separated list
+// (a client field that holds a proxy chain), else its first item.
+func firstPublic(list []byte) []byte {
+	var first []byte
+	for rest := list; len(rest) > 0; {
+		item := rest
+		if i := bytes.IndexByte(rest, ','); i >= 0 {
+			item, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = nil
+		}
+		item = bytes.TrimSpace(item)
+		if len(item) == 0 {
+			continue
+		}
+		if first == nil {
+			first = item
+		}
+		if a, ok := parseClientAddr(item); ok && !isPrivate(a) {
+			return item
+		}
+	}
+	return first
 }

@@ -173,7 +173,8 @@ func parseText(f *Format, line []byte, r *Raw) error {
 			}
 			end = pos + j
 			// An address list ("203.0.113.5, 10.0.0.1": a proxy's
-			// X-Forwarded-For logged as the client) runs on past ", ".
+			// X-Forwarded-For logged as the client) runs on past ", "
+			// (resolveClient takes its first public address).
 			for s.kind == fClient && sep == ' ' && end > pos+1 && line[end-1] == ',' {
 				k := bytes.IndexByte(line[end+1:], ' ')
 				if k < 0 {
@@ -254,31 +255,6 @@ func scanQuoted(line []byte, pos int) int {
 	return -1
 }
 
-// firstPublic returns the first public address of a comma-separated list
-// (a client field that holds a proxy chain), else its first item.
-func firstPublic(list []byte) []byte {
-	var first []byte
-	for rest := list; len(rest) > 0; {
-		item := rest
-		if i := bytes.IndexByte(rest, ','); i >= 0 {
-			item, rest = rest[:i], rest[i+1:]
-		} else {
-			rest = nil
-		}
-		item = bytes.TrimSpace(item)
-		if len(item) == 0 {
-			continue
-		}
-		if first == nil {
-			first = item
-		}
-		if a, ok := parseClientAddr(item); ok && !isPrivate(a) {
-			return item
-		}
-	}
-	return first
-}
-
 // unescapeW3C undoes a W3C field's encoding into r.unesc: "+" for a space
 // (IIS) and %XX, which CloudFront applies twice ("%2520").
 func (r *Raw) unescapeW3C(v []byte) []byte {
@@ -345,9 +321,6 @@ func (r *Raw) set(kind field, v []byte) error {
 	switch kind {
 	case fIgnore, fIsArgs:
 	case fClient:
-		if bytes.IndexByte(v, ',') >= 0 {
-			v = firstPublic(v)
-		}
 		r.Client = v
 	case fIdent:
 		r.Ident = v

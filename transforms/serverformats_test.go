@@ -205,18 +205,22 @@ func BenchmarkServerFormats(b *testing.B) {
 // TestClientList: a client field that holds a proxy chain is its first
 // public address; a chain of private ones, its first.
 func TestClientList(t *testing.T) {
+	a, err := NewAnonymizer(testPolicy(t, Config{InputFormat: "auto"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := a.NewWorker()
 	f := func(client, want string) {
 		t.Helper()
-		var r Raw
-		line := client + ` - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.0" 200 1 "-" "x"`
-		if err := parseAuto([]byte(line), &r); err != nil || string(r.Client) != want {
-			t.Fatalf("%q: client %q, %v; want %q", client, r.Client, err, want)
+		line := client + ` - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 1 "-" "x"`
+		if err := w.Process([]byte(line)); err != nil || w.Rec.Network.String() != want {
+			t.Fatalf("%q: network %v, %v; want %s", client, w.Rec.Network, err, want)
 		}
 	}
-	f("10.0.0.7, 203.0.113.5, 198.51.100.1", "203.0.113.5")
-	f("203.0.113.5,10.0.0.1", "203.0.113.5")
-	f("10.0.0.7, 192.168.1.1", "10.0.0.7")
-	f("2001:db8::1, 10.0.0.1", "2001:db8::1")
+	f("10.0.0.7, 203.0.113.5, 198.51.100.1", "203.0.113.0/24")
+	f("203.0.113.5,10.0.0.1", "203.0.113.0/24")
+	f("10.0.0.7, 192.168.1.1", "10.0.0.0/24")
+	f(`"198.51.100.7, 10.0.0.1"`, "198.51.100.0/24")
 }
 
 // TestW3CHeader: in auto mode a W3C log's own #Fields: line says how the
