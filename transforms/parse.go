@@ -84,6 +84,7 @@ func parseText(f *Format, line []byte, r *Raw) error {
 	}
 	segs := f.segs
 	skip, dropQuote := -1, false
+	var err error
 	for i := range segs {
 		s := &segs[i]
 		if i == skip {
@@ -105,24 +106,12 @@ func parseText(f *Format, line []byte, r *Raw) error {
 				}
 				continue
 			}
-			if !s.seek && lit[len(lit)-1] == '"' && i+2 < len(segs) && segs[i+1].quoted {
-				// An unquoted "-" where the format quotes the field (a
-				// referrer or user agent some servers write bare).
-				pre := lit[:len(lit)-1]
-				if p := pos + len(pre); p < len(line) && string(line[pos:p]) == pre && line[p] == '-' && (p+1 == len(line) || line[p+1] == ' ') {
-					if err := r.set(segs[i+1].kind, nil); err != nil {
-						return err
-					}
-					pos, skip, dropQuote = p+1, i+1, true
-					continue
-				}
+			var bare bool
+			if pos, bare, err = r.litMismatch(line, pos, segs, i, lit); err != nil {
+				return err
 			}
-			if lit != s.lit {
-				return ErrLiteral
-			}
-			var ok bool
-			if pos, ok = matchLit(line, pos, s); !ok {
-				return ErrLiteral
+			if bare {
+				skip, dropQuote = i+1, true
 			}
 			continue
 		}
@@ -152,16 +141,7 @@ func parseText(f *Format, line []byte, r *Raw) error {
 		case pos < len(line) && line[pos] == '"':
 			// A quoted value where the format has none (a quoted client,
 			// IIS's cookie): the quotes hold it.
-			q := scanQuoted(line, pos+1)
-			if q < 0 {
-				return ErrUnterminated
-			}
-			val := line[pos+1 : q]
-			if bytes.IndexByte(val, '\\') >= 0 {
-				val = r.unescapeLog(val)
-			}
-			pos = q + 1
-			if err := r.set(s.kind, val); err != nil {
+			if pos, err = r.setQuoted(line, pos, s.kind); err != nil {
 				return err
 			}
 			continue
@@ -206,6 +186,46 @@ func parseText(f *Format, line []byte, r *Raw) error {
 		return ErrLiteral
 	}
 	return nil
+}
+
+// setQuoted sets field kind to the quoted value at line[pos] and returns
+// the position after its closing quote.
+func (r *Raw) setQuoted(line []byte, pos int, kind field) (int, error) {
+	q := scanQuoted(line, pos+1)
+	if q < 0 {
+		return pos, ErrUnterminated
+	}
+	val := line[pos+1 : q]
+	if bytes.IndexByte(val, '\\') >= 0 {
+		val = r.unescapeLog(val)
+	}
+	return q + 1, r.set(kind, val)
+}
+
+// litMismatch is parseText's slow path, where literal lit of segs[i]
+// (lit: without a quote a bare field before it did not close) does not
+// match line[pos:] as it is: a bare "-" for the quoted field after it
+// (bare: that field is set, its closing quote is to be dropped), or the
+// spaces and seeks matchLit tolerates. It returns the position after
+// what it matched.
+func (r *Raw) litMismatch(line []byte, pos int, segs []segment, i int, lit string) (int, bool, error) {
+	s := &segs[i]
+	if !s.seek && lit[len(lit)-1] == '"' && i+2 < len(segs) && segs[i+1].quoted {
+		// An unquoted "-" where the format quotes the field (a referrer
+		// or user agent some servers write bare).
+		pre := lit[:len(lit)-1]
+		if p := pos + len(pre); p < len(line) && string(line[pos:p]) == pre && line[p] == '-' && (p+1 == len(line) || line[p+1] == ' ') {
+			return p + 1, true, r.set(segs[i+1].kind, nil)
+		}
+	}
+	if lit != s.lit {
+		return pos, false, ErrLiteral
+	}
+	pos, ok := matchLit(line, pos, s)
+	if !ok {
+		return pos, false, ErrLiteral
+	}
+	return pos, false, nil
 }
 
 // matchLit matches literal s at line[pos:] and returns the position after
