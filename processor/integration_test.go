@@ -313,7 +313,8 @@ func checkNoRawAddress(t *testing.T, input []byte, outputs []string) {
 func genLines(seed uint64, n int, malformed float64) []byte {
 	var b bytes.Buffer
 	start := time.Now().Add(-30 * time.Minute).Unix()
-	loggen.New(loggen.Options{Seed: seed, Malformed: malformed, Start: start, Rate: float64(n) / 1500}).WriteN(&b, n)
+	// Flat: the lines span 25 minutes, ending before now, at any hour.
+	loggen.New(loggen.Options{Seed: seed, Malformed: malformed, Start: start, Rate: float64(n) / 1500, Flat: true}).WriteN(&b, n)
 	// kcat -P skips empty lines; keep the count exact.
 	return bytes.ReplaceAll(b.Bytes(), []byte("\n\n"), []byte("\n"))
 }

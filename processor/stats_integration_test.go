@@ -32,8 +32,15 @@ import (
 // and rare search term planted in its middle, in time order.
 func statsInput(t *testing.T) []byte {
 	t.Helper()
-	const n = 30000
-	opt := loggen.Options{Seed: 7, Rate: 1.5, Visitors: 1500, Pages: 150}
+	// Flat traffic of about 30 000 lines over the 7 hours before the cut,
+	// the same at any hour of the day: 31 000 lines at that rate always
+	// pass the cut (the sum of their gaps is 7.2 h ± 0.04 h), so the input
+	// ends at the cut and its last window closes the lateness after the
+	// partitions fall idle. (With the diurnal curve, the lines ran out half
+	// an hour before the cut around the afternoon peak, and the last window
+	// waited for that half hour of idleness: red CI at 17:00 UTC.)
+	const n = 31000
+	opt := loggen.Options{Seed: 7, Rate: 30000.0 / (7 * 3600), Visitors: 1500, Pages: 150, Flat: true}
 	gen := func(start int64) []byte {
 		var b bytes.Buffer
 		opt.Start = start
@@ -51,13 +58,17 @@ func statsInput(t *testing.T) []byte {
 	}
 	cut := time.Now().Unix()/3600*3600 - 3600
 	lines := gen(cut - 7*3600)
+	reached := false
 	for i := 0; i < len(lines); {
 		j := i + bytes.IndexByte(lines[i:], '\n') + 1
 		if lineTime(lines[i:j]) >= cut {
-			lines = lines[:i]
+			lines, reached = lines[:i], true
 			break
 		}
 		i = j
+	}
+	if !reached {
+		t.Fatalf("the input ends before the cut: its last window would wait for idleness")
 	}
 	// The planted visitor: one address, one browser, twelve hits.
 	mid := bytes.IndexByte(lines[len(lines)/2:], '\n') + len(lines)/2 + 1

@@ -25,6 +25,10 @@ type Options struct {
 	Pages     int     // distinct pages; default 2000
 	Malformed float64 // fraction of malformed lines; default 0
 	Host      string  // the site; default shop.example.com
+	// Flat drops the diurnal curve: Rate lines per second at every hour, so
+	// that n lines span the same time whatever hour they start at (a test
+	// whose input must end at a given time).
+	Flat bool
 }
 
 // Generator produces lines. It is not safe for concurrent use.
@@ -210,7 +214,11 @@ func (g *Generator) Cap(t int64) { g.ceiling = float64(t) }
 // Line appends the next line (with newline) to dst.
 func (g *Generator) Line(dst []byte) []byte {
 	rng := g.rng
-	g.now += rng.ExpFloat64() / (g.opt.Rate * diurnal(g.now))
+	if g.opt.Flat {
+		g.now += rng.ExpFloat64() / g.opt.Rate
+	} else {
+		g.now += rng.ExpFloat64() / (g.opt.Rate * diurnal(g.now))
+	}
 	if g.ceiling > 0 && g.now > g.ceiling {
 		g.now = g.ceiling
 	}
