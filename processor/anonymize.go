@@ -235,6 +235,10 @@ func (s *anonymizeStage) produce(p partitionRun, b *batchBuilder, fs []fetched) 
 			m.rungs.WithLabelValues(transforms.Rung(r).String()).Add(float64(n))
 		}
 	}
+	if c.Admitted+c.Withheld > 0 {
+		m.pathValues.WithLabelValues("admitted").Add(float64(c.Admitted))
+		m.pathValues.WithLabelValues("withheld").Add(float64(c.Withheld))
+	}
 	if cs := s.engine.Census(); cs != nil {
 		st := cs.Stats()
 		m.census.WithLabelValues("keys").Set(float64(st.Keys))

@@ -40,6 +40,7 @@ type metrics struct {
 	statsDuplicates prometheus.Counter
 	statsOpen       *prometheus.GaugeVec   // partition
 	rungs           *prometheus.CounterVec // rung
+	pathValues      *prometheus.CounterVec // decision: admitted, withheld
 	httpRefused     prometheus.Counter
 	census          *prometheus.GaugeVec // what
 }
@@ -68,13 +69,15 @@ func newMetrics() *metrics {
 		statsOpen:       prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logveil_stats_open_windows", Help: "Open statistics windows, per visits partition."}, []string{"partition"}),
 		rungs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logveil_events_rung_total",
 			Help: "Events produced at each rung of the generalisation ladder (k-anonymous events)."}, []string{"rung"}),
+		pathValues: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logveil_path_values_total",
+			Help: "Path segments decided by population: admitted (k visitors used them that day: written as they are) or withheld (written as their placeholder)."}, []string{"decision"}),
 		httpRefused: prometheus.NewCounter(prometheus.CounterOpts{Name: "logveil_http_refused_total",
 			Help: "Connections to the operations endpoint closed at once because the cap on open connections was reached."}),
 		census: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logveil_census",
 			Help: "The anonymizer's census of k-anonymous events: keys, admitted (open classes), forgotten (to stay within census_bytes), bytes."}, []string{"what"}),
 	}
 	m.reg.MustRegister(m.recordsIn, m.bytesIn, m.recordsOut, m.bytesOut, m.rejected, m.stage, m.commitLat,
-		m.lag, m.saltAge, m.ready, m.errors, m.offsetReset, m.statsLate, m.statsHits, m.statsDuplicates, m.statsOpen, m.rungs, m.census, m.httpRefused,
+		m.lag, m.saltAge, m.ready, m.errors, m.offsetReset, m.statsLate, m.statsHits, m.statsDuplicates, m.statsOpen, m.rungs, m.pathValues, m.census, m.httpRefused,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

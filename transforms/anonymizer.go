@@ -89,6 +89,10 @@ func (a *Anonymizer) truncate(ip netip.Addr) netip.Prefix {
 type Worker struct {
 	// EmitPseudonym writes Record.Pseudonym as "visitor" in AppendJSON.
 	EmitPseudonym bool
+	// Population decides path segments by population (population.go): the
+	// caller asks the census about Record.Candidates and calls
+	// Record.Admit before writing the record.
+	Population bool
 
 	a   *Anonymizer
 	raw Raw // the line as parsed, read by Anonymize only
@@ -188,8 +192,15 @@ func (w *Worker) Anonymize(raw *Raw, r *Record) {
 
 	if !r.BadRequest {
 		start := len(r.scratch)
-		r.scratch, r.tmp = appendScrubbedPath(r.scratch, raw.RawPath, w.a.p.routes, w.a.p.SafeSegments, r.tmp)
+		var cands *candidates
+		if w.Population {
+			cands = &r.cands
+		}
+		r.scratch, r.tmp = appendScrubbedPath(r.scratch, raw.RawPath, w.a.p.routes, w.a.p.SafeSegments, r.tmp, cands)
 		r.Path = r.scratch[start:len(r.scratch):len(r.scratch)]
+		if r.cands.n > 0 {
+			r.setPage()
+		}
 		w.queries.scrub(raw, r)
 	} else {
 		r.Method, r.Proto = nil, nil

@@ -37,11 +37,12 @@ const (
 	ClassID            // a numeric or UUID id in a path
 	ClassName          // free text, mixed case, a user name after /users/
 	ClassHost          // a host name that is not a public site: single label, private name
+	ClassSlug          // a route-like path segment of no common words that too few visitors used (population.go)
 	numClasses
 )
 
 var classNames = [numClasses]string{"", "email", "ip", "mac", "geo", "date", "phone", "card", "iban", "imei",
-	"number", "address", "token", "code", "id", "name", "host"}
+	"number", "address", "token", "code", "id", "name", "host", "slug"}
 
 var placeholders = func() (p [numClasses]string) {
 	for c := ClassEmail; c < numClasses; c++ {

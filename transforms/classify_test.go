@@ -97,7 +97,7 @@ func TestClassifySegment(t *testing.T) {
 func TestPathParents(t *testing.T) {
 	f := func(in, want string) {
 		t.Helper()
-		got, _ := appendScrubbedPath(nil, []byte(in), nil, []string{"Impressum"}, nil)
+		got, _ := appendScrubbedPath(nil, []byte(in), nil, []string{"Impressum"}, nil, nil)
 		if string(got) != want {
 			t.Errorf("path %q = %q, want %q", in, got, want)
 		}

@@ -109,7 +109,7 @@ func (w *Worker) appendErrorPath(dst, p []byte) []byte {
 		}
 	}
 	if len(p) > 0 {
-		dst, w.Rec.tmp = appendScrubbedPath(dst, p, w.a.p.routes, w.a.p.SafeSegments, w.Rec.tmp)
+		dst, w.Rec.tmp = appendScrubbedPath(dst, p, w.a.p.routes, w.a.p.SafeSegments, w.Rec.tmp, nil)
 	}
 	dst = append(dst, line...)
 	if query {

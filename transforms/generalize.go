@@ -62,7 +62,10 @@ type Ladder struct {
 	Day     int32 // the pseudonym's day
 	Visitor census.Visitor
 	Keys    [NumRungs - 1]census.Key // none for RungNone
-	OK      bool                     // false: no visitor to count (no pseudonym)
+	// Cands are the census keys of the record's path candidates
+	// (population.go).
+	Cands [MaxCandidates]census.Key
+	OK    bool // false: no visitor to count (no pseudonym)
 }
 
 // field hashes, combined per rung.
@@ -102,6 +105,7 @@ func (w *Worker) Ladder(r *Record) (l Ladder) {
 	for rung := range RungNone {
 		l.Keys[rung] = h.key(rung)
 	}
+	w.CandidateKeys(r, &l.Cands)
 	return l
 }
 

@@ -91,8 +91,11 @@ var (
 // safe replaced by a typed placeholder, and matrix parameters
 // (";jsessionid=...") dropped. A matching route template wins; safe lists
 // segments kept verbatim wherever they appear. tmp is scratch for
-// percent-decoding and is returned for reuse.
-func appendScrubbedPath(dst, path []byte, routes []route, safe []string, tmp []byte) ([]byte, []byte) {
+// percent-decoding and is returned for reuse. With cands (population.go)
+// a lexical segment is kept, a person's name replaced, and any other
+// segment the shape does not mark as an identifier is written as it is and
+// noted as a candidate; without, the shape alone decides.
+func appendScrubbedPath(dst, path []byte, routes []route, safe []string, tmp []byte, cands *candidates) ([]byte, []byte) {
 	for i := range routes {
 		if routes[i].match(path) {
 			return append(dst, routes[i].text...), tmp
@@ -107,6 +110,7 @@ func appendScrubbedPath(dst, path []byte, routes []route, safe []string, tmp []b
 		secretParent
 	)
 	parent := plainParent
+	base := len(dst)
 	for i := 0; i < len(path); {
 		if path[i] == '/' {
 			dst = append(dst, '/')
@@ -145,15 +149,39 @@ func appendScrubbedPath(dst, path []byte, routes []route, safe []string, tmp []b
 				cls = firstIdentifier(seg, 5)
 			}
 		}
+		context := false
 		switch {
 		case cls != ClassNone:
 		case parent == identityParent && !actionWordSet.has(dec):
-			cls, ext = ClassName, nil
+			cls, ext, context = ClassName, nil, true
 		case parent == secretParent && !secretFollowerSet.has(dec):
-			cls, ext = ClassToken, nil
+			cls, ext, context = ClassToken, nil, true
+		}
+		written := false
+		if cands != nil && !context {
+			switch cls {
+			case ClassNone:
+				if ok, name := lexical(dec, safe); name {
+					cls = ClassName
+				} else if !ok {
+					if written = cands.note(len(dst)-base, len(seg), 0, ClassSlug, true); !written {
+						cls = ClassSlug // no room: replaced now
+					}
+				}
+			case ClassID, ClassCode, ClassName:
+				if cls == ClassID && allDigits(dec) && smallNumber(dec) {
+					cls = ClassNone // a page number, a year, a month: lexical
+					break
+				}
+				// A percent-encoded segment's extension is the decoded one's:
+				// it is replaced as the shape says.
+				if seg[0] != '~' && seg[0] != '@' && !hasPercent(seg) {
+					written = cands.note(len(dst)-base, len(seg), len(ext), cls, false)
+				}
+			}
 		}
 		switch {
-		case cls == ClassNone:
+		case written, cls == ClassNone:
 			dst = append(dst, seg...)
 		case (seg[0] == '~' || seg[0] == '@') && (cls == ClassName || cls == ClassToken || cls == ClassCode):
 			dst = append(dst, seg[0])

@@ -94,6 +94,11 @@ type Record struct {
 	// not at all).
 	Rung Rung
 
+	// cands are the path's third-tier segments (population.go), page the
+	// path as the statistics see it when it differs.
+	cands candidates
+	page  []byte
+
 	scratch []byte // scrubbed field values
 	tmp     []byte // short-lived decode buffer
 }
@@ -114,6 +119,7 @@ func (r *Record) CloneInto(arena []byte) (Record, []byte) {
 		Country: r.Country, Continent: r.Continent, ASN: r.ASN, ASOrg: r.ASOrg, asnJSON: r.asnJSON,
 		ReferrerType: r.ReferrerType, Browser: r.Browser, BrowserMajor: r.BrowserMajor, OS: r.OS,
 		Device: r.Device, Bot: r.Bot, uaJSON: r.uaJSON, Traffic: r.Traffic, Crawler: r.Crawler, Rung: r.Rung,
+		cands: r.cands,
 	}
 	for _, f := range [...]struct {
 		dst *[]byte

@@ -214,4 +214,8 @@ func printSummary(w io.Writer, st pipe.Summary) {
 		}
 		fmt.Fprintln(w)
 	}
+	if n := st.PathAdmitted + st.PathWithheld; n > 0 {
+		fmt.Fprintf(w, "  path values decided by population (k %d visitors that day): %d admitted, %d withheld (%.1f%% admitted)\n",
+			st.EventsK, st.PathAdmitted, st.PathWithheld, 100*float64(st.PathAdmitted)/float64(n))
+	}
 }

@@ -135,9 +135,12 @@ type Batch struct {
 	Bytes                          int64 // the driver's: the lines' bytes
 	Reasons                        map[error]int64
 	Rungs                          [transforms.NumRungs]int64
-	arena                          []byte // ids, the hits' and held records' bytes
-	recs                           []transforms.Record
-	ladders                        []transforms.Ladder
+	// Admitted and Withheld count the path candidates written as they are
+	// (k visitors used them) and as their placeholder.
+	Admitted, Withheld int64
+	arena              []byte // ids, the hits' and held records' bytes
+	recs               []transforms.Record
+	ladders            []transforms.Ladder
 }
 
 // Add adds o's counts (not its outputs) to b's.
@@ -150,6 +153,7 @@ func (b *Batch) Add(o *Batch) {
 	for r, n := range o.Rungs {
 		b.Rungs[r] += n
 	}
+	b.Admitted, b.Withheld = b.Admitted+o.Admitted, b.Withheld+o.Withheld
 }
 
 // Reset empties b, keeping its buffers.
@@ -158,6 +162,7 @@ func (b *Batch) Reset() {
 	b.recs, b.ladders, b.Census = b.recs[:0], b.ladders[:0], b.Census[:0]
 	b.MaxTime, b.Lines, b.Events, b.Errors, b.Rejects, b.Bytes = 0, 0, 0, 0, 0, 0
 	b.Rungs = [transforms.NumRungs]int64{}
+	b.Admitted, b.Withheld = 0, 0
 	if b.Reasons == nil {
 		b.Reasons = map[error]int64{}
 	}
@@ -172,6 +177,7 @@ type Worker struct {
 	// the lines' origin (SetSource); empty: no ids.
 	idPrefix, source []byte
 	hit              stats.Hit
+	path             []byte // a held record's path as admitted (write)
 }
 
 // NewWorker returns a worker for one goroutine.
@@ -181,6 +187,7 @@ func (e *Engine) NewWorker() *Worker {
 		wk.SetSaltSource(e.opt.Salts)
 	}
 	wk.EmitPseudonym = e.opt.PseudonymInEvents
+	wk.Population = e.census != nil
 	return &Worker{e: e, wk: wk}
 }
 
@@ -219,6 +226,7 @@ func (w *Worker) Line(b *Batch, line []byte, pos int64) {
 	n := len(b.Items)
 	w.Read(b, line, pos)
 	if w.e.census != nil {
+		w.e.observe(b, n)
 		w.writeAlone(b, n)
 	}
 }

@@ -565,3 +565,95 @@ func benchmarkHeld(b *testing.B, c *census.Counter) {
 		cur = next()
 	}
 }
+
+// pathLine is a line of the visitor at addr reading target at minute m.
+func pathLine(addr, target string, m int) string {
+	return fmt.Sprintf(`%s - - [28/Nov/2026:10:%02d:00 +0000] "GET %s HTTP/1.1" 200 512 "-" "Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0"`, addr, m, target)
+}
+
+// paths reads lines as one batch, releases it and returns each event's path.
+func paths(t *testing.T, w *Worker, h *Holder, lines ...string) []string {
+	t.Helper()
+	b := &Batch{}
+	b.Reset()
+	for i, l := range lines {
+		w.Read(b, []byte(l), int64(i))
+	}
+	h.Add(b)
+	if n := h.Release(1); n != 1 {
+		t.Fatalf("released %d batches", n)
+	}
+	var out []string
+	for _, it := range b.Items {
+		var m map[string]any
+		if err := json.Unmarshal(it.Out, &m); err != nil {
+			t.Fatalf("%v: %q", err, it.Out)
+		}
+		out = append(out, m["path"].(string))
+	}
+	return out
+}
+
+// TestPathByPopulation: a path value that is no sure identifier and no
+// common word is written only when k distinct visitors used it that day
+// (the census, as for the quasi-identifiers): four visitors of an id see
+// its placeholder, five see it, later readers too; one visitor reading it
+// twenty times never does; a person's name is replaced however many read
+// it; the statistics see the shape's path whatever the census says.
+func TestPathByPopulation(t *testing.T) {
+	e := testEngine(t, Options{Events: JSON, Rejects: Records, Hits: true, Salts: everyDay{}, Census: census.New(5, 1<<20)}, nil)
+	w, h := e.NewWorker(), e.NewHolder()
+	var four []string
+	for n := 1; n <= 4; n++ {
+		four = append(four, pathLine(fmt.Sprintf("198.51.%d.7", n), "/articles/42137", n))
+	}
+	for i, got := range paths(t, w, h, four...) {
+		if got != "/articles/{id}" {
+			t.Fatalf("reader %d of 4: path %q", i+1, got)
+		}
+	}
+	// A fifth visitor in the same window: all five are written as read (the
+	// four before were already written with the placeholder).
+	var five []string
+	for n := 11; n <= 15; n++ {
+		five = append(five, pathLine(fmt.Sprintf("203.0.%d.7", n), "/articles/77777", n))
+	}
+	for i, got := range paths(t, w, h, five...) {
+		if got != "/articles/77777" {
+			t.Fatalf("reader %d of 5: path %q", i+1, got)
+		}
+	}
+	if got := paths(t, w, h, pathLine("192.0.2.99", "/articles/77777", 40)); got[0] != "/articles/77777" {
+		t.Fatalf("a later reader of an admitted path: %q", got[0])
+	}
+	var alone []string
+	for m := range 20 {
+		alone = append(alone, pathLine("192.0.2.1", "/account/orders/123456", m))
+	}
+	for _, got := range paths(t, w, h, alone...) {
+		if got != "/account/orders/{id}" {
+			t.Fatalf("one visitor, twenty reads: path %q", got)
+		}
+	}
+	var named []string
+	for n := 1; n <= 10; n++ {
+		named = append(named, pathLine(fmt.Sprintf("198.18.%d.7", n), "/patient-portal/john-smith", n))
+	}
+	for _, got := range paths(t, w, h, named...) {
+		if got != "/patient-portal/{name}" {
+			t.Fatalf("a popular name: path %q", got)
+		}
+	}
+	// The next day counts afresh.
+	next := strings.Replace(pathLine("192.0.2.98", "/articles/77777", 1), "28/Nov", "29/Nov", 1)
+	if got := paths(t, w, h, next); got[0] != "/articles/{id}" {
+		t.Fatalf("a new day: %q before k readers", got[0])
+	}
+	// The hits see the path as the shape decides it.
+	b := &Batch{}
+	b.Reset()
+	w.Read(b, []byte(pathLine("192.0.2.97", "/articles/77777", 50)), 0)
+	if got := string(b.Hits[0].Page); got != "/articles/{id}" {
+		t.Fatalf("hit page %q", got)
+	}
+}

@@ -107,6 +107,7 @@ func (h *Holder) Add(b *Batch) {
 		}
 		b.Out = nil
 	}
+	h.e.observe(b, 0)
 	c := h.e.census
 	seq := h.base + int64(len(h.ev))
 	for i := range b.Items {
@@ -366,6 +367,7 @@ func (w *Worker) write(b *Batch, from int) {
 			it.Out = b.endOut(start, &w.e.opt)
 		case it.rec >= 0:
 			rec := &b.recs[it.rec]
+			w.admit(b, rec, &b.ladders[it.rec])
 			transforms.Generalize(rec, it.rung)
 			b.Rungs[it.rung]++
 			if it.Hit >= 0 {
@@ -374,4 +376,48 @@ func (w *Worker) write(b *Batch, from int) {
 			it.Out = w.encode(b, rec, it.ID)
 		}
 	}
+}
+
+// observe counts, for b's held events from item from on, their visitors
+// as users of their path candidates: a candidate is written when k did
+// (admit). It runs where the events are put in order (Holder.Add,
+// Worker.Line), so that what is admitted does not depend on how workers
+// were scheduled.
+func (e *Engine) observe(b *Batch, from int) {
+	for i := from; i < len(b.Items); i++ {
+		it := &b.Items[i]
+		if it.rec < 0 {
+			continue
+		}
+		l := &b.ladders[it.rec]
+		if !l.OK {
+			continue
+		}
+		for j := range b.recs[it.rec].Candidates() {
+			if _, added := e.census.Observe(l.Day, l.Cands[j], l.Visitor); added && e.opt.ShareCensus {
+				b.Census = append(b.Census, Observation{Day: l.Day, Key: l.Cands[j], Visitor: l.Visitor})
+			}
+		}
+	}
+}
+
+// admit writes rec's path candidates that k visitors used as they are and
+// the others as their placeholders.
+func (w *Worker) admit(b *Batch, rec *transforms.Record, l *transforms.Ladder) {
+	n := len(rec.Candidates())
+	if n == 0 {
+		return
+	}
+	admitted, kept := uint32(0), int64(0)
+	if l.OK {
+		for i := range n {
+			if w.e.census.Admitted(l.Day, l.Cands[i]) {
+				admitted |= 1 << i
+				kept++
+			}
+		}
+	}
+	w.path = rec.Admit(admitted, w.path)
+	b.Admitted += kept
+	b.Withheld += int64(n) - kept
 }

@@ -55,6 +55,10 @@ type Summary struct {
 	// ladder (k-anonymous events, EventsK > 1), by the rung's name.
 	Rungs   map[string]int64
 	EventsK int
+	// PathAdmitted and PathWithheld count the path segments decided by
+	// population: written as they are (k visitors used them that day) or
+	// as their placeholder.
+	PathAdmitted, PathWithheld int64
 }
 
 // RejectedTotal sums Rejected.
@@ -106,6 +110,7 @@ func Run(anon *transforms.Anonymizer, r io.Reader, w io.Writer, opt Options) (Su
 		holdBytes: int64(max(p.LookaheadLines, 1)) * 512, rungs: map[string]int64{}}
 	st, err := runChunks(e, r, opt, ew)
 	st.Rungs, st.EventsK = ew.rungs, p.EventsK
+	st.PathAdmitted, st.PathWithheld = ew.admitted, ew.withheld
 	return st, err
 }
 
@@ -124,6 +129,8 @@ type eventWriter struct {
 	pending   []*chunk
 	bytes     int64 // of pending
 	rungs     map[string]int64
+	// admitted and withheld: path segments decided by population.
+	admitted, withheld int64
 }
 
 func (ew *eventWriter) take(c *chunk, idle bool) ([]*chunk, error) {
@@ -170,6 +177,7 @@ func (ew *eventWriter) drain(all bool) ([]*chunk, error) {
 					ew.rungs[transforms.Rung(r).String()] += k
 				}
 			}
+			ew.admitted, ew.withheld = ew.admitted+c.batch.Admitted, ew.withheld+c.batch.Withheld
 			err := ew.write(c, i == n-1 && n == len(ew.pending))
 			ew.h.Reuse(&c.batch)
 			done = append(done, c)

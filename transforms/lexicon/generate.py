@@ -13,7 +13,9 @@ Sources and licences (LICENSES.md beside the output):
   - names 0.3.0 (Trey Hunner, MIT): the US Census Bureau's 1990 name
     frequency files (public domain): all given names, the top SURNAMES
     surnames. A given name is a word only among the EVERYDAY most frequent
-    words of a language, a surname among the COMMON ones.
+    words of a language, a surname among the COMMON ones. The detector's
+    surnames are the SURE_SURNAMES most common and the others that are no
+    everyday word.
 """
 import gzip
 import os
@@ -28,6 +30,7 @@ WORDS = 25000
 SURNAMES = 10000
 COMMON = 5000
 EVERYDAY = 1000
+SURE_SURNAMES = 2000
 
 
 def plain(w):
@@ -81,11 +84,15 @@ def main(outdir):
             for form in {w, fold(w)}:
                 if form not in exclude:
                     words.add(form)
-    for name, items in (("words.txt.gz", words), ("given.txt.gz", set(given)), ("surnames.txt.gz", set(surnames))):
+    # The detector's surnames: a given name followed by one of them is a
+    # person ("john-smith"). An everyday word that is also a rarer surname
+    # ("summer-sale") is left out, the most common surnames never.
+    detect = set(surnames[:SURE_SURNAMES]) | (set(surnames) - everyday)
+    for name, items in (("words.txt.gz", words), ("given.txt.gz", set(given)), ("surnames.txt.gz", detect)):
         # mtime 0: the same input makes the same bytes.
         with gzip.GzipFile(os.path.join(outdir, name), "wb", 9, mtime=0) as f:
             f.write(("\n".join(sorted(items)) + "\n").encode())
-    print(f"{len(words)} words, {len(set(given))} given names, {len(set(surnames))} surnames", file=sys.stderr)
+    print(f"{len(words)} words, {len(set(given))} given names, {len(detect)} surnames", file=sys.stderr)
 
 
 if __name__ == "__main__":

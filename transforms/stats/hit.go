@@ -304,7 +304,7 @@ func pageOf(r *transforms.Record) []byte {
 	if r.BadRequest {
 		return badRequestPage
 	}
-	return r.Path
+	return r.Page()
 }
 
 var referrerTypeValues = map[string][]byte{transforms.RefDirect: []byte("(direct)"), transforms.RefInternal: []byte("(internal)"),

@@ -1,0 +1,138 @@
+package transforms
+
+import (
+	"encoding/binary"
+
+	"github.com/cespare/xxhash/v2"
+
+	"github.com/logveil/logveil/transforms/census"
+)
+
+// Path segments in three tiers (README: what is kept and why), when the
+// policy decides by population (events_k above 1):
+//
+//  1. sure identifiers — what the classifier recognises by a checkable
+//     shape (emails, cards, phones, addresses, tokens, …), what follows an
+//     identity or secret parent, and a person's name the detector finds —
+//     are replaced however many people used them;
+//  2. lexical segments — common words of the major languages (the
+//     lexicon), web words, small numbers, the site's safe_segments — are
+//     kept;
+//  3. everything else — other slugs, ids, codes, mixed-case words — is a
+//     Candidate: written only if at least k distinct visitors used that
+//     path up to and including it on that site that day (the census, as
+//     for the events' quasi-identifiers), else its placeholder.
+//
+// Anonymize writes a candidate as it is and notes it in the record; the
+// engine asks the census and calls Admit before the event is written.
+
+// MaxCandidates is how many candidate segments a path may have; those
+// after them are replaced at once.
+const MaxCandidates = 8
+
+// A Candidate is a path segment of the third tier.
+type Candidate struct {
+	Off, Len uint32 // the segment in Record.Path
+	Ext      uint8  // the length of the extension kept after the placeholder
+	Class    Class  // the placeholder when not admitted
+	// Shape: the shape alone keeps it (a route-like slug). The statistics
+	// see the path as the shape decides it (Record.Page).
+	Shape bool
+}
+
+// candidates are a record's.
+type candidates struct {
+	n    uint8
+	list [MaxCandidates]Candidate
+}
+
+// Candidates are r's third-tier path segments.
+func (r *Record) Candidates() []Candidate { return r.cands.list[:r.cands.n] }
+
+// Page is the path as the statistics see it: each candidate as its shape
+// decides, as when nothing is decided by population. The statistics
+// publish a page only when k visitors read it.
+func (r *Record) Page() []byte {
+	if r.page != nil {
+		return r.page
+	}
+	return r.Path
+}
+
+// setPage writes r.page when a candidate's shape would replace it.
+func (r *Record) setPage() {
+	mask := uint32(0)
+	for i, c := range r.Candidates() {
+		if c.Shape {
+			mask |= 1 << i
+		}
+	}
+	if mask == 1<<r.cands.n-1 {
+		return
+	}
+	start := len(r.scratch)
+	r.scratch = r.appendAdmitted(r.scratch, mask)
+	r.page = r.scratch[start:len(r.scratch):len(r.scratch)]
+}
+
+// Admit rewrites r.Path with every candidate whose bit in admitted is
+// clear replaced by its placeholder, into buf (returned for reuse). The
+// candidates are gone after it.
+func (r *Record) Admit(admitted uint32, buf []byte) []byte {
+	if r.cands.n == 0 {
+		return buf
+	}
+	if admitted&(1<<r.cands.n-1) != 1<<r.cands.n-1 {
+		buf = r.appendAdmitted(buf[:0], admitted)
+		r.Path = buf
+	}
+	r.cands.n = 0
+	return buf
+}
+
+func (r *Record) appendAdmitted(dst []byte, admitted uint32) []byte {
+	at := uint32(0)
+	for i, c := range r.Candidates() {
+		if admitted&(1<<i) != 0 {
+			continue
+		}
+		dst = append(dst, r.Path[at:c.Off]...)
+		dst = append(dst, c.Class.Placeholder()...)
+		end := c.Off + c.Len
+		dst = append(dst, r.Path[end-uint32(c.Ext):end]...)
+		at = end
+	}
+	return append(dst, r.Path[at:]...)
+}
+
+// note records a candidate at dst[off:] (seg as written); false when the
+// record has no room for another.
+func (c *candidates) note(off, n int, ext int, cls Class, shape bool) bool {
+	if c == nil || int(c.n) == MaxCandidates {
+		return false
+	}
+	c.list[c.n] = Candidate{Off: uint32(off), Len: uint32(n), Ext: uint8(min(ext, 255)), Class: cls, Shape: shape}
+	c.n++
+	return true
+}
+
+// CandidateKeys are the census keys of r's candidates: the site and the
+// path up to and including each, under the day's seed (so that the keys
+// a shared census carries cannot be tried against guesses).
+func (w *Worker) CandidateKeys(r *Record, keys *[MaxCandidates]census.Key) {
+	if w.pseudo == nil {
+		return
+	}
+	site := xxhash.Sum64(r.Host)
+	for i, c := range r.Candidates() {
+		k := w.pseudo.seed ^ 0x7061746873656773 // "pathsegs"
+		for _, f := range [2]uint64{site, xxhash.Sum64(r.Path[:c.Off+c.Len])} {
+			k ^= f
+			k *= 0xff51afd7ed558ccd
+			k ^= k >> 33
+		}
+		var b [8]byte
+		binary.LittleEndian.PutUint64(b[:], k)
+		keys[i] = census.Key(xxhash.Sum64(b[:]))
+	}
+}
