@@ -296,17 +296,27 @@ func isOpaqueToken(w []byte) bool {
 		}
 		runStart = i + 1
 	}
-	// Long base64url runs; a slug of lower-case words and dashes is not one.
+	// Long base64url runs; a slug of lower-case words and dashes is not
+	// one, nor is one with a number of its own in it
+	// ("installing-windows-8-consumer-preview"): a part between the
+	// separators must mix digits with letters, or have upper case.
 	b64, mixed := 0, false
+	letter, digit := false, false
 	for _, c := range w {
-		if isAlnum(c) || c == '-' || c == '_' || c == '+' || c == '=' || c == '~' {
+		switch {
+		case isAlnum(c):
 			b64++
-			mixed = mixed || c >= '0' && c <= '9' || c >= 'A' && c <= 'Z'
-			if b64 >= 32 && mixed {
-				return true
-			}
-		} else {
-			b64, mixed = 0, false
+			digit = digit || isDigit(c)
+			letter = letter || isLetter(c)
+			mixed = mixed || isUpper(c) || digit && letter
+		case c == '-' || c == '_' || c == '+' || c == '=' || c == '~':
+			b64++
+			letter, digit = false, false
+		default:
+			b64, mixed, letter, digit = 0, false, false, false
+		}
+		if b64 >= 32 && mixed {
+			return true
 		}
 	}
 	return false

@@ -62,9 +62,10 @@ type Ladder struct {
 	Day     int32 // the pseudonym's day
 	Visitor census.Visitor
 	Keys    [NumRungs - 1]census.Key // none for RungNone
-	// Cands are the census keys of the record's path candidates
-	// (population.go).
+	// Cands and Words are the census keys of the record's path candidates
+	// and of its slugs' unknown words (population.go).
 	Cands [MaxCandidates]census.Key
+	Words [MaxWords]census.Key
 	OK    bool // false: no visitor to count (no pseudonym)
 }
 
@@ -105,7 +106,7 @@ func (w *Worker) Ladder(r *Record) (l Ladder) {
 	for rung := range RungNone {
 		l.Keys[rung] = h.key(rung)
 	}
-	w.CandidateKeys(r, &l.Cands)
+	w.CandidateKeys(r, &l.Cands, &l.Words)
 	return l
 }
 

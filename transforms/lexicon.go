@@ -98,11 +98,18 @@ var webWords = newWordSet([]string{"img", "imgs", "js", "css", "scss", "svg", "p
 // words, web words, small numbers and what the site lists as safe —
 // and names nobody: no given name followed by a surname, no house number
 // beside a street word. name reports a person's name found in it (to be
-// replaced however many people used it).
-func lexical(seg []byte, safe []string) (ok, name bool) {
+// replaced however many people used it). With c, the words it does not
+// know are noted as the site's candidate words (population.go), and words
+// says how many; -1 when the segment cannot be admitted word by word (a
+// large number, an address, no room).
+func lexical(seg []byte, safe []string, c *candidates) (ok, name bool, words int) {
 	lx := lexicon()
 	ok = true
-	prevGiven, number, street := false, false, false
+	prevGiven, number, street, byWords := false, false, false, true
+	start := 0
+	if c != nil {
+		start = int(c.nwords)
+	}
 	for len(seg) > 0 {
 		i := 0
 		for i < len(seg) && seg[i] != '-' && seg[i] != '_' && seg[i] != '.' {
@@ -121,24 +128,38 @@ func lexical(seg []byte, safe []string) (ok, name bool) {
 			number = true
 			prevGiven = false
 			if !smallNumber(w) {
-				ok = false
+				ok, byWords = false, false
 			}
 			continue
 		}
 		if prevGiven && lx.surnames.has(w) {
-			return false, true
+			if c != nil {
+				c.nwords = uint8(start)
+			}
+			return false, true, -1
 		}
 		prevGiven = lx.given.has(w)
 		street = street || isStreetWord(w)
-		if !ok || isWord(lx, w) || nameIn(w, safe) {
+		if isWord(lx, w) || nameIn(w, safe) {
 			continue
 		}
 		ok = false
+		if byWords = byWords && c != nil && int(c.nwords) < MaxWords; byWords {
+			c.words[c.nwords] = xxhash.Sum64(w)
+			c.nwords++
+		}
 	}
 	if number && street {
-		return false, false
+		ok, byWords = false, false
 	}
-	return ok, false
+	if c == nil {
+		return ok, false, -1
+	}
+	if ok || !byWords {
+		c.nwords = uint8(start)
+		return ok, false, -1
+	}
+	return false, false, int(c.nwords) - start
 }
 
 // isWord: a word of the lexicon or of the web, or its plural; a single

@@ -161,10 +161,10 @@ func appendScrubbedPath(dst, path []byte, routes []route, safe []string, tmp []b
 		if cands != nil && !context {
 			switch cls {
 			case ClassNone:
-				if ok, name := lexical(dec, safe); name {
+				if ok, name, words := lexical(dec, safe, cands); name {
 					cls = ClassName
 				} else if !ok {
-					if written = cands.note(len(dst)-base, len(seg), 0, ClassSlug, true); !written {
+					if written = cands.noteSlug(len(dst)-base, len(seg), words); !written {
 						cls = ClassSlug // no room: replaced now
 					}
 				}

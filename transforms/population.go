@@ -27,8 +27,12 @@ import (
 // engine asks the census and calls Admit before the event is written.
 
 // MaxCandidates is how many candidate segments a path may have; those
-// after them are replaced at once.
-const MaxCandidates = 8
+// after them are replaced at once. MaxWords is how many unknown words the
+// slugs among them may have.
+const (
+	MaxCandidates = 8
+	MaxWords      = 8
+)
 
 // A Candidate is a path segment of the third tier.
 type Candidate struct {
@@ -38,12 +42,19 @@ type Candidate struct {
 	// Shape: the shape alone keeps it (a route-like slug). The statistics
 	// see the path as the shape decides it (Record.Page).
 	Shape bool
+	// Words, from Word on: a slug's words the lexicon does not know. The
+	// slug is admitted too when each of them is, on its own, a word of the
+	// site's vocabulary: k visitors read paths with it that day.
+	Word, Words uint8
 }
 
-// candidates are a record's.
+// candidates are a record's, and the unknown words of its slugs (their
+// hashes).
 type candidates struct {
-	n    uint8
-	list [MaxCandidates]Candidate
+	n      uint8
+	nwords uint8
+	list   [MaxCandidates]Candidate
+	words  [MaxWords]uint64
 }
 
 // Candidates are r's third-tier path segments.
@@ -116,23 +127,49 @@ func (c *candidates) note(off, n int, ext int, cls Class, shape bool) bool {
 	return true
 }
 
-// CandidateKeys are the census keys of r's candidates: the site and the
-// path up to and including each, under the day's seed (so that the keys
-// a shared census carries cannot be tried against guesses).
-func (w *Worker) CandidateKeys(r *Record, keys *[MaxCandidates]census.Key) {
+// noteSlug notes a slug whose unknown words lexical noted (words of them,
+// the last ones; -1: none can admit it).
+func (c *candidates) noteSlug(off, n, words int) bool {
+	if !c.note(off, n, 0, ClassSlug, true) {
+		if words > 0 {
+			c.nwords -= uint8(words)
+		}
+		return false
+	}
+	if words > 0 {
+		c.list[c.n-1].Word, c.list[c.n-1].Words = c.nwords-uint8(words), uint8(words)
+	}
+	return true
+}
+
+// CandidateKeys are the census keys of r's candidates — the site and the
+// path up to and including each — and of its slugs' unknown words — the
+// site and the word —, under the day's seed (so that the keys a shared
+// census carries cannot be tried against guesses).
+func (w *Worker) CandidateKeys(r *Record, keys *[MaxCandidates]census.Key, words *[MaxWords]census.Key) {
 	if w.pseudo == nil {
 		return
 	}
 	site := xxhash.Sum64(r.Host)
 	for i, c := range r.Candidates() {
-		k := w.pseudo.seed ^ 0x7061746873656773 // "pathsegs"
-		for _, f := range [2]uint64{site, xxhash.Sum64(r.Path[:c.Off+c.Len])} {
-			k ^= f
-			k *= 0xff51afd7ed558ccd
-			k ^= k >> 33
-		}
-		var b [8]byte
-		binary.LittleEndian.PutUint64(b[:], k)
-		keys[i] = census.Key(xxhash.Sum64(b[:]))
+		keys[i] = w.pseudo.populationKey(0x7061746873656773, site, xxhash.Sum64(r.Path[:c.Off+c.Len])) // "pathsegs"
+	}
+	for i, h := range r.cands.words[:r.cands.nwords] {
+		words[i] = w.pseudo.populationKey(0x70617468776f7264, site, h) // "pathword"
 	}
 }
+
+func (p *pseudonymizer) populationKey(space, site, value uint64) census.Key {
+	k := p.seed ^ space
+	for _, f := range [2]uint64{site, value} {
+		k ^= f
+		k *= 0xff51afd7ed558ccd
+		k ^= k >> 33
+	}
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], k)
+	return census.Key(xxhash.Sum64(b[:]))
+}
+
+// Words are the number of r's slugs' unknown words (their keys: Ladder).
+func (r *Record) Words() int { return int(r.cands.nwords) }

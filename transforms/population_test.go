@@ -133,9 +133,36 @@ func TestLexical(t *testing.T) {
 		"chapter-one-the-journey": {true, false},
 		"summer-sale-2024":        {true, false},
 	} {
-		ok, name := lexical([]byte(seg), nil)
+		ok, name, _ := lexical([]byte(seg), nil, nil)
 		if ok != want[0] || name != want[1] {
 			t.Errorf("lexical(%q) = %v, %v; want %v, %v", seg, ok, name, want[0], want[1])
 		}
+	}
+}
+
+// TestPersonalSlugsNeedPopulation: values that name or locate a person
+// but pass as route-like by shape are never kept as lexical: each is
+// replaced or waits for k visitors (a candidate).
+func TestPersonalSlugsNeedPopulation(t *testing.T) {
+	w := newTestAnonymizer(t, Config{}).NewWorker()
+	w.Population = true
+	for _, target := range []string{
+		"/patient-portal/anna-kowalski", "/invoices/inv-2514/jennifer-lopez.pdf", "/home/jdoe/notes",
+		"/ref/mmueller", "/plates/b-ab-1234", "/plates/ka-mx-482", "/passport/x4821937", "/geo/u33dc0",
+		"/move/12-hauptstrasse", "/livraison/5-rue-de-la-paix", "/lieferung/hauptstrasse-12",
+		"/%E7%94%A8%E6%88%B7/%E5%BC%A0%E4%BC%9F", "/профиль/иван-петров", "/profil/γιώργος-παπαδόπουλος",
+		"/blog/size-wool-1553",
+	} {
+		if err := w.Process([]byte(combined("1.2.3.4", target, "-", "-"))); err != nil {
+			t.Fatalf("%s: %v", target, err)
+		}
+		r := &w.Rec
+		saved := r.cands
+		held := append([]byte(nil), r.Path...)
+		r.Admit(0, nil)
+		if strings.Count(string(r.Path), "{") == strings.Count(target, "{") {
+			t.Errorf("%s: written %q without population (held %q)", target, r.Path, held)
+		}
+		r.cands = saved
 	}
 }

@@ -657,3 +657,25 @@ func TestPathByPopulation(t *testing.T) {
 		t.Fatalf("hit page %q", got)
 	}
 }
+
+// TestSiteVocabulary: a slug's unknown word that k visitors read in any of
+// the site's paths that day is a word of the site: a slug made of it and
+// common words is written however few read that slug. A word only one
+// visitor used is not.
+func TestSiteVocabulary(t *testing.T) {
+	e := testEngine(t, Options{Events: JSON, Rejects: Records, Salts: everyDay{}, Census: census.New(5, 1<<20)}, nil)
+	w, h := e.NewWorker(), e.NewHolder()
+	var lines []string
+	for n, slug := range []string{"zorblax-intro", "zorblax-setup", "install-zorblax", "zorblax", "zorblax-faq"} {
+		lines = append(lines, pathLine(fmt.Sprintf("198.51.%d.7", n+1), "/docs/"+slug, n))
+	}
+	lines = append(lines, pathLine("192.0.2.1", "/docs/zorblax-tips", 10), pathLine("192.0.2.1", "/docs/qwzzt-tips", 11),
+		pathLine("192.0.2.1", "/docs/zorblax-qwzzt", 12))
+	got := paths(t, w, h, lines...)
+	for i, want := range []string{"/docs/zorblax-intro", "/docs/zorblax-setup", "/docs/install-zorblax", "/docs/zorblax",
+		"/docs/zorblax-faq", "/docs/zorblax-tips", "/docs/{slug}", "/docs/{slug}"} {
+		if got[i] != want {
+			t.Errorf("event %d: path %q, want %q", i, got[i], want)
+		}
+	}
+}

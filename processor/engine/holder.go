@@ -393,11 +393,19 @@ func (e *Engine) observe(b *Batch, from int) {
 		if !l.OK {
 			continue
 		}
-		for j := range b.recs[it.rec].Candidates() {
-			if _, added := e.census.Observe(l.Day, l.Cands[j], l.Visitor); added && e.opt.ShareCensus {
-				b.Census = append(b.Census, Observation{Day: l.Day, Key: l.Cands[j], Visitor: l.Visitor})
-			}
+		rec := &b.recs[it.rec]
+		for j := range rec.Candidates() {
+			e.observeKey(b, l, l.Cands[j])
 		}
+		for j := range rec.Words() {
+			e.observeKey(b, l, l.Words[j])
+		}
+	}
+}
+
+func (e *Engine) observeKey(b *Batch, l *transforms.Ladder, key census.Key) {
+	if _, added := e.census.Observe(l.Day, key, l.Visitor); added && e.opt.ShareCensus {
+		b.Census = append(b.Census, Observation{Day: l.Day, Key: key, Visitor: l.Visitor})
 	}
 }
 
@@ -410,8 +418,17 @@ func (w *Worker) admit(b *Batch, rec *transforms.Record, l *transforms.Ladder) {
 	}
 	admitted, kept := uint32(0), int64(0)
 	if l.OK {
-		for i := range n {
-			if w.e.census.Admitted(l.Day, l.Cands[i]) {
+		c := w.e.census
+		for i, cand := range rec.Candidates() {
+			ok := c.Admitted(l.Day, l.Cands[i])
+			if !ok && cand.Words > 0 {
+				// Every unknown word of the slug is in the site's vocabulary.
+				ok = true
+				for _, key := range l.Words[cand.Word : cand.Word+cand.Words] {
+					ok = ok && c.Admitted(l.Day, key)
+				}
+			}
+			if ok {
 				admitted |= 1 << i
 				kept++
 			}

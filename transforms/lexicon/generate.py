@@ -9,7 +9,8 @@ person-name detector's lists), one per line, sorted, gzipped.
 
 Sources and licences (LICENSES.md beside the output):
   - wordfreq 3.1.1 (Robyn Speer): code Apache-2.0, word-frequency data
-    CC BY-SA 4.0; the top WORDS words of each language in LANGS.
+    CC BY-SA 4.0; the top WORDS words of each language in LANGS (WORDS_EN
+    of English).
   - names 0.3.0 (Trey Hunner, MIT): the US Census Bureau's 1990 name
     frequency files (public domain): all given names, the top SURNAMES
     surnames. A given name is a word only among the EVERYDAY most frequent
@@ -26,7 +27,10 @@ import names
 import wordfreq
 
 LANGS = ["en", "de", "fr", "es", "it", "pt", "nl", "sv", "da", "nb", "pl", "cs", "ro", "tr", "fi", "hu"]
-WORDS = 25000
+WORDS = 50000
+# English is the web's lingua franca: its technical words ("ephemeral",
+# "headless", "jquery") are past the first 50 000.
+WORDS_EN = 100000
 SURNAMES = 10000
 COMMON = 5000
 EVERYDAY = 1000
@@ -67,7 +71,7 @@ def main(outdir):
     given = census(os.path.join(base, "dist.male.first")) + census(os.path.join(base, "dist.female.first"))
     surnames = census(os.path.join(base, "dist.all.last"), SURNAMES)
     people = set(given) | set(surnames)
-    tops = {lang: wordfreq.top_n_list(lang, WORDS) for lang in LANGS}
+    tops = {lang: wordfreq.top_n_list(lang, WORDS_EN if lang == "en" else WORDS) for lang in LANGS}
     # A surname that is one of a language's most common words ("street",
     # "green") is kept as a word, and so is a given name among the
     # everyday words ("will", "page", "may"): alone they name nobody, and
