@@ -25,7 +25,10 @@ import (
 //
 // Only the crowd may ever be written with its network, and once its class
 // is open, it is (also by the instance started after the kill, which reads
-// what was admitted before it writes).
+// what was admitted before it writes). The same for the path each group
+// reads beside the wave's (the path's tiers by population): the crowd's
+// /reports/31337 is written as it is once admitted, the quad's and the
+// lonely visitor's ids never.
 func TestKAnonymousEventsShared(t *testing.T) {
 	s := newScenario(t, 3)
 	env := []string{"LOGVEIL_ANONYMIZE_EVENTS_K=5", "LOGVEIL_ANONYMIZE_HOLD=2s"}
@@ -46,11 +49,14 @@ func TestKAnonymousEventsShared(t *testing.T) {
 			var b strings.Builder
 			for _, i := range crowdOn[p] {
 				b.WriteString(line(crowd(i), path, chrome))
+				b.WriteString(line(crowd(i), "/reports/31337", chrome))
 			}
 			for i := range 4 {
 				b.WriteString(line(quad(i), path, chrome))
+				b.WriteString(line(quad(i), "/reports/4444", chrome))
 			}
 			b.WriteString(line("198.51.100.7", path, firefox))
+			b.WriteString(line("198.51.100.7", "/reports/999999", firefox))
 			s.produceTo(p, []byte(b.String()))
 		}
 		s.waitComplete(s.rawIDs(), 2*time.Minute)
@@ -89,7 +95,7 @@ func (s *scenario) check(t *testing.T, want int, when string) {
 	for _, r := range s.read(s.raw) {
 		raw[fmt.Sprintf("%s-%d-%d", s.raw, r.partition, r.offset)] = r.value
 	}
-	crowdLater := 0
+	crowdLater, crowdReports := 0, 0
 	for _, r := range s.read(s.prefix + ".events") {
 		var e struct {
 			ID, Path, Network, Browser, Version string
@@ -104,6 +110,15 @@ func (s *scenario) check(t *testing.T, want int, when string) {
 		e.Version, _ = m["browser_version"].(string)
 		e.Browser, _ = m["browser"].(string)
 		src := raw[e.ID]
+		switch e.Path {
+		case "/reports/4444", "/reports/999999":
+			t.Errorf("%s: a path fewer than 5 visitors used was written: %s (from %q)", when, r.value, src)
+		case "/reports/31337":
+			crowdReports++
+		}
+		if strings.HasPrefix(e.Path, "/reports/") {
+			continue
+		}
 		switch {
 		case src == "":
 			t.Fatalf("event %s has no raw record", e.ID)
@@ -124,5 +139,10 @@ func (s *scenario) check(t *testing.T, want int, when string) {
 	}
 	if crowdLater < want {
 		t.Errorf("%s: %d crowd events of later waves, want at least %d", when, crowdLater, want)
+	}
+	// The crowd's path is admitted from the later waves on (the first wave's
+	// partition 0 alone has all five).
+	if crowdReports < want {
+		t.Errorf("%s: %d crowd events of /reports/31337 written as read, want at least %d", when, crowdReports, want)
 	}
 }
