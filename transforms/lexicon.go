@@ -14,7 +14,7 @@ import (
 // words of the major languages, and the given names and surnames the
 // person-name detector looks for. It is read once, when a policy that
 // decides by population first asks (Policy.population), into lookup tables
-// of about 8 MB.
+// of about 16 MB (the words 7.2 MB, their table 8 MB), built in about 0.2 s.
 
 var (
 	//go:embed lexicon/words.txt.gz
@@ -43,7 +43,7 @@ func newWordTable(gz []byte) *wordTable {
 	}
 	n := bytes.Count(data, []byte{'\n'})
 	size := 64
-	for size < 3*n {
+	for size < 2*n {
 		size *= 2
 	}
 	t := &wordTable{blob: string(data), slots: make([]uint32, size)}
@@ -61,6 +61,9 @@ func newWordTable(gz []byte) *wordTable {
 }
 
 func (t *wordTable) has(w []byte) bool {
+	if len(w) == 0 {
+		return false
+	}
 	mask := uint64(len(t.slots) - 1)
 	for i := xxhash.Sum64(w) & mask; t.slots[i] != 0; i = (i + 1) & mask {
 		off := int(t.slots[i] - 1)

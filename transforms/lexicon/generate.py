@@ -86,7 +86,7 @@ def main(outdir):
             if not plain(w):
                 continue
             for form in {w, fold(w)}:
-                if form not in exclude:
+                if len(form) >= 2 and form not in exclude:
                     words.add(form)
     # The detector's surnames: a given name followed by one of them is a
     # person ("john-smith"). An everyday word that is also a rarer surname
