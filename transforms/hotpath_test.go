@@ -51,6 +51,45 @@ func TestNoAllocs(t *testing.T) {
 	}
 }
 
+// TestNoAllocsPopulation: the same with the path decided by population
+// (lexicon lookups, candidates, Admit).
+func TestNoAllocsPopulation(t *testing.T) {
+	w := benchWorker(t)
+	w.Population = true
+	dst, buf := make([]byte, 0, 4096), make([]byte, 0, 256)
+	run := func() {
+		for _, l := range sampleLines {
+			if err := w.Process(l); err != nil {
+				t.Fatal(err)
+			}
+			buf = w.Rec.Admit(0, buf)
+			dst = w.AppendJSON(dst[:0], &w.Rec, nil)
+		}
+	}
+	run()
+	if n := testing.AllocsPerRun(100, run); n != 0 {
+		t.Errorf("%v allocations per %d lines, want 0", n, len(sampleLines))
+	}
+}
+
+// BenchmarkProcessJSONPopulation is BenchmarkProcessJSON with the path
+// decided by population (what the engine does with k-anonymous events,
+// less the census).
+func BenchmarkProcessJSONPopulation(b *testing.B) {
+	w := benchWorker(b)
+	w.Population = true
+	dst, buf := make([]byte, 0, 4096), make([]byte, 0, 256)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if err := w.Process(sampleLines[i%len(sampleLines)]); err != nil {
+			b.Fatal(err)
+		}
+		buf = w.Rec.Admit(0, buf)
+		dst = w.AppendJSON(dst[:0], &w.Rec, nil)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+}
+
 func BenchmarkProcessJSON(b *testing.B) {
 	w := benchWorker(b)
 	dst := make([]byte, 0, 4096)

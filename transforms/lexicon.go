@@ -75,12 +75,61 @@ func (t *wordTable) has(w []byte) bool {
 }
 
 type lexiconTables struct {
-	words, given, surnames *wordTable
+	words *wordTable
+	*nameTables
 }
 
-var lexicon = sync.OnceValue(func() *lexiconTables {
-	return &lexiconTables{words: newWordTable(wordsGz), given: newWordTable(givenGz), surnames: newWordTable(surnamesGz)}
-})
+// nameTables are the person-name detector's (0.1 MB), read on their own
+// for search terms, which every policy scrubs.
+type nameTables struct {
+	given, surnames *wordTable
+}
+
+var (
+	names   = sync.OnceValue(func() *nameTables { return &nameTables{given: newWordTable(givenGz), surnames: newWordTable(surnamesGz)} })
+	lexicon = sync.OnceValue(func() *lexiconTables { return &lexiconTables{words: newWordTable(wordsGz), nameTables: names()} })
+)
+
+// person reports whether the words a and b are a given name and a
+// surname.
+func (n *nameTables) person(a, b []byte) bool { return n.given.has(a) && n.surnames.has(b) }
+
+// scrubNames replaces each given name followed by a surname in the
+// space-separated lower-case words of s[from:] by {name}, using tmp as
+// scratch; it returns s and tmp.
+func scrubNames(s []byte, from int, tmp []byte) ([]byte, []byte) {
+	n := names()
+	found := false
+	var prev []byte
+	for w := range bytes.SplitSeq(s[from:], []byte{' '}) {
+		if prev != nil && n.person(prev, w) {
+			found = true
+			break
+		}
+		prev = w
+	}
+	if !found {
+		return s, tmp
+	}
+	tmp = append(tmp[:0], s[from:]...)
+	s = s[:from]
+	words := tmp
+	for len(words) > 0 {
+		w, rest, _ := bytes.Cut(words, []byte{' '})
+		next, _, _ := bytes.Cut(rest, []byte{' '})
+		if len(s) > from {
+			s = append(s, ' ')
+		}
+		if len(rest) > 0 && n.person(w, next) {
+			s = append(s, ClassName.Placeholder()...)
+			_, rest, _ = bytes.Cut(rest, []byte{' '})
+		} else {
+			s = append(s, w...)
+		}
+		words = rest
+	}
+	return s, tmp
+}
 
 // webWords are the words of URLs that no dictionary lists: file types,
 // framework and asset directories.

@@ -12,7 +12,7 @@ func BenchmarkLexiconLoad(b *testing.B) {
 	for b.Loop() {
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		t := &lexiconTables{words: newWordTable(wordsGz), given: newWordTable(givenGz), surnames: newWordTable(surnamesGz)}
+		t := &lexiconTables{words: newWordTable(wordsGz), nameTables: &nameTables{given: newWordTable(givenGz), surnames: newWordTable(surnamesGz)}}
 		runtime.GC()
 		runtime.ReadMemStats(&after)
 		runtime.KeepAlive(t)

@@ -166,3 +166,23 @@ func TestPersonalSlugsNeedPopulation(t *testing.T) {
 		r.cands = saved
 	}
 }
+
+// TestSearchNames: a given name followed by a surname in search terms is
+// {name}, wherever it stands; other words stay.
+func TestSearchNames(t *testing.T) {
+	w := newTestAnonymizer(t, Config{SearchTermsInEvents: true}).NewWorker()
+	for q, want := range map[string]string{
+		"hiv+test+john+smith":                     "hiv test {name}",
+		"Maria+Garcia":                            "{name}",
+		"red+running+shoes":                       "red running shoes",
+		"summer+sale":                             "summer sale",
+		"anna+kowalski+and+jennifer+lopez+clinic": "{name} and {name} clinic",
+	} {
+		if err := w.Process([]byte(combined("1.2.3.4", "/search?q="+q, "-", "-"))); err != nil {
+			t.Fatal(err)
+		}
+		if got := string(w.Rec.SearchTerms); got != want {
+			t.Errorf("q=%s: %q, want %q", q, got, want)
+		}
+	}
+}

@@ -94,9 +94,18 @@ func (qs *queries) scrub(raw *Raw, r *Record) {
 const maxSearchTerms = 200
 
 // appendSearchTerms decodes a search value, replaces identifiers with their
-// placeholders (appendScrubbedText), lower-cases ASCII and collapses white
-// space onto dst, which holds the terms gathered so far.
+// placeholders (appendScrubbedText) and a person's name (a given name, then
+// a surname) with {name}, lower-cases ASCII and collapses white space onto
+// dst, which holds the terms gathered so far.
 func (r *Record) appendSearchTerms(dst, val []byte) []byte {
+	from := len(dst)
+	dst = r.appendTerms(dst, val)
+	// A person's name is replaced however many searched it.
+	dst, r.tmp = scrubNames(dst, from, r.tmp)
+	return dst
+}
+
+func (r *Record) appendTerms(dst, val []byte) []byte {
 	r.tmp = appendFullyDecoded(r.tmp[:0], val, true)
 	mark := len(r.tmp)
 	r.tmp = appendScrubbedText(r.tmp, r.tmp[:mark])
