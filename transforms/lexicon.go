@@ -86,7 +86,9 @@ type nameTables struct {
 }
 
 var (
-	names   = sync.OnceValue(func() *nameTables { return &nameTables{given: newWordTable(givenGz), surnames: newWordTable(surnamesGz)} })
+	names = sync.OnceValue(func() *nameTables {
+		return &nameTables{given: newWordTable(givenGz), surnames: newWordTable(surnamesGz)}
+	})
 	lexicon = sync.OnceValue(func() *lexiconTables { return &lexiconTables{words: newWordTable(wordsGz), nameTables: names()} })
 )
 
