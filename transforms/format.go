@@ -136,7 +136,7 @@ func NewFormat(name string) (*Format, error) {
 	case strings.Contains(name, "$"):
 		f, err = compileNginx(name)
 	default:
-		return nil, fmt.Errorf("unknown input format %q: want auto, one of %s, w3c:<#Fields: list>, an Apache LogFormat or an nginx log_format string", name, strings.Join(FormatNames(), ", "))
+		return nil, fmt.Errorf("unknown input format %q: want auto, one of %s, w3c:<#Fields: list>, w3c-tab:<#Fields: list>, an Apache LogFormat or an nginx log_format string", name, strings.Join(FormatNames(), ", "))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot compile input format %q: %w", name, err)

@@ -118,20 +118,20 @@ func TestCandidatesBounded(t *testing.T) {
 // TestLexical: the lexicon's judgements of whole segments.
 func TestLexical(t *testing.T) {
 	for seg, want := range map[string][2]bool{ // ok, name
-		"how-to-bake-bread":       {true, false},
-		"contact":                 {true, false},
-		"kontakt":                 {true, false},
-		"style.min.css":           {true, false},
-		"john-smith":              {false, true},
-		"will-smith-interview":    {false, true},
-		"green-tea":               {true, false},
-		"12-hauptstrasse":         {false, false},
-		"5-rue-de-la-paix":        {false, false},
-		"size-wool-1553":          {false, false},
-		"zorblax":                 {false, false},
-		"top-10-tips-for-2025":    {true, false},
-		"chapter-one-the-journey": {true, false},
-		"summer-sale-2024":        {true, false},
+		"how-to-bake-bread":        {true, false},
+		"contact":                  {true, false},
+		"kontakt":                  {true, false},
+		"style.min.css":            {true, false},
+		"john-smith":               {false, true},
+		"jennifer-smith-interview": {false, true},
+		"green-tea":                {true, false},
+		"12-hauptstrasse":          {false, false},
+		"5-rue-de-la-paix":         {false, false},
+		"size-wool-1553":           {false, false},
+		"zorblax":                  {false, false},
+		"top-10-tips-for-2025":     {true, false},
+		"chapter-one-the-journey":  {true, false},
+		"summer-sale-2024":         {true, false},
 	} {
 		ok, name, _ := lexical([]byte(seg), nil, nil)
 		if ok != want[0] || name != want[1] {

@@ -22,7 +22,7 @@ type key struct {
 
 // keys lists every key of Config, in the order of the reference.
 var keys = []key{
-	{path: "anonymize.input_format", flag: "input-format", help: "auto | a name of Input formats | w3c:<#Fields: list> | apache-error | nginx-error | an Apache LogFormat | an nginx log_format"},
+	{path: "anonymize.input_format", flag: "input-format", help: "auto | a name of Input formats | w3c:<#Fields: list> | w3c-tab:<#Fields: list> | apache-error | nginx-error | an Apache LogFormat | an nginx log_format"},
 	{path: "anonymize.ipv4_prefix", flag: "ipv4-prefix", help: "bits kept of IPv4 client addresses (0..24; 0 keeps none)"},
 	{path: "anonymize.ipv6_prefix", flag: "ipv6-prefix", help: "bits kept of IPv6 client addresses (0..64)"},
 	{path: "anonymize.trusted_proxies", help: "CIDRs/addresses of proxies; the client is then the right-most untrusted X-Forwarded-For hop"},

@@ -16,7 +16,8 @@ Sources and licences (LICENSES.md beside the output):
     surnames. A given name is a word only among the EVERYDAY most frequent
     words of a language, a surname among the COMMON ones. The detector's
     surnames are the SURE_SURNAMES most common and the others that are no
-    everyday word.
+    everyday word; its given names the SURE_GIVEN most common of each list
+    and the others that are no common word.
 """
 import gzip
 import os
@@ -35,6 +36,7 @@ SURNAMES = 10000
 COMMON = 5000
 EVERYDAY = 1000
 SURE_SURNAMES = 2000
+SURE_GIVEN = 500
 
 
 def plain(w):
@@ -68,7 +70,8 @@ def census(path, limit=None):
 
 def main(outdir):
     base = os.path.dirname(names.__file__)
-    given = census(os.path.join(base, "dist.male.first")) + census(os.path.join(base, "dist.female.first"))
+    male, female = census(os.path.join(base, "dist.male.first")), census(os.path.join(base, "dist.female.first"))
+    given = male + female
     surnames = census(os.path.join(base, "dist.all.last"), SURNAMES)
     people = set(given) | set(surnames)
     tops = {lang: wordfreq.top_n_list(lang, WORDS_EN if lang == "en" else WORDS) for lang in LANGS}
@@ -92,11 +95,14 @@ def main(outdir):
     # person ("john-smith"). An everyday word that is also a rarer surname
     # ("summer-sale") is left out, the most common surnames never.
     detect = set(surnames[:SURE_SURNAMES]) | (set(surnames) - everyday)
-    for name, items in (("words.txt.gz", words), ("given.txt.gz", set(given)), ("surnames.txt.gz", detect)):
+    # And its given names: the most common, and the others that are no
+    # common word ("winter trail" is a search, "john smith" a person).
+    detect_given = set(male[:SURE_GIVEN] + female[:SURE_GIVEN]) | (set(given) - common)
+    for name, items in (("words.txt.gz", words), ("given.txt.gz", detect_given), ("surnames.txt.gz", detect)):
         # mtime 0: the same input makes the same bytes.
         with gzip.GzipFile(os.path.join(outdir, name), "wb", 9, mtime=0) as f:
             f.write(("\n".join(sorted(items)) + "\n").encode())
-    print(f"{len(words)} words, {len(set(given))} given names, {len(detect)} surnames", file=sys.stderr)
+    print(f"{len(words)} words, {len(detect_given)} given names, {len(detect)} surnames", file=sys.stderr)
 
 
 if __name__ == "__main__":
