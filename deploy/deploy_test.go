@@ -347,7 +347,7 @@ func TestApachePipedLogger(t *testing.T) {
 	}
 	const n = 5000
 	for i := range n {
-		fmt.Fprintf(stdin, "203.0.113.%d - jdoe [28/Nov/2026:10:%02d:%02d +0000] \"GET /users/jdoe/orders/%d?email=a@b.c HTTP/1.1\" 200 512 \"-\" \"curl/8\"\n", 1+i%250, i/60%60, i%60, i)
+		fmt.Fprintf(stdin, "203.0.113.%d - jdoe [28/Nov/2026:10:%02d:%02d +0000] \"GET /users/jdoe/orders/%d?email=a@b.c HTTP/1.1\" 200 512 \"-\" \"curl/8\"\n", 1+i%250, i/60%60, i%60, 100000+i)
 	}
 	fmt.Fprintln(stdin, "garbage from 198.51.100.7 jdoe@example.com")
 	stdin.Close()
