@@ -164,6 +164,7 @@ func lexical(seg []byte, safe []string, c *candidates) (ok, name bool, words int
 	if c != nil {
 		start = int(c.nwords)
 	}
+	whole := seg
 	for len(seg) > 0 {
 		i := 0
 		for i < len(seg) && seg[i] != '-' && seg[i] != '_' && seg[i] != '.' {
@@ -193,7 +194,6 @@ func lexical(seg []byte, safe []string, c *candidates) (ok, name bool, words int
 			return false, true, -1
 		}
 		prevGiven = lx.given.has(w)
-		street = street || isStreetWord(w)
 		if isWord(lx, w) || nameIn(w, safe) {
 			continue
 		}
@@ -201,6 +201,13 @@ func lexical(seg []byte, safe []string, c *candidates) (ok, name bool, words int
 		if byWords = byWords && c != nil && int(c.nwords) < MaxWords; byWords {
 			c.words[c.nwords] = xxhash.Sum64(w)
 			c.nwords++
+		}
+	}
+	if number {
+		// A house number beside a street word: an address (rare, so looked
+		// for only when there is a number).
+		for w := range bytes.FieldsFuncSeq(whole, func(r rune) bool { return r == '-' || r == '_' || r == '.' }) {
+			street = street || isStreetWord(w)
 		}
 	}
 	if number && street {
@@ -220,7 +227,7 @@ func lexical(seg []byte, safe []string, c *candidates) (ok, name bool, words int
 // letter.
 func isWord(lx *lexiconTables, w []byte) bool {
 	switch {
-	case len(w) == 1 || webWords.has(w) || routeWords.has(w) || lx.words.has(w):
+	case len(w) == 1 || lx.words.has(w) || webWords.has(w) || routeWords.has(w):
 		return true
 	case len(w) > 3 && w[len(w)-1] == 's':
 		s := w[:len(w)-1]
