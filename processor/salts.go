@@ -58,6 +58,18 @@ func (s *saltStore) expired(day int64) bool {
 	return now.Sub(start) >= s.retention || start.Sub(now) > 24*time.Hour
 }
 
+// KnownSalt implements transforms.KnownSalts: the salt of day if the
+// store has it, without proposing one or waiting.
+func (s *saltStore) KnownSalt(day int64) ([]byte, bool) {
+	if s.expired(day) {
+		return nil, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	salt, ok := s.salts[day]
+	return salt, ok
+}
+
 // Salt implements transforms.SaltSource.
 func (s *saltStore) Salt(day int64) ([]byte, bool) {
 	if s.expired(day) {

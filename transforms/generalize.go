@@ -63,10 +63,12 @@ type Ladder struct {
 	Visitor census.Visitor
 	Keys    [NumRungs - 1]census.Key // none for RungNone
 	// Cands and Words are the census keys of the record's path candidates
-	// and of its slugs' unknown words (population.go).
-	Cands [MaxCandidates]census.Key
-	Words [MaxWords]census.Key
-	OK    bool // false: no visitor to count (no pseudonym)
+	// and of its slugs' unknown words (population.go); PrevCands and
+	// PrevWords the same under the day before's seed, when Prev.
+	Cands, PrevCands [MaxCandidates]census.Key
+	Words, PrevWords [MaxWords]census.Key
+	Prev             bool
+	OK               bool // false: no visitor to count (no pseudonym)
 }
 
 // field hashes, combined per rung.
@@ -106,7 +108,7 @@ func (w *Worker) Ladder(r *Record) (l Ladder) {
 	for rung := range RungNone {
 		l.Keys[rung] = h.key(rung)
 	}
-	w.CandidateKeys(r, &l.Cands, &l.Words)
+	l.Prev = w.CandidateKeys(r, &l.Cands, &l.PrevCands, &l.Words, &l.PrevWords)
 	return l
 }
 

@@ -145,22 +145,38 @@ func (c *candidates) noteSlug(off, n, words int) bool {
 // CandidateKeys are the census keys of r's candidates — the site and the
 // path up to and including each — and of its slugs' unknown words — the
 // site and the word —, under the day's seed (so that the keys a shared
-// census carries cannot be tried against guesses).
-func (w *Worker) CandidateKeys(r *Record, keys *[MaxCandidates]census.Key, words *[MaxWords]census.Key) {
-	if w.pseudo == nil {
-		return
+// census carries cannot be tried against guesses); and, when the day
+// before's salt is known, the same under its seed (prev reports it): a
+// value k visitors used yesterday is admitted today too.
+func (w *Worker) CandidateKeys(r *Record, keys, prevKeys *[MaxCandidates]census.Key, words, prevWords *[MaxWords]census.Key) (prev bool) {
+	p := w.pseudo
+	if p == nil {
+		return false
 	}
 	site := xxhash.Sum64(r.Host)
 	for i, c := range r.Candidates() {
-		keys[i] = w.pseudo.populationKey(0x7061746873656773, site, xxhash.Sum64(r.Path[:c.Off+c.Len])) // "pathsegs"
+		h := xxhash.Sum64(r.Path[:c.Off+c.Len])
+		keys[i] = populationKey(p.seed, spaceSegments, site, h)
+		if p.prevOK {
+			prevKeys[i] = populationKey(p.prevSeed, spaceSegments, site, h)
+		}
 	}
 	for i, h := range r.cands.words[:r.cands.nwords] {
-		words[i] = w.pseudo.populationKey(0x70617468776f7264, site, h) // "pathword"
+		words[i] = populationKey(p.seed, spaceWords, site, h)
+		if p.prevOK {
+			prevWords[i] = populationKey(p.prevSeed, spaceWords, site, h)
+		}
 	}
+	return p.prevOK
 }
 
-func (p *pseudonymizer) populationKey(space, site, value uint64) census.Key {
-	k := p.seed ^ space
+const (
+	spaceSegments = 0x7061746873656773 // "pathsegs"
+	spaceWords    = 0x70617468776f7264 // "pathword"
+)
+
+func populationKey(seed, space, site, value uint64) census.Key {
+	k := seed ^ space
 	for _, f := range [2]uint64{site, value} {
 		k ^= f
 		k *= 0xff51afd7ed558ccd

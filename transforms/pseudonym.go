@@ -17,6 +17,13 @@ type SaltSource interface {
 	Salt(day int64) ([]byte, bool)
 }
 
+// KnownSalts is a SaltSource that can give a day's salt only if it has one
+// already, without making one or waiting: the path's population count
+// looks up yesterday's admissions under yesterday's seed (population.go).
+type KnownSalts interface {
+	KnownSalt(day int64) ([]byte, bool)
+}
+
 // PseudonymLen is the length in hex characters of Record.Pseudonym.
 const PseudonymLen = 32
 
@@ -33,7 +40,9 @@ type pseudonymizer struct {
 	have bool
 	// seed keys the census keys of the day (Worker.Ladder): without the
 	// day's salt they cannot be recomputed from guessed field values.
-	seed uint64
+	// prevSeed is the day before's, when its salt is known (prevOK).
+	seed, prevSeed uint64
+	prevOK         bool
 }
 
 // SetSaltSource enables visitor pseudonyms (Record.Pseudonym) for this worker.
@@ -51,10 +60,14 @@ func (p *pseudonymizer) appendPseudonym(dst []byte, addr netip.Addr, raw *Raw, d
 		salt, ok := p.src.Salt(day)
 		p.day, p.ok, p.have = day, ok, true
 		if ok {
+			p.seed = censusSeed(salt)
 			p.mac = hmac.New(sha256.New, salt)
-			p.mac.Write([]byte("census keys"))
-			p.seed = binary.LittleEndian.Uint64(p.mac.Sum(p.sum[:0]))
-			p.mac.Reset()
+		}
+		p.prevOK = false
+		if ks, can := p.src.(KnownSalts); ok && can {
+			if prev, known := ks.KnownSalt(day - 1); known {
+				p.prevSeed, p.prevOK = censusSeed(prev), true
+			}
 		}
 	}
 	if !p.ok {
@@ -72,3 +85,10 @@ func (p *pseudonymizer) appendPseudonym(dst []byte, addr netip.Addr, raw *Raw, d
 }
 
 var zeroByte = []byte{0}
+
+// censusSeed is the seed of a day's census keys: HMAC(salt, "census keys").
+func censusSeed(salt []byte) uint64 {
+	m := hmac.New(sha256.New, salt)
+	m.Write([]byte("census keys"))
+	return binary.LittleEndian.Uint64(m.Sum(nil))
+}

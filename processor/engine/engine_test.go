@@ -25,6 +25,8 @@ type everyDay struct{}
 
 func (everyDay) Salt(day int64) ([]byte, bool) { return []byte{byte(day), 1}, true }
 
+func (d everyDay) KnownSalt(day int64) ([]byte, bool) { return d.Salt(day) }
+
 func testEngine(tb testing.TB, opt Options, set func(c *transforms.Config)) *Engine {
 	tb.Helper()
 	c := transforms.Default()
@@ -597,9 +599,10 @@ func paths(t *testing.T, w *Worker, h *Holder, lines ...string) []string {
 // TestPathByPopulation: a path value that is no sure identifier and no
 // common word is written only when k distinct visitors used it that day
 // (the census, as for the quasi-identifiers): four visitors of an id see
-// its placeholder, five see it, later readers too; one visitor reading it
-// twenty times never does; a person's name is replaced however many read
-// it; the statistics see the shape's path whatever the census says.
+// its placeholder, five see it, later readers too, also the next day but
+// not the day after; one visitor reading it twenty times never does; a
+// person's name is replaced however many read it; the statistics see the
+// shape's path whatever the census says.
 func TestPathByPopulation(t *testing.T) {
 	e := testEngine(t, Options{Events: JSON, Rejects: Records, Hits: true, Salts: everyDay{}, Census: census.New(5, 1<<20)}, nil)
 	w, h := e.NewWorker(), e.NewHolder()
@@ -644,10 +647,19 @@ func TestPathByPopulation(t *testing.T) {
 			t.Fatalf("a popular name: path %q", got)
 		}
 	}
-	// The next day counts afresh.
+	// The next day, what k visitors used the day before is still admitted
+	// (a two-day window); the day after that, it is not.
 	next := strings.Replace(pathLine("192.0.2.98", "/articles/77777", 1), "28/Nov", "29/Nov", 1)
+	if got := paths(t, w, h, next); got[0] != "/articles/77777" {
+		t.Fatalf("the next day: %q, admitted the day before", got[0])
+	}
+	next = strings.Replace(pathLine("192.0.2.98", "/articles/42137", 1), "28/Nov", "29/Nov", 1)
 	if got := paths(t, w, h, next); got[0] != "/articles/{id}" {
-		t.Fatalf("a new day: %q before k readers", got[0])
+		t.Fatalf("the next day: %q, which four read the day before", got[0])
+	}
+	after := strings.Replace(pathLine("192.0.2.98", "/articles/77777", 1), "28/Nov", "30/Nov", 1)
+	if got := paths(t, w, h, after); got[0] != "/articles/{id}" {
+		t.Fatalf("two days later: %q before k readers", got[0])
 	}
 	// The hits see the path as the shape decides it.
 	b := &Batch{}

@@ -419,13 +419,17 @@ func (w *Worker) admit(b *Batch, rec *transforms.Record, l *transforms.Ladder) {
 	admitted, kept := uint32(0), int64(0)
 	if l.OK {
 		c := w.e.census
+		// Admitted today, or yesterday (a two-day window).
+		seen := func(key, prev census.Key) bool {
+			return c.Admitted(l.Day, key) || l.Prev && c.Admitted(l.Day-1, prev)
+		}
 		for i, cand := range rec.Candidates() {
-			ok := c.Admitted(l.Day, l.Cands[i])
+			ok := seen(l.Cands[i], l.PrevCands[i])
 			if !ok && cand.Words > 0 {
 				// Every unknown word of the slug is in the site's vocabulary.
 				ok = true
-				for _, key := range l.Words[cand.Word : cand.Word+cand.Words] {
-					ok = ok && c.Admitted(l.Day, key)
+				for j := cand.Word; j < cand.Word+cand.Words; j++ {
+					ok = ok && seen(l.Words[j], l.PrevWords[j])
 				}
 			}
 			if ok {

@@ -46,6 +46,17 @@ func (b batchSalts) Salt(day int64) ([]byte, bool) {
 	return m.Sum(nil), true
 }
 
+// KnownSalt implements transforms.KnownSalts: a day this run has a salt for.
+func (m *memorySalts) KnownSalt(day int64) ([]byte, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.salts[day]
+	return s, ok
+}
+
+// KnownSalt implements transforms.KnownSalts: every day has one.
+func (b batchSalts) KnownSalt(day int64) ([]byte, bool) { return b.Salt(day) }
+
 func (m *memorySalts) Salt(day int64) ([]byte, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
