@@ -8,8 +8,8 @@ import (
 	"github.com/logveil/logveil/transforms/census"
 )
 
-// Path segments in three tiers (README: what is kept and why), when the
-// policy decides by population (events_k above 1):
+// Path segments in three tiers (README: path values by population), when
+// the policy decides by population (events_k above 1):
 //
 //  1. sure identifiers — what the classifier recognises by a checkable
 //     shape (emails, cards, phones, addresses, tokens, …), what follows an
@@ -20,8 +20,10 @@ import (
 //     kept;
 //  3. everything else — other slugs, ids, codes, mixed-case words — is a
 //     Candidate: written only if at least k distinct visitors used that
-//     path up to and including it on that site that day (the census, as
-//     for the events' quasi-identifiers), else its placeholder.
+//     path up to and including it on that site that day or the day before
+//     (the census, as for the events' quasi-identifiers), or, for a slug,
+//     each of its unknown words in any path of the site; else its
+//     placeholder.
 //
 // Anonymize writes a candidate as it is and notes it in the record; the
 // engine asks the census and calls Admit before the event is written.
@@ -44,7 +46,8 @@ type Candidate struct {
 	Shape bool
 	// Words, from Word on: a slug's words the lexicon does not know. The
 	// slug is admitted too when each of them is, on its own, a word of the
-	// site's vocabulary: k visitors read paths with it that day.
+	// site's vocabulary: k visitors read paths with it that day (or the
+	// day before).
 	Word, Words uint8
 }
 
