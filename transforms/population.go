@@ -29,16 +29,18 @@ import (
 // engine asks the census and calls Admit before the event is written.
 
 // MaxCandidates is how many candidate segments a path may have; those
-// after them are replaced at once. MaxWords is how many unknown words the
-// slugs among them may have.
+// after them (and those past 64 KiB into it) are replaced at once.
+// MaxWords is how many unknown words the slugs among them may have. Every
+// held record carries room for them (and its ladder their keys, today's
+// and yesterday's), so they are few.
 const (
-	MaxCandidates = 8
-	MaxWords      = 8
+	MaxCandidates = 4
+	MaxWords      = 4
 )
 
 // A Candidate is a path segment of the third tier.
 type Candidate struct {
-	Off, Len uint32 // the segment in Record.Path
+	Off, Len uint16 // the segment in Record.Path
 	Ext      uint8  // the length of the extension kept after the placeholder
 	Class    Class  // the placeholder when not admitted
 	// Shape: the shape alone keeps it (a route-like slug). The statistics
@@ -105,15 +107,15 @@ func (r *Record) Admit(admitted uint32, buf []byte) []byte {
 }
 
 func (r *Record) appendAdmitted(dst []byte, admitted uint32) []byte {
-	at := uint32(0)
+	at := 0
 	for i, c := range r.Candidates() {
 		if admitted&(1<<i) != 0 {
 			continue
 		}
 		dst = append(dst, r.Path[at:c.Off]...)
 		dst = append(dst, c.Class.Placeholder()...)
-		end := c.Off + c.Len
-		dst = append(dst, r.Path[end-uint32(c.Ext):end]...)
+		end := int(c.Off) + int(c.Len)
+		dst = append(dst, r.Path[end-int(c.Ext):end]...)
 		at = end
 	}
 	return append(dst, r.Path[at:]...)
@@ -122,10 +124,10 @@ func (r *Record) appendAdmitted(dst []byte, admitted uint32) []byte {
 // note records a candidate at dst[off:] (seg as written); false when the
 // record has no room for another.
 func (c *candidates) note(off, n int, ext int, cls Class, shape bool) bool {
-	if c == nil || int(c.n) == MaxCandidates {
+	if c == nil || int(c.n) == MaxCandidates || off+n > 0xffff {
 		return false
 	}
-	c.list[c.n] = Candidate{Off: uint32(off), Len: uint32(n), Ext: uint8(min(ext, 255)), Class: cls, Shape: shape}
+	c.list[c.n] = Candidate{Off: uint16(off), Len: uint16(n), Ext: uint8(min(ext, 255)), Class: cls, Shape: shape}
 	c.n++
 	return true
 }
@@ -158,7 +160,7 @@ func (w *Worker) CandidateKeys(r *Record, keys, prevKeys *[MaxCandidates]census.
 	}
 	site := xxhash.Sum64(r.Host)
 	for i, c := range r.Candidates() {
-		h := xxhash.Sum64(r.Path[:c.Off+c.Len])
+		h := xxhash.Sum64(r.Path[:int(c.Off)+int(c.Len)])
 		keys[i] = populationKey(p.seed, spaceSegments, site, h)
 		if p.prevOK {
 			prevKeys[i] = populationKey(p.prevSeed, spaceSegments, site, h)
