@@ -223,9 +223,9 @@ func kEngine(t *testing.T) *Engine {
 	return testEngine(t, Options{Events: JSON, Rejects: Records, Salts: everyDay{}, Census: census.New(5, 1<<20)}, nil)
 }
 
-// release reads lines as one batch, releases it and returns each event's
-// client_network.
-func release(t *testing.T, w *Worker, h *Holder, lines ...string) []string {
+// releaseEvents reads lines as one batch, releases it and returns the
+// events decoded.
+func releaseEvents(t *testing.T, w *Worker, h *Holder, lines ...string) []map[string]any {
 	t.Helper()
 	b := &Batch{}
 	b.Reset()
@@ -236,16 +236,32 @@ func release(t *testing.T, w *Worker, h *Holder, lines ...string) []string {
 	if n := h.Release(1); n != 1 {
 		t.Fatalf("released %d batches", n)
 	}
-	var nets []string
+	var events []map[string]any
 	for _, it := range b.Items {
 		var m map[string]any
 		if err := json.Unmarshal(it.Out, &m); err != nil {
 			t.Fatalf("%v: %q", err, it.Out)
 		}
-		s, _ := m["client_network"].(string)
-		nets = append(nets, s)
+		events = append(events, m)
 	}
-	return nets
+	return events
+}
+
+// field is each event's string field name ("" when absent).
+func field(events []map[string]any, name string) []string {
+	var out []string
+	for _, m := range events {
+		s, _ := m[name].(string)
+		out = append(out, s)
+	}
+	return out
+}
+
+// release reads lines as one batch, releases it and returns each event's
+// client_network.
+func release(t *testing.T, w *Worker, h *Holder, lines ...string) []string {
+	t.Helper()
+	return field(releaseEvents(t, w, h, lines...), "client_network")
 }
 
 // TestKAnonymousEvents: an event's network, browser and the rest are
@@ -576,24 +592,7 @@ func pathLine(addr, target string, m int) string {
 // paths reads lines as one batch, releases it and returns each event's path.
 func paths(t *testing.T, w *Worker, h *Holder, lines ...string) []string {
 	t.Helper()
-	b := &Batch{}
-	b.Reset()
-	for i, l := range lines {
-		w.Read(b, []byte(l), int64(i))
-	}
-	h.Add(b)
-	if n := h.Release(1); n != 1 {
-		t.Fatalf("released %d batches", n)
-	}
-	var out []string
-	for _, it := range b.Items {
-		var m map[string]any
-		if err := json.Unmarshal(it.Out, &m); err != nil {
-			t.Fatalf("%v: %q", err, it.Out)
-		}
-		out = append(out, m["path"].(string))
-	}
-	return out
+	return field(releaseEvents(t, w, h, lines...), "path")
 }
 
 // TestPathByPopulation: a path value that is no sure identifier and no
